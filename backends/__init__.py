@@ -1,0 +1,1 @@
+"""Code generators: C and Python (see DESIGN.md)."""

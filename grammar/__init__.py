@@ -1,0 +1,1 @@
+"""The grammar of .spec files, shipped as package data."""

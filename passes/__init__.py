@@ -1,0 +1,1 @@
+"""Compiler passes after checking: one module per pass (see DESIGN.md)."""

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set up this machine (Debian 12, as root) to build, test and run specc.
+#
+# Idempotent and quick when nothing changed: apt runs only for missing
+# packages, the venv is created only once, and pip runs again only when
+# pyproject.toml has changed since the last successful install.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+# System packages.  Later issues add qemu-system-x86, a C toolchain, nsd...
+packages=(python3 python3-venv python3-pip git)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  # `dpkg -s` alone succeeds for removed-but-not-purged packages; check the status.
+  if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if ((EUID != 0)); then
+    echo "setup: missing packages: ${missing[*]}; run this script as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The project's virtual environment, with whatever python3 is on PATH.
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv" >&2
+  python3 -m venv .venv
+fi
+
+# Reinstall only when the dependencies may have changed.  The editable
+# install means source edits need no reinstall at all.
+stamp=.venv/.specc-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]] || ! .venv/bin/python -c 'import specc.cli' 2>/dev/null; then
+  echo "setup: installing specc and its dependencies into .venv" >&2
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  echo "$want" >"$stamp"
+fi

@@ -1,0 +1,614 @@
+"""The abstract syntax tree.
+
+Every node is a frozen dataclass with a :class:`~specc.span.Span`.  Nodes
+compare by identity (``eq=False``) so that passes can key side tables (types,
+resolved names, constant values) by node cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from specc.span import Span
+
+# ---------------------------------------------------------------------------
+# Type expressions (what the user wrote where a type goes)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class TypeName:
+    span: Span
+    name: str
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class OptionType:
+    span: Span
+    inner: TypeExpr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ListType:
+    span: Span
+    element: TypeExpr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class FnType:
+    span: Span
+    params: tuple[TypeExpr, ...]
+    result: TypeExpr | None
+
+
+TypeExpr = TypeName | OptionType | ListType | FnType
+
+# ---------------------------------------------------------------------------
+# Expressions
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class IntLit:
+    span: Span
+    value: int
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class BoolLit:
+    span: Span
+    value: bool
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class NoneLit:
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class StringLit:
+    """A string; ``parts`` alternate literal text and interpolated expressions."""
+
+    span: Span
+    parts: tuple[str | Expr, ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class BytesLit:
+    span: Span
+    value: bytes
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class DurationLit:
+    span: Span
+    nanoseconds: int
+    text: str
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class SizeLit:
+    span: Span
+    size: int  # in bytes
+    text: str
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Ipv4Lit:
+    span: Span
+    address: int  # host byte order
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class CidrLit:
+    span: Span
+    address: int  # host bits kept
+    prefix: int
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Name:
+    span: Span
+    name: str
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ConfigRef:
+    """``config.key``."""
+
+    span: Span
+    key: str
+    key_span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class TargetRef:
+    """The builtin constant ``target``."""
+
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Field:
+    """``obj.name``: a struct field, an enum value (``LogLevel.info``), a
+    compile-time property (``zone.origin``) or, as a callee, a device operation."""
+
+    span: Span
+    obj: Expr
+    name: str
+    name_span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Index:
+    span: Span
+    obj: Expr
+    index: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Slice:
+    span: Span
+    obj: Expr
+    lower: Expr | None
+    upper: Expr | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Arg:
+    span: Span
+    name: str | None
+    name_span: Span | None
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Call:
+    span: Span
+    callee: Expr
+    args: tuple[Arg, ...]
+
+
+class UnaryOp(Enum):
+    NEG = "-"
+    NOT = "not"
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Unary:
+    span: Span
+    op: UnaryOp
+    operand: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Binary:
+    span: Span
+    op: str  # the operator as written: "+", "==", "and", "??", ...
+    op_span: Span
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Cast:
+    span: Span
+    expr: Expr
+    type: TypeExpr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class IfExpr:
+    span: Span
+    cond: Expr
+    then: Expr
+    else_: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class MatchArm:
+    span: Span
+    pattern: Pattern
+    # An expression arm gives a value; a block or statement arm does not.
+    body: Expr | Block | Stmt
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Match:
+    """``match e { ... }``, as an expression or (with statement arms) a statement."""
+
+    span: Span
+    scrutinee: Expr
+    arms: tuple[MatchArm, ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class FieldInit:
+    span: Span
+    name: str
+    name_span: Span
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class StructLit:
+    span: Span
+    name: str
+    name_span: Span
+    fields: tuple[FieldInit, ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ListLit:
+    span: Span
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class SomeExpr:
+    span: Span
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ErrorExpr:
+    """Stands where the parser could not make sense of an expression."""
+
+    span: Span
+
+
+Expr = (
+    IntLit | BoolLit | NoneLit | StringLit | BytesLit | DurationLit | SizeLit | Ipv4Lit | CidrLit
+    | Name | ConfigRef | TargetRef | Field | Index | Slice | Call | Unary | Binary | Cast | IfExpr
+    | Match | StructLit | ListLit | SomeExpr | ErrorExpr
+)
+
+LITERAL_TYPES = (IntLit, BoolLit, NoneLit, StringLit, BytesLit, DurationLit, SizeLit, Ipv4Lit, CidrLit)
+
+# ---------------------------------------------------------------------------
+# Patterns
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class WildcardPat:
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class BindPat:
+    """A bare name in a pattern binds the matched value (``some(x)``)."""
+
+    span: Span
+    name: str
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class LiteralPat:
+    span: Span
+    value: Expr  # a literal, possibly negated
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class EnumPat:
+    span: Span
+    enum: str
+    enum_span: Span
+    value: str
+    value_span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class SomePat:
+    span: Span
+    inner: Pattern
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class NonePat:
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class AltPat:
+    span: Span
+    alternatives: tuple[Pattern, ...]
+
+
+Pattern = WildcardPat | BindPat | LiteralPat | EnumPat | SomePat | NonePat | AltPat
+
+# ---------------------------------------------------------------------------
+# Statements
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Block:
+    span: Span
+    stmts: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Let:
+    span: Span
+    name: str
+    name_span: Span
+    type: TypeExpr | None
+    value: Expr
+    mutable: bool  # `var` rather than `let`
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Assign:
+    span: Span
+    target: str
+    target_span: Span
+    op: str  # "=", "+=", "-=", "*="
+    value: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ExprStmt:
+    span: Span
+    expr: Expr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class If:
+    span: Span
+    cond: Expr
+    then: Block
+    else_: Block | If | IfLet | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class IfLet:
+    span: Span
+    name: str
+    name_span: Span
+    value: Expr
+    then: Block
+    else_: Block | If | IfLet | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class While:
+    span: Span
+    cond: Expr
+    body: Block
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class For:
+    """``for x in xs`` (``upper`` is None) or ``for i in a..b``."""
+
+    span: Span
+    name: str
+    name_span: Span
+    iterable: Expr
+    upper: Expr | None
+    body: Block
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Return:
+    span: Span
+    value: Expr | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Break:
+    span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Continue:
+    span: Span
+
+
+Stmt = Let | Assign | ExprStmt | If | IfLet | While | For | Return | Break | Continue | Block
+
+# ---------------------------------------------------------------------------
+# Declarations
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Unikernel:
+    span: Span
+    name: str
+    name_span: Span
+    description: str | None
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Use:
+    span: Span
+    path: str
+    path_span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class EnumVariant:
+    span: Span
+    name: str
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class EnumDecl:
+    span: Span
+    name: str
+    name_span: Span
+    variants: tuple[EnumVariant, ...]
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class FieldDecl:
+    span: Span
+    name: str
+    name_span: Span
+    type: TypeExpr
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class StructDecl:
+    span: Span
+    name: str
+    name_span: Span
+    fields: tuple[FieldDecl, ...]
+    doc: str | None
+
+
+class KeyKind(Enum):
+    CONST = "const"
+    PARAM = "param"
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ConfigKey:
+    span: Span
+    kind: KeyKind
+    name: str
+    name_span: Span
+    type: TypeExpr
+    default: Expr
+    requires: Expr | None
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ConfigBlock:
+    span: Span
+    keys: tuple[ConfigKey, ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Param:
+    span: Span
+    name: str
+    name_span: Span
+    type: TypeExpr
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class OpDecl:
+    """An operation of an interface."""
+
+    span: Span
+    name: str
+    name_span: Span
+    params: tuple[Param, ...]
+    result: TypeExpr | None
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class InterfaceDecl:
+    span: Span
+    name: str
+    name_span: Span
+    ops: tuple[OpDecl, ...]
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ComponentParam:
+    span: Span
+    name: str
+    name_span: Span
+    type: TypeExpr
+    is_const: bool
+    default: Expr | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class TargetsItem:
+    span: Span
+    targets: tuple[tuple[str, Span], ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ImplItem:
+    span: Span
+    language: str
+    language_span: Span
+    path: str
+    path_span: Span
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class DropItem:
+    span: Span
+    op: str
+    op_span: Span
+    when: Expr
+
+
+ComponentItem = TargetsItem | ImplItem | DropItem
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ComponentDecl:
+    span: Span
+    name: str
+    name_span: Span
+    params: tuple[ComponentParam, ...]
+    interface: TypeName
+    # Either a body of items, or a composition: an expression over components.
+    items: tuple[ComponentItem, ...]
+    composition: Expr | None
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class DeviceDecl:
+    span: Span
+    name: str
+    name_span: Span
+    value: Expr
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class DevicesBlock:
+    span: Span
+    devices: tuple[DeviceDecl, ...]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class FnDecl:
+    span: Span
+    name: str
+    name_span: Span
+    params: tuple[Param, ...]
+    result: TypeExpr | None
+    body: Block
+    doc: str | None
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class MainDecl:
+    span: Span
+    body: Block
+    doc: str | None
+
+
+Decl = (
+    Unikernel | Use | EnumDecl | StructDecl | ConfigBlock | InterfaceDecl | ComponentDecl
+    | DevicesBlock | FnDecl | MainDecl
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    span: Span
+    text: str  # including the leading `#`
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Module:
+    """One parsed file."""
+
+    path: str
+    decls: tuple[Decl, ...]
+    comments: tuple[Comment, ...] = field(default=())

@@ -1,0 +1,81 @@
+"""The catalogue of diagnostic codes.
+
+Codes are stable: a code, once shipped, keeps its meaning.  ``docs/language.md``
+shows an example of each, and ``tests/golden`` holds at least one case per code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from specc.diagnostics import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    code: str
+    title: str
+    is_error: bool = True
+
+    @property
+    def severity(self) -> Severity:
+        from specc.diagnostics import Severity
+
+        return Severity.ERROR if self.is_error else Severity.WARNING
+
+
+_ENTRIES = [
+    # Lexical and syntax (E00xx)
+    CodeEntry("E0001", "syntax error: unexpected token"),
+    CodeEntry("E0002", "unexpected end of file"),
+    CodeEntry("E0003", "invalid character"),
+    CodeEntry("E0004", "unterminated string or bytes literal"),
+    CodeEntry("E0005", "invalid escape sequence"),
+    CodeEntry("E0006", "invalid literal"),
+    CodeEntry("E0007", "unbalanced bracket"),
+    # Names and declarations (E01xx)
+    CodeEntry("E0101", "unknown name"),
+    CodeEntry("E0102", "duplicate declaration"),
+    CodeEntry("E0103", "unknown type"),
+    CodeEntry("E0104", "used file cannot be read"),
+    CodeEntry("E0105", "cycle between used files"),
+    CodeEntry("E0106", "misplaced or missing unikernel line"),
+    CodeEntry("E0107", "unknown config key"),
+    CodeEntry("E0108", "unknown field or enum value"),
+    CodeEntry("E0109", "unknown device operation"),
+    CodeEntry("E0110", "misplaced declaration"),
+    # Types (E02xx)
+    CodeEntry("E0201", "type mismatch"),
+    CodeEntry("E0202", "integer literal out of range"),
+    CodeEntry("E0203", "wrong number of arguments"),
+    CodeEntry("E0204", "unknown named argument"),
+    CodeEntry("E0205", "non-exhaustive match"),
+    CodeEntry("E0206", "operator does not apply to these types"),
+    CodeEntry("E0207", "invalid conversion with `as`"),
+    CodeEntry("E0208", "not callable"),
+    CodeEntry("E0209", "missing return value"),
+    CodeEntry("E0210", "assignment to something that is not a `var`"),
+    CodeEntry("E0211", "`break` or `continue` outside a loop"),
+    CodeEntry("E0212", "argument given twice or missing"),
+    CodeEntry("E0213", "type cannot be inferred"),
+    CodeEntry("E0214", "values of this type cannot be compared"),
+    CodeEntry("E0215", "match arm used as a value is not an expression"),
+    CodeEntry("E0216", "struct literal fields do not match the struct"),
+    CodeEntry("E0217", "component does not provide its interface"),
+    CodeEntry("E0218", "invalid component item"),
+    CodeEntry("E0219", "unknown target"),
+    CodeEntry("E0220", "invalid pattern"),
+    CodeEntry("E0221", "not a device"),
+    # Stages (E03xx)
+    CodeEntry("E0301", "runtime value where a compile-time constant is required"),
+    CodeEntry("E0302", "compile-time-only value used at run time"),
+    # Warnings (W0xxx)
+    CodeEntry("W0001", "unreachable match arm", is_error=False),
+    CodeEntry("W0002", "unused variable", is_error=False),
+    # Internal (E9xxx)
+    CodeEntry("E9001", "internal compiler error"),
+]
+
+CODES: dict[str, CodeEntry] = {entry.code: entry for entry in _ENTRIES}

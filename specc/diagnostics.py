@@ -1,0 +1,95 @@
+"""Diagnostics as data: collected while compiling, rendered at the edge.
+
+Nothing in the compiler raises an exception at the user for a problem in
+their input; it adds a :class:`Diagnostic` to a :class:`DiagnosticSink` and
+carries on, so one run reports every independent problem.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from specc.codes import CODES
+from specc.span import Span
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A secondary location that explains the primary one ("declared here")."""
+
+    message: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    span: Span
+    notes: tuple[Note, ...] = ()
+    hint: str | None = None
+    # A machine-applicable fix for the hint: replace `span` with `replacement`.
+    fix: tuple[Span, str] | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.span.file, self.span.start, self.span.end, self.code)
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics; passes add to it and never raise for user errors."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def add(
+        self,
+        code: str,
+        span: Span,
+        message: str,
+        *,
+        notes: Iterable[Note] = (),
+        hint: str | None = None,
+        fix: tuple[Span, str] | None = None,
+        severity: Severity | None = None,
+    ) -> Diagnostic:
+        entry = CODES[code]
+        diagnostic = Diagnostic(
+            code=code,
+            severity=severity or entry.severity,
+            message=message,
+            span=span,
+            notes=tuple(notes),
+            hint=hint,
+            fix=fix,
+        )
+        self.items.append(diagnostic)
+        return diagnostic
+
+    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.items.extend(diagnostics)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.items)
+
+    def sorted(self) -> list[Diagnostic]:
+        return sorted(self.items, key=Diagnostic.sort_key)
+
+    def __iter__(self) -> Iterator[Diagnostic]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)

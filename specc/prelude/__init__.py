@@ -1,0 +1,1 @@
+"""The shipped library (prelude) as .spec declarations."""

@@ -1,0 +1,1 @@
+"""The front end's syntax: tokenizer, grammar driver and AST builder."""
