@@ -1,16 +1,23 @@
-"""Library entry points (TEMPORARY placeholder).
+"""The library entry points: check a file or a text, get data back.
 
-This stub only fixes the contract the CLI is written against; the real
-module runs the front end (parse, resolve, typecheck, stages).  It reads the
-file and reports an unreadable one, and otherwise finds nothing wrong.
+Nothing here prints, exits or keeps state between calls.  Problems in the
+input are diagnostics in the result; a bug in specc itself becomes one
+internal-error diagnostic (code E9001) at the span being checked.
 """
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from specc.diagnostics import Diagnostic, DiagnosticSink
+from specc.check.checker import ProgramChecker
+from specc.check.loader import load_files, load_prelude
+from specc.check.program import CheckedProgram
+from specc.diagnostics import Diagnostic, DiagnosticSink, Note
 from specc.span import SourceFile, Span
+
+TARGETS = ("hvt", "unix", "python")
 
 
 @dataclass
@@ -18,23 +25,98 @@ class CheckResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Every file read, keyed by the path its spans use.
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    # The checked program; None only when specc itself failed.
+    program: CheckedProgram | None = None
 
     @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
+    @property
+    def internal_error(self) -> bool:
+        return any(d.code == "E9001" for d in self.diagnostics)
 
-def check_source(text: str, path: str = "<string>", *, target: str = "hvt") -> CheckResult:
-    del target  # the placeholder checks nothing target-specific
-    return CheckResult(sources={path: SourceFile(path, text)})
+
+def read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 
 
-def check_file(path: str, *, target: str = "hvt") -> CheckResult:
+def check_source(
+    text: str,
+    path: str = "<string>",
+    *,
+    target: str = "hvt",
+    overlays: Mapping[str, str] | None = None,
+) -> CheckResult:
+    """Check ``text`` as the application file at ``path``.
+
+    ``overlays`` maps paths of used files to texts that replace what is on disk
+    (an editor's unsaved buffers).
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; the targets are {', '.join(TARGETS)}")
+    sink = DiagnosticSink()
+    source = SourceFile(path, text)
+    reader = _reader(overlays or {})
+    sources: dict[str, SourceFile] = {path: source}
+    checker: ProgramChecker | None = None
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        prelude, prelude_source = load_prelude(sink)
+        loaded = load_files(source, reader, sink)
+        sources.update(loaded.sources)
+        sources[prelude_source.path] = prelude_source
+        program = CheckedProgram(loaded.root, loaded.used, prelude, sources, target)
+        checker = ProgramChecker(program, sink)
+        checker.run()
+    except Exception as error:  # a bug in specc: report it, never a traceback
+        span = checker.current_span if checker is not None and checker.current_span else \
+            source.span(0, 0)
+        sink.add("E9001", span, f"internal compiler error: {type(error).__name__}: {error}; "
+                 "please report this bug", notes=[Note(_last_frame(error))])
+        return CheckResult(_dedupe(sink.sorted()), sources, None)
+    return CheckResult(_dedupe(sink.sorted()), sources, program)
+
+
+def check_file(path: str, *, target: str = "hvt",
+               overlays: Mapping[str, str] | None = None) -> CheckResult:
+    """Check the application file at ``path`` (and the files it uses)."""
+    try:
+        text = (overlays or {}).get(path)
+        if text is None:
+            text = read_text(path)
+    except (OSError, UnicodeDecodeError) as error:
         sink = DiagnosticSink()
-        sink.add("E0104", Span(path, 1, 1, 1, 1, 0, 0), f"cannot read `{path}`: {exc}")
-        return CheckResult(diagnostics=sink.sorted())
-    return check_source(text, path, target=target)
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        sink.add("E0104", Span(path, 1, 1, 1, 1, 0, 0), f"cannot read `{path}`: {reason}")
+        return CheckResult(sink.sorted())
+    return check_source(text, path, target=target, overlays=overlays)
+
+
+def _reader(overlays: Mapping[str, str]) -> Callable[[str], str]:
+    def read(path: str) -> str:
+        if path in overlays:
+            return overlays[path]
+        return read_text(path)
+
+    return read
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Drop exact repeats (the same code, span and message)."""
+    seen: set[tuple[str, Span, str]] = set()
+    unique = []
+    for d in diagnostics:
+        key = (d.code, d.span, d.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(d)
+    return unique
+
+
+def _last_frame(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "no traceback"
+    last = frames[-1]
+    return f"raised at {last.filename}:{last.lineno} in {last.name}"

@@ -46,6 +46,7 @@ _ENTRIES = [
     CodeEntry("E0108", "unknown field or enum value"),
     CodeEntry("E0109", "unknown device operation"),
     CodeEntry("E0110", "misplaced declaration"),
+    CodeEntry("E0111", "missing `main`"),
     # Types (E02xx)
     CodeEntry("E0201", "type mismatch"),
     CodeEntry("E0202", "integer literal out of range"),
@@ -67,7 +68,8 @@ _ENTRIES = [
     CodeEntry("E0218", "invalid component item"),
     CodeEntry("E0219", "unknown target"),
     CodeEntry("E0220", "invalid pattern"),
-    CodeEntry("E0221", "not a device"),
+    CodeEntry("E0221", "component or device used in the wrong place"),
+    CodeEntry("E0222", "devices form a cycle"),
     # Stages (E03xx)
     CodeEntry("E0301", "runtime value where a compile-time constant is required"),
     CodeEntry("E0302", "compile-time-only value used at run time"),

@@ -47,8 +47,9 @@ class AstBuilder:
 
     # ------------------------------------------------------------ helpers
     def tspan(self, tok: Token) -> Span:
-        return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column,
-                    tok.start_pos, tok.end_pos)
+        # The tokenizer sets every position; lark's types allow None.
+        return Span(self.path, tok.line or 1, tok.column or 1, tok.end_line or 1,
+                    tok.end_column or 1, tok.start_pos or 0, tok.end_pos or 0)
 
     def span(self, first: Any, last: Any) -> Span:
         a = first.span if not isinstance(first, Token) else self.tspan(first)
@@ -56,12 +57,13 @@ class AstBuilder:
         return a.to(b)
 
     def doc(self, tok: Token) -> str | None:
-        return self.docs.get(tok.line)
+        return self.docs.get(tok.line or 0)
 
     def literal_problem(self, tok: Token, problem: literals.LiteralProblem) -> None:
-        start = tok.start_pos + problem.offset
-        sp = Span(self.path, tok.line, tok.column + problem.offset, tok.line,
-                  tok.column + problem.offset + problem.length, start, start + problem.length)
+        start = (tok.start_pos or 0) + problem.offset
+        line, column = tok.line or 1, (tok.column or 1) + problem.offset
+        sp = Span(self.path, line, column, line, column + problem.length, start,
+                  start + problem.length)
         self.report(problem.code, sp, problem.message)
 
     def plain_string(self, tok: Token) -> str:

@@ -23,9 +23,7 @@ from specc.ast import Comment
 from specc.span import SourceFile, Span
 
 KEYWORDS = frozenset(
-    """unikernel use enum struct config const param requires devices interface
-    component impl targets drop when fn main let var if then else match while for
-    in return break continue and or not as true false none some target""".split()
+    ["unikernel", "use", "enum", "struct", "config", "const", "param", "requires", "devices", "interface", "component", "impl", "targets", "drop", "when", "fn", "main", "let", "var", "if", "then", "else", "match", "while", "for", "in", "return", "break", "continue", "and", "or", "not", "as", "true", "false", "none", "some", "target"]
 )
 
 PUNCTUATION = (
@@ -155,7 +153,7 @@ def _plain_string_end(text: str, quote: int) -> int | None:
 class _Frame:
     """An open bracket, and whether a `{` at its depth must open a block."""
 
-    __slots__ = ("opener", "condition")
+    __slots__ = ("condition", "opener")
 
     def __init__(self, opener: str) -> None:
         self.opener = opener
@@ -247,7 +245,7 @@ def _raw_tokens(
         elif kind == "name":
             kind = terminal_of(value) if value in KEYWORDS else "NAME"
         elif kind == "punct":
-            kind = terminal_of(value)
+            kind = "SEMICOLON" if value == ";" else terminal_of(value)
         elif kind == "badnum":
             result.errors.append(LexError(
                 "E0006", span(pos, end), f"invalid number literal `{value}`",
@@ -257,7 +255,7 @@ def _raw_tokens(
             kind = "INT"
             value = "0"
         else:
-            kind = kind.upper()
+            kind = str(kind).upper()
         if pending_doc:
             result.docs.setdefault(line, "\n".join(pending_doc))
             pending_doc = []
@@ -277,7 +275,7 @@ def _layout(raw: list[Token]) -> list[Token]:
     while i < count:
         tok = raw[i]
         value = tok.value
-        if tok.type == "NL" or value == ";" and tok.type != "STRING":
+        if tok.type == "NL" or tok.type == "SEMICOLON":
             if _ends_statement(out, raw, i, frames[-1]):
                 out.append(Token("SEP", value, tok.start_pos, tok.line, tok.column,
                                  tok.end_line, tok.end_column, tok.end_pos))

@@ -96,8 +96,9 @@ class _ParseSession:
         self.error_count = 0
         self.builder = AstBuilder(source.path, self.docs_lookup(), self.report, self.parse_fragment)
         g = grammar()
-        tree_builder = ParseTreeBuilder(g.parser.rules, lark.Tree, maybe_placeholders=True)
-        self.callbacks = tree_builder.create_callback(self.builder)
+        tree_builder = ParseTreeBuilder(g.parser.rules, lark.Tree,  # type: ignore[no-untyped-call]
+                                        maybe_placeholders=True)
+        self.callbacks = tree_builder.create_callback(self.builder)  # type: ignore[no-untyped-call]
         self.parse_table = g.parser.parser.parser.parser.parse_table
 
     def docs_lookup(self) -> dict[int, str]:
@@ -137,7 +138,7 @@ class _ParseSession:
             except UnexpectedToken as error:
                 if tok.line != last_error_line:
                     self.syntax_error(tok, error.expected)
-                    last_error_line = tok.line
+                    last_error_line = tok.line or 0
                 if self.error_count >= MAX_SYNTAX_ERRORS:
                     return None
                 depth = len(checkpoints) - 1

@@ -1,0 +1,26 @@
+"""Where an expression is being checked: what it may use and what it must give."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specc.types import Type
+
+# Contexts whose expressions are evaluated at compile time.
+COMPILE_TIME_CONTEXTS = frozenset({"config", "devices", "composition", "drop", "default"})
+
+
+@dataclass
+class Context:
+    kind: str  # "fn", "main", "config", "devices", "composition", "drop", "default"
+    result: Type | None = None  # a function's result type; None: it gives no value
+    fn_name: str | None = None
+    loops: int = 0
+
+    @property
+    def allows_components(self) -> bool:
+        return self.kind in ("devices", "composition")
+
+    @property
+    def allows_statements(self) -> bool:
+        return self.kind in ("fn", "main")

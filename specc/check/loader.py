@@ -1,0 +1,95 @@
+"""Reading the application file, the files it `use`s (transitively) and the
+prelude, and parsing each once."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+
+from specc import ast
+from specc.diagnostics import DiagnosticSink, Note
+from specc.span import SourceFile
+from specc.syntax.parser import parse_module
+
+Reader = Callable[[str], str]  # path -> text; raises OSError when unreadable
+
+
+@dataclass
+class LoadedFiles:
+    root: ast.Module
+    used: list[ast.Module] = field(default_factory=list)  # dependencies first
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+
+
+def prelude_path() -> str:
+    return str(resources.files("specc.prelude").joinpath("prelude.spec"))
+
+
+@functools.cache
+def _parsed_prelude(path: str, text: str) -> tuple[ast.Module, SourceFile, tuple[str, ...]]:
+    # The prelude never changes within a process; parse it once.  Its AST is
+    # immutable and every side table is per check, so sharing it is safe.
+    source = SourceFile(path, text)
+    sink = DiagnosticSink()
+    module = parse_module(source, sink)
+    return module, source, tuple(f"{d.span}: {d.message}" for d in sink)
+
+
+def load_prelude(sink: DiagnosticSink) -> tuple[ast.Module, SourceFile]:
+    path = prelude_path()
+    text = resources.files("specc.prelude").joinpath("prelude.spec").read_text(encoding="utf-8")
+    module, source, problems = _parsed_prelude(path, text)
+    if problems:  # a broken installation, not the user's fault
+        raise RuntimeError("the shipped prelude does not parse: " + "; ".join(problems))
+    return module, source
+
+
+def load_files(root: SourceFile, read: Reader, sink: DiagnosticSink) -> LoadedFiles:
+    """Parse ``root`` and every file it uses.  A `use` cycle is reported at the
+    `use` that closes it, with the chain as notes."""
+    root_module = parse_module(root, sink)
+    loaded = LoadedFiles(root_module, sources={root.path: root})
+    done: set[str] = {os.path.normpath(root.path)}
+    chain: list[tuple[str, ast.Use | None]] = [(os.path.normpath(root.path), None)]
+    _load_uses(root_module, read, sink, loaded, done, chain)
+    return loaded
+
+
+def _load_uses(module: ast.Module, read: Reader, sink: DiagnosticSink, loaded: LoadedFiles,
+               done: set[str], chain: list[tuple[str, ast.Use | None]]) -> None:
+    base = os.path.dirname(module.path)
+    for decl in module.decls:
+        if not isinstance(decl, ast.Use):
+            continue
+        path = os.path.normpath(os.path.join(base, decl.path))
+        on_chain = [p for p, _ in chain]
+        if path in on_chain:
+            start = on_chain.index(path)
+            cycle = [*on_chain[start:], path]
+            notes = [Note(f"`{os.path.basename(p)}` uses `{decl.path if u is None else u.path}`",
+                          u.span if u is not None else None)
+                     for (p, u) in chain[start + 1:]]
+            sink.add("E0105", decl.span,
+                     "these files use each other in a cycle: " + " -> ".join(cycle),
+                     notes=notes, hint="move the shared declarations into a file that both use")
+            continue
+        if path in done:
+            continue
+        done.add(path)
+        try:
+            text = read(path)
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            sink.add("E0104", decl.path_span, f"cannot read used file `{decl.path}` ({path}): "
+                     f"{reason}")
+            continue
+        source = SourceFile(path, text)
+        loaded.sources[path] = source
+        module_used = parse_module(source, sink)
+        chain.append((path, decl))
+        _load_uses(module_used, read, sink, loaded, done, chain)
+        chain.pop()
+        loaded.used.append(module_used)

@@ -1,0 +1,112 @@
+"""What the checker knows about a program: its declarations resolved to types,
+the type of every expression, and what every name refers to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from specc import ast
+from specc.span import SourceFile, Span
+from specc.types import DeviceT, ErrorT, FnT, Type
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    type: FnT
+    param_names: tuple[str, ...]
+    decl: ast.FnDecl | None  # None for builtins
+    doc: str | None = None
+
+
+@dataclass
+class StructInfo:
+    decl: ast.StructDecl
+    fields: dict[str, Type] = field(default_factory=dict)
+
+
+@dataclass
+class OperationInfo:
+    name: str
+    type: FnT
+    param_names: tuple[str, ...]
+    decl: ast.OpDecl
+
+
+@dataclass
+class InterfaceInfo:
+    decl: ast.InterfaceDecl
+    ops: dict[str, OperationInfo] = field(default_factory=dict)
+
+
+@dataclass
+class ComponentParamInfo:
+    name: str
+    type: Type
+    is_const: bool
+    decl: ast.ComponentParam
+
+
+@dataclass
+class ComponentInfo:
+    decl: ast.ComponentDecl
+    params: list[ComponentParamInfo] = field(default_factory=list)
+    interface: str = ""
+    targets: tuple[str, ...] = ("hvt", "unix", "python")
+
+
+@dataclass
+class DeviceInfo:
+    decl: ast.DeviceDecl
+    type: DeviceT | ErrorT
+
+
+@dataclass
+class ConfigKeyInfo:
+    decl: ast.ConfigKey
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """What a name refers to, for hover, go-to-definition and references."""
+
+    kind: str  # "function", "device", "component", "config", "local", "param", "enum",
+    # "variant", "struct", "field", "interface", "operation", "builtin", "type"
+    name: str
+    span: Span | None  # where it is declared; None for builtins
+    type: Type | None
+    doc: str | None = None
+
+
+@dataclass
+class CheckedProgram:
+    """The result of the front end for one application file."""
+
+    root: ast.Module
+    used: list[ast.Module]
+    prelude: ast.Module
+    sources: dict[str, SourceFile]
+    target: str
+    unikernel: ast.Unikernel | None = None
+    main: ast.MainDecl | None = None
+    enums: dict[str, ast.EnumDecl] = field(default_factory=dict)
+    structs: dict[str, StructInfo] = field(default_factory=dict)
+    interfaces: dict[str, InterfaceInfo] = field(default_factory=dict)
+    components: dict[str, ComponentInfo] = field(default_factory=dict)
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    devices: dict[str, DeviceInfo] = field(default_factory=dict)
+    config: dict[str, ConfigKeyInfo] = field(default_factory=dict)
+    # Side tables keyed by AST node (nodes hash by identity).
+    types: dict[object, Type] = field(default_factory=dict)
+    references: dict[object, Symbol] = field(default_factory=dict)
+    # The initializer of each `let`, by the span of its name (for stages).
+    let_values: dict[Span, ast.Expr] = field(default_factory=dict)
+    # Functions whose calls on constants are themselves constant.
+    pure_functions: set[str] = field(default_factory=set)
+    # Why each impure function is not pure (for stage messages).
+    impurity: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def modules(self) -> list[ast.Module]:
+        return [self.prelude, *self.used, self.root]

@@ -1,0 +1,23 @@
+"""'Did you mean' hints."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    lowered = {c.lower(): c for c in candidates}
+    return lowered.get(name.lower())
+
+
+def similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def did_you_mean(name: str, candidates: Iterable[str], render: str = "`{}`") -> str | None:
+    match = closest(name, candidates)
+    return None if match is None else "did you mean " + render.format(match) + "?"
