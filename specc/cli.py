@@ -124,6 +124,8 @@ def check(
             continue
         diagnostics.extend(result.diagnostics)
         sources.update(result.sources)
+        if result.internal_error:
+            status = EXIT_INTERNAL
 
     if status != EXIT_INTERNAL and any(d.is_error for d in diagnostics):
         status = EXIT_ERRORS

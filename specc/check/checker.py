@@ -46,7 +46,7 @@ class ProgramChecker(BodyChecker):
             self.scope = Scope()
             self.block(p.main.body)
         self.compute_purity()
-        check_stages(p, self.sink)
+        check_stages(p, self.sink, self.compile_time_values)
 
     # ------------------------------------------------------------ config
     def config_key(self, key: ast.ConfigKey, t: Type) -> None:

@@ -21,6 +21,7 @@ from specc.types import (
     BOOL,
     BYTES,
     CIDR,
+    COMPILE_TIME_ONLY,
     DURATION,
     ERROR,
     FILES,
@@ -102,6 +103,9 @@ class ExprChecker:
         # Facts for purity: what each function calls, and why it is impure.
         self.calls: dict[str, set[str]] = {}
         self.impure: dict[str, str] = {}
+        # Expressions in bodies whose values exist only at compile time, and
+        # calls of zonefile/dir there: the stage checker looks at these.
+        self.compile_time_values: list[ast.Expr] = []
         # The span being checked, for an internal-error report.
         self.current_span: Span | None = None
         # Devices whose type is being inferred (to detect cycles).
@@ -113,6 +117,8 @@ class ExprChecker:
         self.current_span = e.span
         t = self._expr(e, expected)
         self.program.types[e] = t
+        if t in COMPILE_TIME_ONLY and self.context.allows_statements:
+            self.compile_time_values.append(e)
         return t
 
     def expect(self, e: ast.Expr, expected: Type, what: str | None = None) -> Type:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from specc import ast
 from specc.check.program import CheckedProgram
 from specc.diagnostics import DiagnosticSink
-from specc.types import COMPILE_TIME_ONLY, Type
 
 RUNTIME_BUILTINS = {"print": "prints to the console", "exit": "stops the image",
                     "now": "reads the clock"}
@@ -156,7 +155,8 @@ def _describe(e: ast.Expr) -> str:
     return "..."
 
 
-def check_stages(program: CheckedProgram, sink: DiagnosticSink) -> None:
+def check_stages(program: CheckedProgram, sink: DiagnosticSink,
+                 compile_time_values: list[ast.Expr]) -> None:
     stages = Stages(program)
     for key in program.config.values():
         decl = key.decl
@@ -175,53 +175,11 @@ def check_stages(program: CheckedProgram, sink: DiagnosticSink) -> None:
         for param in cdecl.params:
             if param.default is not None:
                 stages.require(param.default, sink, f"the default of `{param.name}`")
-    for body in _bodies(program):
-        for e in _expressions(body):
-            t: Type | None = program.types.get(e)
-            if t in COMPILE_TIME_ONLY:
-                reason = stages.runtime_reason(e)
-                if reason is not None:
-                    sink.add("E0301", e.span, f"a `{t}` exists only at compile time, but {reason}")
-            if isinstance(e, ast.Call) and isinstance(e.callee, ast.Name) \
-                    and e.callee.name in ("zonefile", "dir") \
-                    and program.references.get(e.callee) is not None:
-                for arg in e.args:
-                    stages.require(arg.value, sink, f"the path given to `{e.callee.name}`")
-
-
-def _bodies(program: CheckedProgram) -> Iterator[ast.Block]:
-    for info in program.functions.values():
-        if info.decl is not None:
-            yield info.decl.body
-    if program.main is not None:
-        yield program.main.body
-
-
-def _expressions(node: ast.Stmt | ast.Expr | ast.Block) -> Iterator[ast.Expr]:
-    """Every expression in a body, outermost first."""
-    stack: list[object] = [node]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, ast.Block):
-            stack.extend(reversed(item.stmts))
-        elif isinstance(item, ast.Let | ast.Assign):
-            stack.append(item.value)
-        elif isinstance(item, ast.ExprStmt):
-            stack.append(item.expr)
-        elif isinstance(item, ast.If):
-            stack.extend([item.else_, item.then, item.cond])
-        elif isinstance(item, ast.IfLet):
-            stack.extend([item.else_, item.then, item.value])
-        elif isinstance(item, ast.While):
-            stack.extend([item.body, item.cond])
-        elif isinstance(item, ast.For):
-            stack.extend([item.body, item.upper, item.iterable])
-        elif isinstance(item, ast.Return):
-            stack.append(item.value)
-        elif isinstance(item, ast.Expr):
-            yield item
-            if isinstance(item, ast.Match):
-                stack.extend(a.body for a in reversed(item.arms))
-                stack.append(item.scrutinee)
-            else:
-                stack.extend(reversed(list(children(item))))
+    for e in compile_time_values:
+        t = program.types.get(e)
+        reason = stages.runtime_reason(e)
+        if reason is not None:
+            sink.add("E0301", e.span, f"a `{t}` exists only at compile time, but {reason}")
+        if isinstance(e, ast.Call) and isinstance(e.callee, ast.Name):
+            for arg in e.args:
+                stages.require(arg.value, sink, f"the path given to `{e.callee.name}`")

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lark import Token
-
 from specc import ast
 from specc.span import Span
 from specc.syntax import literals
+from specc.syntax.tokens import Token
 
 Cons = tuple[Any, Any] | None
 Children = list[Any]

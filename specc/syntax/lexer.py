@@ -17,10 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lark import Token
-
 from specc.ast import Comment
 from specc.span import SourceFile, Span
+from specc.syntax.tokens import Token
 
 KEYWORDS = frozenset(
     ["unikernel", "use", "enum", "struct", "config", "const", "param", "requires", "devices", "interface", "component", "impl", "targets", "drop", "when", "fn", "main", "let", "var", "if", "then", "else", "match", "while", "for", "in", "return", "break", "continue", "and", "or", "not", "as", "true", "false", "none", "some", "target"]
@@ -47,10 +46,13 @@ _DECL_BEFORE_NAME = frozenset({"enum", "struct", "interface", "->"})
 _CONDITION_KEYWORDS = frozenset({"if", "while", "match", "for"})
 
 _NUMBER_TAIL = r"(?![A-Za-z0-9_.])"
+# Leading blanks are part of each match (one regex call per token, not two);
+# a match of blanks alone, at the end of a line or file, has no group.
 _TOKEN_RE = re.compile(
     r"""
-    (?P<ws>[ \t\r\f]+)
-  | (?P<nl>\n)
+    [ \t\r\f]*
+    (?:
+    (?P<nl>\n)
   | (?P<comment>\#[^\n]*)
   | (?P<cidr>\d+\.\d+\.\d+\.\d+/\d+)(?![A-Za-z0-9_.])
   | (?P<ipv4>\d+\.\d+\.\d+\.\d+)(?![A-Za-z0-9_./])
@@ -61,6 +63,7 @@ _TOKEN_RE = re.compile(
   | (?P<string>b?")
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<punct>\.\.|\?\?|==|!=|<=|>=|<<|>>|->|=>|\+=|-=|\*=|[(){}\[\],:;.=+\-*/%<>|^&?])
+    )?
     """,
     re.VERBOSE,
 )
@@ -177,6 +180,17 @@ def tokenize(
     return result
 
 
+_KEYWORD_CACHE: dict[Callable[[str], str], dict[str, str]] = {}
+
+
+def _keyword_terminals(terminal_of: Callable[[str], str]) -> dict[str, str]:
+    table = _KEYWORD_CACHE.get(terminal_of)
+    if table is None:
+        table = {k: terminal_of(k) for k in KEYWORDS}
+        _KEYWORD_CACHE[terminal_of] = table
+    return table
+
+
 def _raw_tokens(
     source: SourceFile, terminal_of: Callable[[str], str], base: int, text: str | None
 ) -> tuple[list[Token], LexResult]:
@@ -189,6 +203,7 @@ def _raw_tokens(
     pos = 0
     n = len(body)
     match_at = _TOKEN_RE.match
+    keyword_terminals = _keyword_terminals(terminal_of)
 
     def span(start: int, end: int) -> Span:
         return Span(source.path, line, start + base - line_start + 1, line,
@@ -196,17 +211,18 @@ def _raw_tokens(
 
     while pos < n:
         m = match_at(body, pos)
-        if m is None:
-            bad = body[pos]
-            result.errors.append(LexError("E0003", span(pos, pos + 1), f"invalid character {bad!r} in source"))
-            pos += 1
+        kind = m.lastgroup  # type: ignore[union-attr]  # the pattern always matches
+        if kind is None:
+            pos = m.end()  # type: ignore[union-attr]
+            if pos < n:
+                bad = body[pos]
+                result.errors.append(LexError("E0003", span(pos, pos + 1),
+                                              f"invalid character {bad!r} in source"))
+                pos += 1
             continue
-        kind = m.lastgroup
-        end = m.end()
-        value = m.group()
-        if kind == "ws":
-            pos = end
-            continue
+        pos = m.start(kind)  # type: ignore[union-attr]
+        end = m.end()  # type: ignore[union-attr]
+        value = m.group(kind)  # type: ignore[union-attr]
         if kind == "nl":
             raw.append(Token("NL", "\n", pos + base, line, pos + base - line_start + 1, line,
                              pos + base - line_start + 2, end + base))
@@ -243,7 +259,7 @@ def _raw_tokens(
                 value = body[pos:close]
             end = close
         elif kind == "name":
-            kind = terminal_of(value) if value in KEYWORDS else "NAME"
+            kind = keyword_terminals.get(value, "NAME")
         elif kind == "punct":
             kind = "SEMICOLON" if value == ";" else terminal_of(value)
         elif kind == "badnum":
@@ -277,8 +293,7 @@ def _layout(raw: list[Token]) -> list[Token]:
         value = tok.value
         if tok.type == "NL" or tok.type == "SEMICOLON":
             if _ends_statement(out, raw, i, frames[-1]):
-                out.append(Token("SEP", value, tok.start_pos, tok.line, tok.column,
-                                 tok.end_line, tok.end_column, tok.end_pos))
+                out.append(tok.retyped("SEP"))
             i += 1
             continue
         kind = tok.type
@@ -292,8 +307,7 @@ def _layout(raw: list[Token]) -> list[Token]:
                 frame.condition = False
             elif (out and out[-1].type == "NAME"
                   and not (len(out) > 1 and out[-2].value in _DECL_BEFORE_NAME)):
-                tok = Token("SLBRACE", "{", tok.start_pos, tok.line, tok.column,
-                            tok.end_line, tok.end_column, tok.end_pos)
+                tok = tok.retyped("SLBRACE")
             frames.append(_Frame("{"))
         elif value in ("(", "["):
             frames.append(_Frame(value))

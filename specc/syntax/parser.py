@@ -11,21 +11,20 @@ brace) at that depth, and carries on.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import lark
-from lark import Token
-from lark.exceptions import UnexpectedToken
 from lark.parse_tree_builder import ParseTreeBuilder
-from lark.parsers.lalr_parser_state import ParseConf, ParserState
 
 from specc import ast
 from specc.diagnostics import DiagnosticSink, Note
 from specc.span import SourceFile, Span
 from specc.syntax.build import AstBuilder
 from specc.syntax.lexer import tokenize
+from specc.syntax.tokens import Token
 
 MAX_SYNTAX_ERRORS = 50
 
@@ -46,11 +45,27 @@ _EXPRESSION_START = frozenset({
 
 @dataclass(frozen=True)
 class Grammar:
-    """The compiled grammar: parse tables, rules and terminal names."""
+    """The compiled grammar: parse tables, rules and terminal names.
+
+    The LALR tables are re-indexed by integers once (``actions``, ``gotos``,
+    ``rules``) because the driver below runs for every token: lark's own
+    loop hashes rule objects on each reduction.
+    """
 
     parser: lark.Lark
     terminal_names: dict[str, str]  # "==" -> "__ANON_6"
     terminal_text: dict[str, str]  # "__ANON_6" -> "=="
+    # actions[state][terminal] = (True, next state) or (False, rule index)
+    actions: dict[int, dict[str, tuple[bool, int]]]
+    gotos: dict[int, dict[str, int]]
+    # rules[i] = (length, nonterminal name, passes its only child through)
+    rules: list[tuple[int, str, bool]]
+    rule_objects: list[Any]
+    start_states: dict[str, int]
+    end_states: dict[str, int]
+    # (state below, top state, lookahead) -> top state after pass-through
+    # reductions; filled as parsing meets them (a pure function of the tables).
+    chains: dict[tuple[int, int, str], int] = field(default_factory=dict, compare=False)
 
     def terminal_of(self, text: str) -> str:
         return self.terminal_names.get(text, "UNKNOWN")
@@ -72,7 +87,36 @@ def grammar() -> Grammar:
     for terminal in parser.terminals:
         if isinstance(terminal.pattern, lark.lexer.PatternStr):
             names[terminal.pattern.value] = terminal.name
-    return Grammar(parser, names, {v: k for k, v in names.items()})
+    table = parser.parser.parser.parser.parse_table
+    rule_index: dict[Any, int] = {}
+    rule_objects: list[Any] = []
+    actions: dict[int, dict[str, tuple[bool, int]]] = {}
+    gotos: dict[int, dict[str, int]] = {}
+    for state, row in table.states.items():
+        acts: dict[str, tuple[bool, int]] = {}
+        goto: dict[str, int] = {}
+        for symbol, (action, arg) in row.items():
+            if action.name == "Shift":
+                if symbol.isupper() or symbol.startswith("$"):
+                    acts[symbol] = (True, arg)
+                else:
+                    goto[symbol] = arg
+            else:
+                if arg not in rule_index:
+                    rule_index[arg] = len(rule_objects)
+                    rule_objects.append(arg)
+                acts[symbol] = (False, rule_index[arg])
+        actions[state] = acts
+        gotos[state] = goto
+    rules = [(len(r.expansion), r.origin.name, _passes_child_through(r)) for r in rule_objects]
+    return Grammar(parser, names, {v: k for k, v in names.items()}, actions, gotos, rules,
+                   rule_objects, dict(table.start_states), dict(table.end_states))
+
+
+def _passes_child_through(rule: Any) -> bool:
+    """A `?rule: x` alternative with one child: the value is the child itself."""
+    return bool(rule.options.expand1 and len(rule.expansion) == 1 and rule.alias is None
+                and not rule.options.empty_indices)
 
 
 def parse_module(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
@@ -98,8 +142,12 @@ class _ParseSession:
         g = grammar()
         tree_builder = ParseTreeBuilder(g.parser.rules, lark.Tree,  # type: ignore[no-untyped-call]
                                         maybe_placeholders=True)
-        self.callbacks = tree_builder.create_callback(self.builder)  # type: ignore[no-untyped-call]
-        self.parse_table = g.parser.parser.parser.parser.parse_table
+        by_rule = tree_builder.create_callback(self.builder)  # type: ignore[no-untyped-call]
+        # None: the rule passes its only child through, no call needed.
+        self.callbacks: list[Callable[[list[Any]], Any] | None] = [
+            None if through else by_rule[rule]
+            for rule, (_, _, through) in zip(g.rule_objects, g.rules, strict=True)
+        ]
 
     def docs_lookup(self) -> dict[int, str]:
         # The builder reads docs through this dict object, filled after lexing.
@@ -121,8 +169,7 @@ class _ParseSession:
         return expr
 
     def drive(self, tokens: list[Token], start: str) -> Any:
-        conf = ParseConf(self.parse_table, self.callbacks, start)
-        state = ParserState(conf, None)  # type: ignore[arg-type]
+        state = _Machine(grammar(), self.callbacks, start)
         # checkpoints[d]: (state stack, value stack) after the last `{` or
         # separator at brace depth d; opened[d]: the token that opened depth d.
         checkpoints: list[tuple[list[Any], list[Any]]] = [(list(state.state_stack), [])]
@@ -134,8 +181,8 @@ class _ParseSession:
         while i < count:
             tok = tokens[i]
             try:
-                state.feed_token(tok)
-            except UnexpectedToken as error:
+                state.feed(tok)
+            except _Unexpected as error:
                 if tok.line != last_error_line:
                     self.syntax_error(tok, error.expected)
                     last_error_line = tok.line or 0
@@ -183,12 +230,12 @@ class _ParseSession:
             i += 1
         return count
 
-    def finish(self, state: ParserState[Any], tokens: list[Token], opened: list[Token | None]) -> Any:
+    def finish(self, state: _Machine, tokens: list[Token], opened: list[Token | None]) -> Any:
         last = tokens[-1] if tokens else None
-        end = Token.new_borrow_pos("$END", "", last) if last is not None else Token("$END", "", 0, 1, 1)
+        end = last.retyped("$END", "") if last is not None else Token("$END", "", 0, 1, 1, 1, 1, 0)
         try:
-            return state.feed_token(end, True)
-        except UnexpectedToken as error:
+            return state.feed(end)
+        except _Unexpected as error:
             unclosed = [tok for tok in opened if tok is not None]
             if unclosed:
                 tok = unclosed[-1]
@@ -212,17 +259,15 @@ class _ParseSession:
             found = "the end of the file"
             span = self.eof_span()
         else:
-            found = g.describe(tok.type) if tok.type in _DESCRIBE else f"`{tok.value}`"
+            found = f"`{tok.value}`"
             if tok.type == "SEP":
-                found = "the end of the line" if tok.value == "\n" else "`;`"
-            elif tok.type == "NAME":
-                found = f"`{tok.value}`"
+                found = "end of line" if tok.value == "\n" else "`;`"
             span = self.builder.tspan(tok)
         if {"NAME", "INT", "STRING"} <= expected:
             expected = {t for t in expected if t not in _EXPRESSION_START} | {"EXPR"}
         wanted = sorted({g.describe(t) for t in expected if t != "SLBRACE" or "LBRACE" not in expected})
-        message = f"unexpected {found}"
-        if len(wanted) <= 8:
+        message = "unexpected end of file" if tok.type == "$END" else f"unexpected {found}"
+        if 0 < len(wanted) <= 8:
             message += "; expected " + _one_of(wanted)
         code = "E0002" if tok.type == "$END" else "E0001"
         self.sink.add(code, span, message)
@@ -232,3 +277,74 @@ def _one_of(items: list[str]) -> str:
     if len(items) == 1:
         return items[0]
     return "one of " + ", ".join(items)
+
+
+class _Unexpected(Exception):
+    def __init__(self, expected: set[str]) -> None:
+        super().__init__()
+        self.expected = expected
+
+
+class _Machine:
+    """The LALR(1) automaton over the integer-indexed tables of :class:`Grammar`."""
+
+    def __init__(self, g: Grammar, callbacks: list[Callable[[list[Any]], Any] | None],
+                 start: str) -> None:
+        self.actions = g.actions
+        self.gotos = g.gotos
+        self.rules = g.rules
+        self.callbacks = callbacks
+        self.end_state = g.end_states[start]
+        self.chains = g.chains
+        self.state_stack: list[int] = [g.start_states[start]]
+        self.value_stack: list[Any] = []
+
+    def feed(self, tok: Token) -> Any:
+        """Shift ``tok`` after every reduction it causes; at `$END`, the result."""
+        states = self.state_stack
+        values = self.value_stack
+        kind = tok.type
+        is_end = kind == "$END"
+        while True:
+            row = self.actions[states[-1]]
+            action = row.get(kind)
+            if action is None:
+                raise _Unexpected({t for t in row if t.isupper() or t == "$END"})
+            shift, arg = action
+            if shift:
+                states.append(arg)
+                values.append(tok)
+                return None
+            size, origin, through = self.rules[arg]
+            if through:
+                # A chain of `?rule: x` reductions (one per precedence level)
+                # only changes the top state; take the whole chain in one step.
+                below = states[-2]
+                key = (below, states[-1], kind)
+                top = self.chains.get(key)
+                if top is None:
+                    top = self.follow_chain(below, states[-1], kind)
+                    self.chains[key] = top
+                states[-1] = top
+                if is_end and top == self.end_state:
+                    return values[-1]
+                continue
+            callback = self.callbacks[arg]
+            if size:
+                children = values[-size:]
+                del states[-size:]
+                del values[-size:]
+            else:
+                children = []
+            value = children[0] if callback is None else callback(children)
+            states.append(self.gotos[states[-1]][origin])
+            values.append(value)
+            if is_end and states[-1] == self.end_state:
+                return values[-1]
+
+    def follow_chain(self, below: int, top: int, kind: str) -> int:
+        while True:
+            action = self.actions[top].get(kind)
+            if action is None or action[0] or not self.rules[action[1]][2]:
+                return top
+            top = self.gotos[below][self.rules[action[1]][1]]
