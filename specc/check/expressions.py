@@ -289,6 +289,7 @@ class ExprChecker:
         p = self.program
         local = self.scope.lookup(e.name)
         if local is not None:
+            local.used = True
             p.references[e] = Symbol(local.kind, local.name, local.span, local.type, local.doc)
             return local.type
         if e.name in p.devices:

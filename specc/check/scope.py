@@ -19,6 +19,7 @@ class Local:
     # "config-param" (a key's bare name inside its own `requires`).
     kind: str
     doc: str | None = None
+    used: bool = False
 
     @property
     def mutable(self) -> bool:

@@ -6,7 +6,7 @@ from specc import ast
 from specc.check.expressions import ExprChecker, is_untyped_literal
 from specc.check.patterns import alternatives, covers, missing_cases
 from specc.check.program import Symbol
-from specc.check.scope import Local
+from specc.check.scope import Local, Scope
 from specc.diagnostics import Note
 from specc.span import Span
 from specc.types import (
@@ -34,8 +34,15 @@ class BodyChecker(ExprChecker):
         try:
             for stmt in block.stmts:
                 self.stmt(stmt)
+            self.report_unused(self.scope)
         finally:
             self.scope = saved
+
+    def report_unused(self, scope: Scope) -> None:
+        for local in scope.names.values():
+            if local.kind in ("let", "var") and not local.used and not local.name.startswith("_"):
+                self.sink.add("W0002", local.span, f"`{local.name}` is never used",
+                              hint=f"remove it, or name it `_{local.name}` to keep it")
 
     def bind(self, name: str, span: Span, t: Type, kind: str) -> None:
         local = Local(name, t, span, kind)

@@ -156,11 +156,17 @@ def _plain_string_end(text: str, quote: int) -> int | None:
 class _Frame:
     """An open bracket, and whether a `{` at its depth must open a block."""
 
-    __slots__ = ("condition", "opener")
+    __slots__ = ("condition", "opener", "token")
 
-    def __init__(self, opener: str) -> None:
+    def __init__(self, opener: str, token: Token | None) -> None:
         self.opener = opener
+        self.token = token
         self.condition = False
+
+
+def _token_span(path: str, tok: Token) -> Span:
+    return Span(path, tok.line, tok.column, tok.end_line, tok.end_column, tok.start_pos,
+                tok.end_pos)
 
 
 def tokenize(
@@ -176,7 +182,7 @@ def tokenize(
     inside the file so that its spans point into the user's text.
     """
     raw, result = _raw_tokens(source, terminal_of, base_offset, text)
-    result.tokens = _layout(raw)
+    result.tokens = _layout(raw, result.errors, source.path)
     return result
 
 
@@ -281,11 +287,11 @@ def _raw_tokens(
     return raw, result
 
 
-def _layout(raw: list[Token]) -> list[Token]:
+def _layout(raw: list[Token], errors: list[LexError], path: str) -> list[Token]:
     """Turn NL and `;` into statement separators where they end something, and
     mark struct-literal braces."""
     out: list[Token] = []
-    frames = [_Frame("")]
+    frames = [_Frame("", None)]
     count = len(raw)
     i = 0
     while i < count:
@@ -308,22 +314,31 @@ def _layout(raw: list[Token]) -> list[Token]:
             elif (out and out[-1].type == "NAME"
                   and not (len(out) > 1 and out[-2].value in _DECL_BEFORE_NAME)):
                 tok = tok.retyped("SLBRACE")
-            frames.append(_Frame("{"))
+            frames.append(_Frame("{", tok))
         elif value in ("(", "["):
-            frames.append(_Frame(value))
+            frames.append(_Frame(value, tok))
         elif value in ("}", ")", "]"):
             opener = {"}": "{", ")": "(", "]": "["}[value]
-            # Pop to the matching opener; an unmatched closer is left for the parser.
             for depth in range(len(frames) - 1, 0, -1):
                 if frames[depth].opener == opener:
                     del frames[depth:]
                     break
+            else:
+                errors.append(LexError("E0007", _token_span(path, tok),
+                                       f"`{value}` does not close any `{opener}`"))
         elif value in _CONDITION_KEYWORDS:
             frame.condition = True
         elif value == "then":
             frame.condition = False
         out.append(tok)
         i += 1
+    for frame in frames[1:]:
+        # An unclosed `{` is reported by the parser, with the block it opens.
+        if frame.opener in ("(", "[") and frame.token is not None:
+            closer = ")" if frame.opener == "(" else "]"
+            errors.append(LexError("E0007", _token_span(path, frame.token),
+                                   f"`{frame.opener}` is never closed",
+                                   hint=f"add the missing `{closer}`"))
     # A separator before the end of the file ends nothing.
     while out and out[-1].type == "SEP":
         out.pop()

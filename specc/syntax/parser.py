@@ -127,6 +127,7 @@ def parse_module(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
     session.docs = lexed.docs
     for error in lexed.errors:
         sink.add(error.code, error.span, error.message, hint=error.hint)
+        session.lexical_error_starts.add(error.span.start)
     result = session.drive(lexed.tokens, "file")
     decls: tuple[ast.Decl, ...] = result if isinstance(result, tuple) else ()
     return ast.Module(source.path, decls, tuple(lexed.comments))
@@ -138,6 +139,8 @@ class _ParseSession:
         self.sink = sink
         self.docs: dict[int, str] = {}
         self.error_count = 0
+        # A token the tokenizer already complained about gets no second message.
+        self.lexical_error_starts: set[int] = set()
         self.builder = AstBuilder(source.path, self.docs_lookup(), self.report, self.parse_fragment)
         g = grammar()
         tree_builder = ParseTreeBuilder(g.parser.rules, lark.Tree,  # type: ignore[no-untyped-call]
@@ -254,6 +257,8 @@ class _ParseSession:
 
     def syntax_error(self, tok: Token, expected: set[str]) -> None:
         self.error_count += 1
+        if tok.start_pos in self.lexical_error_starts and tok.type != "$END":
+            return
         g = grammar()
         if tok.type == "$END":
             found = "the end of the file"
