@@ -73,9 +73,24 @@ _ENTRIES = [
     # Stages (E03xx)
     CodeEntry("E0301", "runtime value where a compile-time constant is required"),
     CodeEntry("E0302", "compile-time-only value used at run time"),
+    CodeEntry("E0303", "compile-time evaluation ran out of steps"),
+    CodeEntry("E0304", "compile-time trap (overflow, division by zero, bad index)"),
+    # Configuration (E04xx)
+    CodeEntry("E0401", "unknown config key in an override"),
+    CodeEntry("E0402", "override value does not fit the key's type"),
+    CodeEntry("E0403", "`requires` does not hold"),
+    CodeEntry("E0404", "a param cannot be overridden at compile time"),
+    CodeEntry("E0405", "config file cannot be read"),
+    CodeEntry("E0406", "config keys depend on each other in a cycle"),
+    # Compile-time data (E05xx)
+    CodeEntry("E0501", "zone file cannot be read or parsed"),
+    CodeEntry("E0502", "directory cannot be read"),
+    # Devices (E06xx)
+    CodeEntry("E0601", "component not available on this target"),
     # Warnings (W0xxx)
     CodeEntry("W0001", "unreachable match arm", is_error=False),
     CodeEntry("W0002", "unused variable", is_error=False),
+    CodeEntry("W0003", "device is never used", is_error=False),
     # Internal (E9xxx)
     CodeEntry("E9001", "internal compiler error"),
 ]

@@ -57,10 +57,19 @@ MARKER_RE = re.compile(r"#\^ (?P<code>[A-Z]\d{4}) (?P<column>[1-9]\d*): (?P<rest
 TARGET_RE = re.compile(r"#\s*target:\s*(?P<target>\S+)\s*\Z")
 INTERNAL_ERROR = "E9001"
 
-# Codes in the catalogue that the checker never reports yet, so no golden case
-# can show them.  Each is a checker gap to fix; when it is fixed, this test
-# fails until a golden case for the code is added and the code removed here.
-NOT_YET_REPORTED: frozenset[str] = frozenset({"E0007", "W0002"})
+CASE_DIR = "<case>/"  # stands for the case's directory in messages (see marker_text)
+
+# Codes of the catalogue that `specc check` does not report (yet): they belong to
+# compile-time evaluation, config overrides, compile-time data and target
+# selection.  Every other code must appear in a golden case; when one of these
+# gets a golden case, take it out of this set.
+NOT_REPORTED_BY_CHECK: frozenset[str] = frozenset({
+    "E0303", "E0304",
+    "E0401", "E0402", "E0403", "E0404", "E0405", "E0406",
+    "E0501", "E0502",
+    "E0601",
+    "W0003",
+})
 
 
 class GoldenError(Exception):
@@ -70,7 +79,7 @@ class GoldenError(Exception):
 @dataclass(frozen=True)
 class Case:
     name: str
-    main: Path
+    main: Path  # the application file; its directory is the case's directory
     used: tuple[Path, ...]  # the other .spec files of a directory case, sorted
 
     @property
@@ -145,14 +154,19 @@ def insert_markers(stripped: str, markers: Iterable[Marker]) -> str:
     return "\n".join(out)
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: str, case_dir: str | None) -> str:
+    if case_dir is not None:
+        text = text.replace(case_dir.rstrip(os.sep) + os.sep, CASE_DIR)
     return text.replace("\n", "\\n")
 
 
-def marker_text(diagnostic: Diagnostic) -> str:
-    text = f"{MARKER_START} {diagnostic.code} {diagnostic.span.column}: {_one_line(diagnostic.message)}"
+def marker_text(diagnostic: Diagnostic, case_dir: str | None = None) -> str:
+    """The marker line for ``diagnostic``; the path ``case_dir`` (where the case
+    lives on this machine), when a message names it, is written ``<case>/``."""
+    message = _one_line(diagnostic.message, case_dir)
+    text = f"{MARKER_START} {diagnostic.code} {diagnostic.span.column}: {message}"
     if diagnostic.hint is not None:
-        text += f" [hint: {_one_line(diagnostic.hint)}]"
+        text += f" [hint: {_one_line(diagnostic.hint, case_dir)}]"
     return text
 
 
@@ -209,7 +223,8 @@ def run_case(case: Case) -> Outcome:
         if file is None:
             problems.append(f"diagnostic outside the case's files (prelude?) at {where}")
             continue
-        actual.append(Marker(file, diagnostic.span.line, marker_text(diagnostic)))
+        actual.append(Marker(file, diagnostic.span.line,
+                             marker_text(diagnostic, str(case.main.parent))))
     # Markers can only show one file's diagnostics line by line; the checker
     # already reports them in source order, and a stable sort keeps the order
     # of the diagnostics of one line.
@@ -240,9 +255,30 @@ def diff(case: Case, outcome: Outcome) -> str:
 
 CASES = discover()
 
+# Cases whose markers show the correct behaviour, which the checker does not
+# have yet (each is a checker bug).  They run as strict xfails -- when the bug
+# is fixed the case passes, the XPASS fails, and the entry must go -- and
+# --update-golden leaves them alone, so that the wrong output is never recorded.
+KNOWN_CHECKER_BUGS: dict[str, str] = {
+    "invalid_literal_in_typed_context": "an invalid number literal (`5x`) is also reported "
+    "as an `i64` that does not fit its context (E0201 on the same span)",
+    "syntax_error_in_let": "after a syntax error in the value of a `let`, every later use "
+    "of the name is reported as an unknown name (E0101)",
+    "unexpected_end_of_file": "a syntax error at the end of the file drops the whole "
+    "module: a bogus E0106 (no `unikernel` line) and no other diagnostic",
+}
 
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+
+def _param(case: Case) -> object:
+    bug = KNOWN_CHECKER_BUGS.get(case.name)
+    marks = [pytest.mark.xfail(strict=True, reason=f"checker bug: {bug}")] if bug else []
+    return pytest.param(case, id=case.name, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(case) for case in CASES])
 def test_golden(case: Case, update_golden: bool) -> None:
+    if update_golden and case.name in KNOWN_CHECKER_BUGS:
+        pytest.skip("expectation written by hand (known checker bug); not rewritten")
     outcome = run_case(case)
     assert not outcome.problems, "\n".join(outcome.problems)
     if update_golden:
@@ -259,6 +295,10 @@ def test_golden(case: Case, update_golden: bool) -> None:
         )
 
 
+def test_known_bugs_name_cases() -> None:
+    assert sorted(set(KNOWN_CHECKER_BUGS) - {case.name for case in CASES}) == []
+
+
 def test_every_code_has_a_golden_case() -> None:
     shown: set[str] = set()
     for case in CASES:
@@ -268,10 +308,11 @@ def test_every_code_has_a_golden_case() -> None:
                 found = MARKER_RE.match(marker.text)
                 assert found is not None
                 shown.add(found.group("code"))
-    wanted = set(CODES) - {INTERNAL_ERROR} - NOT_YET_REPORTED
+    wanted = set(CODES) - {INTERNAL_ERROR} - NOT_REPORTED_BY_CHECK
     assert sorted(wanted - shown) == [], "codes without a golden case"
-    assert sorted(NOT_YET_REPORTED & shown) == [], \
-        "these codes have golden cases now: remove them from NOT_YET_REPORTED"
+    assert sorted(NOT_REPORTED_BY_CHECK & shown) == [], \
+        "these codes have golden cases now: take them out of NOT_REPORTED_BY_CHECK"
+    assert sorted(NOT_REPORTED_BY_CHECK - set(CODES)) == [], "codes no longer in the catalogue"
 
 
 # --- the marker format itself --------------------------------------------------

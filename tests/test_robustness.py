@@ -229,6 +229,180 @@ def test_random_tokens_never_crash(scratch_dir: Path, text: str, target: str) ->
 
 
 # --------------------------------------------------------------------------
+# Random well-formed-ish programs: syntactically plausible code with random
+# types and names, so the resolver and type checker see far more than the
+# parser's error recovery does.
+
+TYPE_NAMES = (
+    "bool u8 u16 u32 u64 i64 string bytes Ipv4 Cidr Duration Size Zone Files Target LogLevel "
+    "Datagram Conn Udp Log E S Nope"
+).split()
+
+types: st.SearchStrategy[str] = st.recursive(
+    st.sampled_from(TYPE_NAMES),
+    lambda inner: st.one_of(
+        inner.map(lambda t: f"[{t}]"),
+        inner.map(lambda t: f"{t}?"),
+        st.builds(
+            lambda ps, r: f"fn({', '.join(ps)})" + (f" -> {r}" if r else ""),
+            st.lists(inner, max_size=2),
+            st.one_of(st.just(""), inner),
+        ),
+    ),
+    max_leaves=3,
+)
+
+EXPR_NAMES = (
+    "x xs d s e v it n config.port config.level config.gw config.rate config.nope target "
+    "LogLevel.info LogLevel.nope Target.hvt E.a E.b E.c log udp4 timers f g h nope len min max "
+    "utf8 print exit now zonefile dir some none true false"
+).split()
+
+BINARY_OPS = (
+    "?? or and == != < <= > >= | ^ & << >> + - * / %"
+).split()
+
+literal_exprs = st.one_of(
+    integers, durations, sizes, ipv4s, cidrs, strings, bytes_literals,
+    st.sampled_from(["true", "false", "none", "0", "255", "65536", "-1"]),
+)
+
+
+def _expr_extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    args = st.lists(
+        st.one_of(inner, st.builds("{} = {}".format, st.sampled_from(["a", "e", "level"]), inner)),
+        max_size=3,
+    ).map(", ".join)
+    patterns = st.one_of(
+        st.sampled_from(["_", "none", "E.a", "E.b", "E.c", "LogLevel.debug", "Target.unix",
+                         "some(_)", "some(v)", "some(E.a)", "0", "1", '"a"', "true", "v", "x + 1"]),
+        literal_exprs,
+    )
+    arms = st.lists(
+        st.builds("{} => {}".format, st.lists(patterns, min_size=1, max_size=2).map(" | ".join), inner),
+        max_size=4,
+    ).map(lambda xs: "\n".join(xs))
+    return st.one_of(
+        st.builds("{} {} {}".format, inner, st.sampled_from(BINARY_OPS), inner),
+        st.builds("({} {} {})".format, inner, st.sampled_from(BINARY_OPS), inner),
+        st.builds("{}{}".format, st.sampled_from(["-", "not ", "- -"]), inner),
+        st.builds("{} as {}".format, inner, types),
+        st.builds("{}({})".format, st.sampled_from(EXPR_NAMES), args),
+        st.builds("{}.{}({})".format, inner, st.sampled_from(["info", "listen", "every", "send",
+                                                             "a", "origin", "nope"]), args),
+        st.builds("{}.{}".format, inner, st.sampled_from(["a", "e", "payload", "src", "origin",
+                                                         "records", "port", "nope", "0"])),
+        st.builds("{}[{}]".format, inner, inner),
+        st.builds("{}[{}:{}]".format, inner, inner, inner),
+        st.builds("if {} then {} else {}".format, inner, inner, inner),
+        st.builds("match {} {{\n{}\n}}".format, inner, arms),
+        st.builds(
+            "{} {{ {} }}".format,
+            st.sampled_from(["S", "E", "Datagram", "Nope", "x"]),
+            st.lists(st.builds("{}: {}".format, st.sampled_from(["a", "e", "b", "src"]), inner),
+                     max_size=3).map(", ".join),
+        ),
+        st.builds("[{}]".format, st.lists(inner, max_size=3).map(", ".join)),
+        st.builds("some({})".format, inner),
+        st.builds("({})".format, inner),
+        st.builds('"{{{}}}"'.format, inner),
+    )
+
+
+expressions: st.SearchStrategy[str] = st.recursive(
+    st.one_of(st.sampled_from(EXPR_NAMES), literal_exprs), _expr_extend, max_leaves=8
+)
+
+binders = st.sampled_from(["x", "y", "v", "n", "s", "xs", "_", "f", "log", "E", "len"])
+type_annotations = st.one_of(st.just(""), types.map(lambda t: f": {t}"))
+
+
+def _stmt_extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    block = st.lists(inner, max_size=3).map(lambda xs: "{\n" + "\n".join(xs) + "\n}")
+    return st.one_of(
+        st.builds("if {} {}".format, expressions, block),
+        st.builds("if {} {} else {}".format, expressions, block, block),
+        st.builds("if let {} = {} {} else {}".format, binders, expressions, block, block),
+        st.builds("while {} {}".format, expressions, block),
+        st.builds("for {} in {} {}".format, binders, expressions, block),
+        st.builds("for {} in {}..{} {}".format, binders, expressions, expressions, block),
+        st.builds(
+            "match {} {{\n{}\n}}".format,
+            expressions,
+            st.lists(st.builds("{} => {}".format, st.sampled_from(
+                ["_", "none", "some(v)", "E.a", "E.b | E.c", "0", "LogLevel.info"]), inner),
+                max_size=3).map("\n".join),
+        ),
+    )
+
+
+simple_statements = st.one_of(
+    st.builds("let {}{} = {}".format, binders, type_annotations, expressions),
+    st.builds("var {}{} = {}".format, binders, type_annotations, expressions),
+    st.builds("{} {} {}".format, st.sampled_from(["x", "y", "v", "config.port", "xs[0]", "s.a",
+                                                   "f", "E.a"]),
+              st.sampled_from(["=", "+=", "-=", "*="]), expressions),
+    st.builds("return {}".format, st.one_of(st.just(""), expressions)),
+    st.sampled_from(["break", "continue", "return", "log.info(\"hi\")", "udp4.listen(7, h)"]),
+    expressions,
+)
+statements: st.SearchStrategy[str] = st.recursive(simple_statements, _stmt_extend, max_leaves=6)
+bodies = st.lists(statements, max_size=6).map(lambda xs: "\n".join(xs))
+
+config_items = st.builds(
+    "{} {}: {} = {}{}".format,
+    st.sampled_from(["const", "param"]),
+    st.sampled_from(["port", "level", "gw", "rate", "zone", "files", "port"]),
+    types,
+    expressions,
+    st.one_of(st.just(""), expressions.map(lambda e: f" requires {e}")),
+)
+device_items = st.builds(
+    "{} = {}".format,
+    st.sampled_from(["log", "udp4", "timers", "ip", "_spare", "db"]),
+    st.one_of(
+        st.sampled_from([
+            "console_log(config.level)", "udp(ip)", "timer()", "host_ip()", "udp4",
+            "static_ipv4(ethernet(virtio_net()), 10.0.0.2/24)", "dns_zone(config.zone)",
+            "match target { Target.hvt => host_ip()\n _ => host_ip() }", "console_log(level = 3)",
+        ]),
+        expressions,
+    ),
+)
+params = st.lists(
+    st.builds("{}: {}".format, st.sampled_from(["x", "y", "d", "s", "xs", "x"]), types),
+    max_size=3,
+).map(", ".join)
+functions = st.builds(
+    "fn {}({}){} {{\n{}\n}}".format,
+    st.sampled_from(["f", "g", "h", "f", "main_", "len"]),
+    params,
+    st.one_of(st.just(""), types.map(lambda t: f" -> {t}")),
+    bodies,
+)
+
+
+@st.composite
+def structured_programs(draw: st.DrawFn) -> str:
+    parts = ["unikernel t"]
+    parts.append("enum E { a, b, c }")
+    parts.append(draw(st.sampled_from(["struct S { a: u8, e: E }", "struct S { a: S? }",
+                                       "struct S { a: [S], e: E? }"])))
+    parts.append("config {\n" + "\n".join(draw(st.lists(config_items, max_size=4))) + "\n}")
+    parts.append("devices {\n" + "\n".join(draw(st.lists(device_items, max_size=4))) + "\n}")
+    parts.extend(draw(st.lists(functions, max_size=3)))
+    parts.append("main {\n" + draw(bodies) + "\n}")
+    order = draw(st.permutations(range(1, len(parts))))
+    return "\n".join([parts[0]] + [parts[i] for i in order]) + "\n"
+
+
+@PROPERTY_SETTINGS
+@given(text=structured_programs(), target=st.sampled_from(["hvt", "unix", "python"]))
+def test_random_programs_never_crash(scratch_dir: Path, text: str, target: str) -> None:
+    assert_robust(text, str(scratch_dir / "program.spec"), target=target)
+
+
+# --------------------------------------------------------------------------
 # Mutations of real specs
 
 

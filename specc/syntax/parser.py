@@ -133,6 +133,14 @@ def parse_module(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
     return ast.Module(source.path, decls, tuple(lexed.comments))
 
 
+def parse_expression(source: SourceFile, sink: DiagnosticSink, start: int = 0,
+                     end: int | None = None) -> ast.Expr:
+    """Parse ``source.text[start:end]`` as one expression (a `-D` value, say)."""
+    session = _ParseSession(source, sink)
+    stop = len(source.text) if end is None else end
+    return session.parse_fragment(start, source.text[start:stop])
+
+
 class _ParseSession:
     def __init__(self, source: SourceFile, sink: DiagnosticSink) -> None:
         self.source = source

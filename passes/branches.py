@@ -1,0 +1,73 @@
+"""The record of branches that constants decided, so that every removal can
+say which condition removed it (for `explain`, `graph` and the manifest)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from specc import ast
+from specc.span import Span
+from specc.values import Value, source_text
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A constant condition that chose one branch and removed the others."""
+
+    span: Span  # the condition or scrutinee
+    condition: str  # as the user wrote it: "config.tcp", "target"
+    value: str  # what it evaluated to: "false", "Target.unix"
+    pruned: tuple[object, ...]  # the removed branches (AST nodes)
+
+    def describe(self) -> str:
+        return f"`{self.condition}` is {self.value} (at {self.span})"
+
+
+@dataclass
+class BranchLog:
+    decisions: list[Decision] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # file -> text, for conditions
+
+    def record(self, condition: ast.Expr, value: Value, pruned: list[object]) -> None:
+        if not pruned:
+            return
+        text = self.texts.get(condition.span.file)
+        written = text[condition.span.start:condition.span.end] if text else "condition"
+        self.decisions.append(Decision(condition.span, written, source_text(value),
+                                       tuple(pruned)))
+
+    def reason_for(self, name: str) -> Decision | None:
+        """The first decision whose removed branches mention ``name``."""
+        for decision in self.decisions:
+            for node in decision.pruned:
+                if name in mentioned_names(node):
+                    return decision
+        return None
+
+
+def mentioned_names(node: object) -> set[str]:
+    """Every bare name (function, device, component) a subtree mentions."""
+    names: set[str] = set()
+    for item in walk(node):
+        if isinstance(item, ast.Name):
+            names.add(item.name)
+    return names
+
+
+def walk(node: object) -> Iterator[object]:
+    """Every AST node under ``node`` (inclusive)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, str | int | bytes | bool | Span):
+            continue
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+            continue
+        yield item
+        fields = getattr(item, "__dataclass_fields__", None)
+        if fields:
+            for name in fields:
+                if name != "span" and not name.endswith("_span"):
+                    stack.append(getattr(item, name))

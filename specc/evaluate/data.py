@@ -1,0 +1,90 @@
+"""Reading compile-time data: `zonefile(path)` and `dir(path)`.
+
+Paths in a spec are relative to the file that names them.  A bad zone file
+is a compile error pointing at the zone file's line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import dns.exception
+import dns.zone
+
+from specc.diagnostics import DiagnosticSink, Note
+from specc.evaluate.errors import NotConstant
+from specc.span import SourceFile, Span
+from specc.values import FilesV, ZoneV
+
+MAX_FILES_BYTES = 64 << 20  # a baked-in directory larger than this is surely a mistake
+
+
+def resolve(path: str, span: Span) -> str:
+    if os.path.isabs(path) or span.file.startswith("<"):
+        return os.path.normpath(path)
+    return os.path.normpath(os.path.join(os.path.dirname(span.file), path))
+
+
+def read_zone(path: str, span: Span, sink: DiagnosticSink) -> ZoneV:
+    full = resolve(path, span)
+    try:
+        with open(full, "rb") as handle:
+            data = handle.read()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
+        sink.add("E0501", span, f"cannot read zone file `{path}` ({full}): {reason}")
+        raise NotConstant("the zone file could not be read", span) from None
+    try:
+        zone = dns.zone.from_text(text, origin=None, relativize=False, filename=full)
+    except dns.exception.SyntaxError as error:
+        message = str(error)
+        match = re.match(rf"{re.escape(full)}:(\d+): (.*)", message)
+        source = SourceFile(full, text)
+        if match:
+            line = int(match.group(1))
+            start = source.offset(line, 1)
+            where = source.span(start, start + len(source.line_text(line)))
+            message = match.group(2)
+        else:
+            where = source.span(0, 0)
+        sink.add("E0501", where, f"zone file `{path}`: {message}",
+                 notes=[Note("the zone is read here", span)])
+        raise NotConstant("the zone file does not parse", span) from None
+    except (dns.exception.DNSException, ValueError) as error:
+        sink.add("E0501", span, f"zone file `{path}`: {error}",
+                 hint="a zone file needs an $ORIGIN (or an absolute owner name), an SOA and NS "
+                 "records at the apex")
+        raise NotConstant("the zone file is not a valid zone", span) from None
+    records = sum(len(rdataset) for node in zone.nodes.values() for rdataset in node.rdatasets)
+    return ZoneV(path, zone.origin.to_text(), records, hashlib.sha256(data).hexdigest(), zone)
+
+
+def read_directory(path: str, span: Span, sink: DiagnosticSink) -> FilesV:
+    full = resolve(path, span)
+    if not os.path.isdir(full):
+        sink.add("E0502", span, f"`{path}` ({full}) is not a directory")
+        raise NotConstant("the directory could not be read", span)
+    files: list[tuple[str, bytes]] = []
+    total = 0
+    for root, dirs, names in os.walk(full):
+        dirs.sort()
+        for name in sorted(names):
+            file_path = os.path.join(root, name)
+            if os.path.islink(file_path) or not os.path.isfile(file_path):
+                continue
+            try:
+                with open(file_path, "rb") as handle:
+                    data = handle.read()
+            except OSError as error:
+                sink.add("E0502", span, f"cannot read `{file_path}`: {error.strerror}")
+                raise NotConstant("the directory could not be read", span) from None
+            total += len(data)
+            if total > MAX_FILES_BYTES:
+                sink.add("E0502", span, f"`{path}` holds more than {MAX_FILES_BYTES >> 20} MiB; "
+                         "an image bakes every file in")
+                raise NotConstant("the directory is too large", span)
+            files.append((os.path.relpath(file_path, full).replace(os.sep, "/"), data))
+    return FilesV(path, tuple(files))

@@ -1,0 +1,25 @@
+"""Why an evaluation stopped."""
+
+from __future__ import annotations
+
+from specc.span import Span
+
+
+class EvalError(Exception):
+    """A constant computation that is wrong: it traps (overflow, division by
+    zero, a bad index) or runs out of steps.  At compile time it is an error."""
+
+    def __init__(self, code: str, span: Span, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.span = span
+        self.message = message
+
+
+class NotConstant(Exception):
+    """The value is known only at run time (a param, a device operation, ...)."""
+
+    def __init__(self, reason: str, span: Span) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.span = span

@@ -1,0 +1,195 @@
+"""Compile-time values: what the evaluator computes and the backends embed.
+
+Integers, booleans, strings and bytes are plain Python values; the static
+type (kept by the checker) says which integer type an ``int`` has.  An
+option is ``None`` or its value (specc has no option of an option).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv4V:
+    address: int
+
+    def __str__(self) -> str:
+        a = self.address
+        return f"{a >> 24 & 255}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}"
+
+
+@dataclass(frozen=True, slots=True)
+class CidrV:
+    address: int
+    prefix: int
+
+    def __str__(self) -> str:
+        return f"{Ipv4V(self.address)}/{self.prefix}"
+
+
+_DURATION_UNITS = (("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
+                   ("ms", 1_000_000), ("us", 1_000), ("ns", 1))
+_SIZE_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class DurationV:
+    nanoseconds: int
+
+    def __str__(self) -> str:
+        n = self.nanoseconds
+        for unit, scale in _DURATION_UNITS:
+            if n % scale == 0 and n != 0:
+                return f"{n // scale}{unit}"
+        return "0s"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SizeV:
+    size: int
+
+    def __str__(self) -> str:
+        n = self.size
+        for unit, scale in _SIZE_UNITS:
+            if n % scale == 0 and n != 0:
+                return f"{n // scale}{unit}"
+        return "0B"
+
+
+@dataclass(frozen=True, slots=True)
+class EnumV:
+    enum: str
+    name: str
+    index: int  # declaration order: enums compare by it
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __lt__(self, other: EnumV) -> bool:
+        return self.index < other.index
+
+    def __le__(self, other: EnumV) -> bool:
+        return self.index <= other.index
+
+    def __gt__(self, other: EnumV) -> bool:
+        return self.index > other.index
+
+    def __ge__(self, other: EnumV) -> bool:
+        return self.index >= other.index
+
+
+@dataclass(frozen=True, slots=True)
+class StructV:
+    name: str
+    fields: tuple[tuple[str, Value], ...]
+
+    def get(self, name: str) -> Value:
+        for key, value in self.fields:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class FnRefV:
+    """A named top-level function used as a value (a handler)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneV:
+    """A DNS zone read at compile time by ``zonefile(path)``."""
+
+    path: str
+    origin: str
+    records: int
+    sha256: str
+    zone: Any = field(compare=False, repr=False)  # the dnspython zone
+
+
+@dataclass(frozen=True, slots=True)
+class FilesV:
+    """A directory read at compile time by ``dir(path)``: relative path -> contents."""
+
+    path: str
+    files: tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceV:
+    """A device instance, by its key in the device graph."""
+
+    key: str
+
+
+Value = (
+    None | bool | int | str | bytes | tuple[Any, ...] | Ipv4V | CidrV | DurationV | SizeV | EnumV
+    | StructV | FnRefV | ZoneV | FilesV | DeviceV
+)
+
+
+def format_value(value: Value) -> str:
+    """A value as string interpolation shows it (LANGUAGE.md section 4)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, StructV):
+        inner = ", ".join(f"{k}: {format_value(v)}" for k, v in value.fields)
+        return f"{value.name} {{ {inner} }}"
+    if isinstance(value, ZoneV):
+        return f"zone {value.origin}"
+    if isinstance(value, FilesV):
+        return f"files {value.path}"
+    if isinstance(value, FnRefV):
+        return value.name
+    return str(value)
+
+
+def source_text(value: Value) -> str:
+    """A value written as specc source (for dumps, explain and the manifest)."""
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") \
+            .replace("\t", "\\t").replace("{", "{{").replace("}", "}}")
+        return f'"{escaped}"'
+    if isinstance(value, bytes):
+        return 'b"' + "".join(f"\\x{b:02x}" for b in value) + '"'
+    if isinstance(value, EnumV):
+        return f"{value.enum}.{value.name}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(source_text(v) for v in value) + "]"
+    if isinstance(value, StructV):
+        inner = ", ".join(f"{k}: {source_text(v)}" for k, v in value.fields)
+        return f"{value.name} {{ {inner} }}"
+    if isinstance(value, ZoneV):
+        return f'zonefile("{value.path}")'
+    if isinstance(value, FilesV):
+        return f'dir("{value.path}")'
+    if isinstance(value, DeviceV):
+        return value.key
+    return format_value(value)
+
+
+def to_json(value: Value) -> object:
+    """A JSON-friendly form, for the manifest."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, bytes):
+        return {"bytes": value.hex()}
+    if isinstance(value, tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, StructV):
+        return {k: to_json(v) for k, v in value.fields}
+    if isinstance(value, ZoneV):
+        return {"zone": value.origin, "file": value.path, "records": value.records,
+                "sha256": value.sha256}
+    if isinstance(value, FilesV):
+        return {"dir": value.path, "files": [name for name, _ in value.files]}
+    return source_text(value)
