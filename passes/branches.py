@@ -16,30 +16,35 @@ class Decision:
     """A constant condition that chose one branch and removed the others."""
 
     span: Span  # the condition or scrutinee
+    owner: str  # where the branch was: "devices", "main", a function's name
     condition: str  # as the user wrote it: "config.tcp", "target"
     value: str  # what it evaluated to: "false", "Target.unix"
     pruned: tuple[object, ...]  # the removed branches (AST nodes)
 
     def describe(self) -> str:
-        return f"`{self.condition}` is {self.value} (at {self.span})"
+        return f"`{self.condition}` is {self.value} ({self.span})"
 
 
 @dataclass
 class BranchLog:
     decisions: list[Decision] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # file -> text, for conditions
+    owner: str = "devices"  # set by the pass that records
 
     def record(self, condition: ast.Expr, value: Value, pruned: list[object]) -> None:
         if not pruned:
             return
         text = self.texts.get(condition.span.file)
         written = text[condition.span.start:condition.span.end] if text else "condition"
-        self.decisions.append(Decision(condition.span, written, source_text(value),
+        self.decisions.append(Decision(condition.span, self.owner, written, source_text(value),
                                        tuple(pruned)))
 
-    def reason_for(self, name: str) -> Decision | None:
-        """The first decision whose removed branches mention ``name``."""
+    def reason_for(self, name: str, live: set[str] | None = None) -> Decision | None:
+        """The first decision whose removed branches mention ``name`` (among
+        decisions made in ``live`` owners, when given)."""
         for decision in self.decisions:
+            if live is not None and decision.owner not in live:
+                continue
             for node in decision.pruned:
                 if name in mentioned_names(node):
                     return decision

@@ -26,11 +26,11 @@ from specc.check.statements import BodyChecker
 from specc.check.suggest import did_you_mean
 from specc.diagnostics import DiagnosticSink, Note
 from specc.evaluate import EvalError, Evaluator, Hooks, NotConstant
+from specc.evaluate.data import read_directory, read_zone
 from specc.span import SourceFile, Span
 from specc.syntax.parser import parse_expression
 from specc.types import FILES, STRING, ZONE, EnumT, OptionT, Type
 from specc.values import Value, source_text
-from specc.evaluate.data import read_directory, read_zone
 
 COMMAND_LINE = "<command line>"
 

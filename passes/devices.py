@@ -160,8 +160,8 @@ class DevicesPass:
             self.result.instances[key] = instance
             graph = self.result.graph
             graph.add_node(key, component=component, label=instance.label, names=[])
-            for param, target in device_args:
-                graph.add_edge(key, target, param=param)
+            for param_name, target in device_args:
+                graph.add_edge(key, target, param=param_name)
         return DeviceV(key)
 
     def new_key(self, component: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from specc.span import Span
+from specc.values import Value
 
 # ---------------------------------------------------------------------------
 # Type expressions (what the user wrote where a type goes)
@@ -250,6 +251,14 @@ class SomeExpr:
 
 
 @dataclass(frozen=True, eq=False, slots=True)
+class Const:
+    """A value computed at compile time; only the fold pass makes these."""
+
+    span: Span
+    value: Value
+
+
+@dataclass(frozen=True, eq=False, slots=True)
 class ErrorExpr:
     """Stands where the parser could not make sense of an expression."""
 
@@ -259,7 +268,7 @@ class ErrorExpr:
 Expr = (
     IntLit | BoolLit | NoneLit | StringLit | BytesLit | DurationLit | SizeLit | Ipv4Lit | CidrLit
     | Name | ConfigRef | TargetRef | Field | Index | Slice | Call | Unary | Binary | Cast | IfExpr
-    | Match | StructLit | ListLit | SomeExpr | ErrorExpr
+    | Match | StructLit | ListLit | SomeExpr | ErrorExpr | Const
 )
 
 LITERAL_TYPES = (IntLit, BoolLit, NoneLit, StringLit, BytesLit, DurationLit, SizeLit, Ipv4Lit, CidrLit)
@@ -612,3 +621,6 @@ class Module:
     path: str
     decls: tuple[Decl, ...]
     comments: tuple[Comment, ...] = field(default=())
+    # Names declared in statements the parser had to skip after a syntax
+    # error: their uses are not reported as unknown on top of that error.
+    broken_names: frozenset[str] = field(default=frozenset())

@@ -32,6 +32,10 @@ class FakeResult:
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.diagnostics)
 
+    @property
+    def internal_error(self) -> bool:
+        return any(d.code == "E9001" for d in self.diagnostics)
+
 
 @pytest.fixture
 def spec_file(tmp_path: Path) -> str:

@@ -38,9 +38,12 @@ def match_arguments(
                 continue
             if index >= len(params):
                 if index == len(params):
+                    required = sum(1 for p in params if not p.has_default)
+                    takes = _count(len(params)) if required == len(params) else \
+                        f"{required} to {_count(len(params))}"
                     sink.add(
                         "E0203", arg.span,
-                        f"{what} takes {_count(len(params))} but {len(positional)} "
+                        f"{what} takes {takes} but {len(positional)} "
                         f"{'was' if len(positional) == 1 else 'were'} given",
                         notes=notes, hint="remove the extra arguments")
                 ok = False
@@ -71,7 +74,9 @@ def match_arguments(
             listing = ", ".join(f"`{n}`" for n in missing)
             required = sum(1 for p in params if not p.has_default)
             if all(a.name is None for a in call.args):
-                message = (f"{what} takes {_count(required)} but {len(call.args)} "
+                takes = _count(required) if required == len(params) else \
+                    f"{required} to {_count(len(params))}"
+                message = (f"{what} takes {takes} but {len(call.args)} "
                            f"{'was' if len(call.args) == 1 else 'were'} given: missing {listing}")
                 sink.add("E0203", call.span, message, notes=notes)
             else:

@@ -200,6 +200,8 @@ class Declarations:
                                          idecl.doc)
             return device_type
         known = [*BUILTIN_TYPES, "Target", *p.enums, *p.structs, *p.interfaces]
+        if name in p.broken_names:
+            return ERROR
         self.sink.add("E0103", texpr.span, f"unknown type `{name}`", hint=did_you_mean(name, known))
         return ERROR
 

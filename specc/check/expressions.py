@@ -327,6 +327,8 @@ class ExprChecker:
 
     def unknown_name(self, e: ast.Name) -> None:
         p = self.program
+        if e.name in p.broken_names:
+            return  # declared in code a syntax error made unreadable
         candidates = [*self.scope.visible(), *p.functions, *BUILTINS, *SPECIAL_BUILTINS]
         if self.context.kind not in ("config", "drop", "default"):
             candidates += list(p.devices)
@@ -345,6 +347,8 @@ class ExprChecker:
         p = self.program
         info = p.config.get(e.key)
         if info is None:
+            if e.key in p.broken_names:
+                return ERROR
             hint = did_you_mean(e.key, p.config, "`config.{}`")
             self.sink.add("E0107", e.key_span, f"unknown config key `{e.key}`", hint=hint)
             return ERROR
@@ -731,6 +735,8 @@ class ExprChecker:
         if info is None:
             for f in e.fields:
                 self.expr(f.value)
+            if e.name in p.broken_names:
+                return ERROR
             self.sink.add("E0103", e.name_span, f"unknown struct `{e.name}`",
                           hint=did_you_mean(e.name, p.structs))
             return ERROR

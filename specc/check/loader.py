@@ -69,9 +69,9 @@ def _load_uses(module: ast.Module, read: Reader, sink: DiagnosticSink, loaded: L
         if path in on_chain:
             start = on_chain.index(path)
             cycle = [*on_chain[start:], path]
-            notes = [Note(f"`{os.path.basename(p)}` uses `{decl.path if u is None else u.path}`",
-                          u.span if u is not None else None)
-                     for (p, u) in chain[start + 1:]]
+            links = [*chain[start + 1:], (path, decl)]
+            notes = [Note(f"`{os.path.basename(chain[start + k][0])}` uses `{use.path}`", use.span)
+                     for k, (_, use) in enumerate(links) if use is not None]
             sink.add("E0105", decl.span,
                      "these files use each other in a cycle: " + " -> ".join(cycle),
                      notes=notes, hint="move the shared declarations into a file that both use")

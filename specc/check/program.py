@@ -110,3 +110,8 @@ class CheckedProgram:
     @property
     def modules(self) -> list[ast.Module]:
         return [self.prelude, *self.used, self.root]
+
+    @property
+    def broken_names(self) -> frozenset[str]:
+        """Names declared where the parser skipped code after a syntax error."""
+        return self.root.broken_names.union(*(m.broken_names for m in self.used))

@@ -177,6 +177,9 @@ def check_stages(program: CheckedProgram, sink: DiagnosticSink,
                 stages.require(param.default, sink, f"the default of `{param.name}`")
     for e in compile_time_values:
         t = program.types.get(e)
+        symbol = program.references.get(e)
+        if symbol is not None and symbol.kind == "param":
+            continue  # the parameter's declaration is already reported (E0302)
         reason = stages.runtime_reason(e)
         if reason is not None:
             sink.add("E0301", e.span, f"a `{t}` exists only at compile time, but {reason}")

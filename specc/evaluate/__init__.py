@@ -2,6 +2,6 @@
 devices pass and folding (LANGUAGE.md sections 5, 7, 9 and 10)."""
 
 from specc.evaluate.errors import EvalError, NotConstant
-from specc.evaluate.evaluator import Env, Evaluator, Hooks
+from specc.evaluate.evaluator import RUNTIME, Env, Evaluator, Hooks
 
-__all__ = ["Env", "EvalError", "Evaluator", "Hooks", "NotConstant"]
+__all__ = ["RUNTIME", "Env", "EvalError", "Evaluator", "Hooks", "NotConstant"]

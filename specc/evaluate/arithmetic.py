@@ -16,7 +16,8 @@ class Trap(Exception):
 
 
 def fit(value: int, t: Type) -> int:
-    low, high = INTEGER_RANGES.get(t, _DURATION_RANGE)  # type: ignore[call-overload]
+    low, high = INTEGER_RANGES[t] if isinstance(t, Prim) and t in INTEGER_RANGES \
+        else _DURATION_RANGE
     if not low <= value <= high:
         raise Trap(f"integer overflow: {value} does not fit in `{t}`")
     return value

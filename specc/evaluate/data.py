@@ -59,7 +59,8 @@ def read_zone(path: str, span: Span, sink: DiagnosticSink) -> ZoneV:
                  "records at the apex")
         raise NotConstant("the zone file is not a valid zone", span) from None
     records = sum(len(rdataset) for node in zone.nodes.values() for rdataset in node.rdatasets)
-    return ZoneV(path, zone.origin.to_text(), records, hashlib.sha256(data).hexdigest(), zone)
+    origin = zone.origin.to_text() if zone.origin is not None else "."
+    return ZoneV(path, origin, records, hashlib.sha256(data).hexdigest(), zone)
 
 
 def read_directory(path: str, span: Span, sink: DiagnosticSink) -> FilesV:

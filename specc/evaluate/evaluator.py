@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from specc import ast
 from specc.check.program import CheckedProgram
@@ -41,6 +42,16 @@ class Hooks:
     instantiate: Callable[[str, list[Value | None], ast.Call], Value] | None = None
     zonefile: Callable[[str, Span], Value] | None = None
     directory: Callable[[str, Span], Value] | None = None
+
+
+class _Runtime:
+    """Marks a local known only at run time (it shadows any constant of its name)."""
+
+    def __repr__(self) -> str:
+        return "RUNTIME"
+
+
+RUNTIME: Value = _Runtime()  # type: ignore[assignment]
 
 
 class Env:
@@ -116,7 +127,7 @@ class Evaluator:
                             f"{self.steps:,} steps (is there an endless loop or recursion?)")
 
     # ------------------------------------------------------------ expressions
-    def eval(self, e: ast.Expr, env: Env | None = None) -> Value:  # noqa: C901 - a dispatch
+    def eval(self, e: ast.Expr, env: Env | None = None) -> Value:
         env = env if env is not None else Env()
         self.step(e.span)
         if isinstance(e, ast.IntLit):
@@ -182,6 +193,8 @@ class Evaluator:
     def name(self, e: ast.Name, env: Env) -> Value:
         found, value = env.lookup(e.name)
         if found:
+            if value is RUNTIME:
+                raise NotConstant(f"`{e.name}` is known only at run time", e.span)
             return value
         symbol = self.program.references.get(e)
         kind = symbol.kind if symbol is not None else ""
@@ -341,8 +354,7 @@ class Evaluator:
         if op == "!=":
             return left != right
         if op in ("<", "<=", ">", ">="):
-            a, b = _ordered(left), _ordered(right)
-            return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+            return _compare(op, _ordered(left), _ordered(right))
         try:
             if t in (DURATION, SIZE):
                 return arithmetic.quantity_op(op, left, right)
@@ -405,7 +417,7 @@ class Evaluator:
         for s in block.stmts:
             self.stmt(s, inner)
 
-    def stmt(self, s: ast.Stmt, env: Env) -> None:  # noqa: C901 - a dispatch
+    def stmt(self, s: ast.Stmt, env: Env) -> None:
         self.step(s.span)
         if isinstance(s, ast.Let):
             env.values[s.name] = self.eval(s.value, env)
@@ -468,6 +480,11 @@ class Evaluator:
                 break
             except _Continue:
                 continue
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    """Both sides have one type (the checker saw to it)."""
+    return bool({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op])
 
 
 def _ordered(value: Value) -> int | str | bytes:

@@ -304,7 +304,9 @@ class AstBuilder:
         name, _, value = c
         return ast.Arg(self.span(name, value), name.value, self.tspan(name), value)
 
-    def int_lit(self, c: Children) -> ast.IntLit:
+    def int_lit(self, c: Children) -> ast.IntLit | ast.ErrorExpr:
+        if not c[0].value:  # a malformed number, already reported
+            return ast.ErrorExpr(self.tspan(c[0]))
         return ast.IntLit(self.tspan(c[0]), literals.parse_int(c[0].value))
 
     def string_lit(self, c: Children) -> ast.StringLit:

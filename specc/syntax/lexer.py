@@ -275,7 +275,7 @@ def _raw_tokens(
                 "2m, 1h; sizes 512B, 64KiB, 16MiB",
             ))
             kind = "INT"
-            value = "0"
+            value = ""  # the parser makes this an error expression
         else:
             kind = str(kind).upper()
         if pending_doc:

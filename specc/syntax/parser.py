@@ -36,6 +36,10 @@ _DESCRIBE = {
 }  # fmt: skip
 
 
+# Words after which a name is being declared.
+_DECLARING_WORDS = frozenset({"let", "var", "const", "param", "fn", "struct", "enum",
+                              "interface", "component"})
+
 # Tokens that can start an expression: listed as one "an expression".
 _EXPRESSION_START = frozenset({
     "NAME", "INT", "STRING", "BYTES", "DURATION", "SIZE", "IPV4", "CIDR", "TRUE", "FALSE", "NONE",
@@ -130,7 +134,8 @@ def parse_module(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
         session.lexical_error_starts.add(error.span.start)
     result = session.drive(lexed.tokens, "file")
     decls: tuple[ast.Decl, ...] = result if isinstance(result, tuple) else ()
-    return ast.Module(source.path, decls, tuple(lexed.comments))
+    return ast.Module(source.path, decls, tuple(lexed.comments),
+                      frozenset(session.broken_names))
 
 
 def parse_expression(source: SourceFile, sink: DiagnosticSink, start: int = 0,
@@ -147,6 +152,8 @@ class _ParseSession:
         self.sink = sink
         self.docs: dict[int, str] = {}
         self.error_count = 0
+        # Names declared by statements that syntax errors made the parser skip.
+        self.broken_names: set[str] = set()
         # A token the tokenizer already complained about gets no second message.
         self.lexical_error_starts: set[int] = set()
         self.builder = AstBuilder(source.path, self.docs_lookup(), self.report, self.parse_fragment)
@@ -173,17 +180,20 @@ class _ParseSession:
         lexed = tokenize(self.source, grammar().terminal_of, base_offset=offset, text=text)
         for error in lexed.errors:
             self.sink.add(error.code, error.span, error.message, hint=error.hint)
-        result = self.drive(lexed.tokens, "expr")
+        result = self.drive(lexed.tokens, "expr", end=offset + len(text))
         if result is None or isinstance(result, tuple):
             return ast.ErrorExpr(self.source.span(offset, offset + len(text)))
         expr: ast.Expr = result
         return expr
 
-    def drive(self, tokens: list[Token], start: str) -> Any:
+    def drive(self, tokens: list[Token], start: str, end: int | None = None) -> Any:
+        """Feed ``tokens`` to the automaton for ``start``; ``end`` is where the
+        input ends (the end of the file, or of an interpolation)."""
         state = _Machine(grammar(), self.callbacks, start)
-        # checkpoints[d]: (state stack, value stack) after the last `{` or
-        # separator at brace depth d; opened[d]: the token that opened depth d.
-        checkpoints: list[tuple[list[Any], list[Any]]] = [(list(state.state_stack), [])]
+        errors_before = self.error_count
+        # checkpoints[d]: (token index, state stack, value stack) after the last
+        # `{` or separator at brace depth d; opened[d]: the token that opened d.
+        checkpoints: list[tuple[int, list[Any], list[Any]]] = [(0, list(state.state_stack), [])]
         opened: list[Token | None] = [None]
         last_error_index = -1
         last_error_line = -1
@@ -196,31 +206,42 @@ class _ParseSession:
             except _Unexpected as error:
                 if tok.line != last_error_line:
                     self.syntax_error(tok, error.expected)
-                    last_error_line = tok.line or 0
+                    last_error_line = tok.line
                 if self.error_count >= MAX_SYNTAX_ERRORS:
                     return None
                 depth = len(checkpoints) - 1
-                stacks, values = checkpoints[depth]
+                begin, stacks, values = checkpoints[depth]
                 state.state_stack[:] = stacks
                 state.value_stack[:] = values
                 resume = self.skip(tokens, i, depth)
                 if resume == i and i == last_error_index:
                     resume += 1  # no progress: drop the offending token
+                self.note_broken(tokens[begin:max(resume, i + 1)])
                 last_error_index = i
                 i = resume
                 continue
             kind = tok.type
             if kind in ("LBRACE", "SLBRACE"):
-                checkpoints.append((list(state.state_stack), list(state.value_stack)))
+                checkpoints.append((i + 1, list(state.state_stack), list(state.value_stack)))
                 opened.append(tok)
             elif kind == "RBRACE":
                 if len(checkpoints) > 1:
                     checkpoints.pop()
                     opened.pop()
             elif kind == "SEP":
-                checkpoints[-1] = (list(state.state_stack), list(state.value_stack))
+                checkpoints[-1] = (i + 1, list(state.state_stack), list(state.value_stack))
             i += 1
-        return self.finish(state, tokens, opened)
+        return self.finish(state, tokens, opened, checkpoints, end,
+                           reported=self.error_count > errors_before)
+
+    def note_broken(self, tokens: list[Token]) -> None:
+        """Remember the names that skipped tokens declared, so that their uses
+        are not reported as unknown on top of the syntax error."""
+        for first, second in zip(tokens, tokens[1:], strict=False):
+            if second.type == "NAME" and first.value in _DECLARING_WORDS:
+                self.broken_names.add(second.value)
+        if len(tokens) > 1 and tokens[0].type == "NAME" and tokens[1].value == "=":
+            self.broken_names.add(tokens[0].value)
 
     @staticmethod
     def skip(tokens: list[Token], i: int, depth: int) -> int:
@@ -241,36 +262,55 @@ class _ParseSession:
             i += 1
         return count
 
-    def finish(self, state: _Machine, tokens: list[Token], opened: list[Token | None]) -> Any:
-        last = tokens[-1] if tokens else None
-        end = last.retyped("$END", "") if last is not None else Token("$END", "", 0, 1, 1, 1, 1, 0)
+    def finish(self, state: _Machine, tokens: list[Token], opened: list[Token | None],
+               checkpoints: list[tuple[int, list[Any], list[Any]]], end: int | None,
+               *, reported: bool) -> Any:
+        """Feed the end of input.  When it comes too early, report it once and
+        recover what was complete: close the open blocks from the innermost
+        checkpoint outwards, dropping only the unfinished statement."""
+        at = len(self.source.text) if end is None else end
+        end_token = self.synthetic("$END", at)
         try:
-            return state.feed(end)
+            return state.feed(end_token)
         except _Unexpected as error:
             unclosed = [tok for tok in opened if tok is not None]
             if unclosed:
                 tok = unclosed[-1]
+                self.error_count += 1
                 self.sink.add(
-                    "E0002", self.eof_span(), "unexpected end of file: a `{` is not closed",
+                    "E0002", self.point(at), "unexpected end of file: a `{` is not closed",
                     notes=[Note("the unclosed `{` is here", self.builder.tspan(tok))],
                     hint="add the missing `}`",
                 )
-            elif self.error_count == 0 or tokens:
-                self.syntax_error(end, error.expected)
-            return None
+            elif not reported:
+                self.syntax_error(end_token, error.expected, at_end=end is not None)
+        for depth in range(len(checkpoints) - 1, -1, -1):
+            _, stacks, values = checkpoints[depth]
+            state.state_stack[:] = stacks
+            state.value_stack[:] = values
+            try:
+                for _ in range(depth):
+                    state.feed(self.synthetic("RBRACE", at, "}"))
+                return state.feed(end_token)
+            except _Unexpected:
+                continue
+        return None
 
-    def eof_span(self) -> Span:
-        n = len(self.source.text)
-        return self.source.span(n, n)
+    def synthetic(self, kind: str, offset: int, value: str = "") -> Token:
+        line, column = self.source.position(offset)
+        return Token(kind, value, offset, line, column, line, column, offset)
 
-    def syntax_error(self, tok: Token, expected: set[str]) -> None:
+    def point(self, offset: int) -> Span:
+        return self.source.span(offset, offset)
+
+    def syntax_error(self, tok: Token, expected: set[str], *, at_end: bool = False) -> None:
         self.error_count += 1
         if tok.start_pos in self.lexical_error_starts and tok.type != "$END":
             return
         g = grammar()
         if tok.type == "$END":
             found = "the end of the file"
-            span = self.eof_span()
+            span = self.point(tok.start_pos)
         else:
             found = f"`{tok.value}`"
             if tok.type == "SEP":
@@ -279,7 +319,9 @@ class _ParseSession:
         if {"NAME", "INT", "STRING"} <= expected:
             expected = {t for t in expected if t not in _EXPRESSION_START} | {"EXPR"}
         wanted = sorted({g.describe(t) for t in expected if t != "SLBRACE" or "LBRACE" not in expected})
-        message = "unexpected end of file" if tok.type == "$END" else f"unexpected {found}"
+        message = f"unexpected {found}"
+        if tok.type == "$END":
+            message = "unexpected end of interpolation" if at_end else "unexpected end of file"
         if 0 < len(wanted) <= 8:
             message += "; expected " + _one_of(wanted)
         code = "E0002" if tok.type == "$END" else "E0001"

@@ -1,0 +1,237 @@
+"""The DCE pass: what is reachable from `main` over the folded program and
+the device graph stays; everything else is removed, with its reason.
+
+Before (tcp = false)::
+
+    devices { tcp4 = tcp(ip); dns_tcp = dns_over_tcp(tcp4, db) }
+    main { udp4.listen(53, answer) }            # `if config.tcp` folded away
+
+After::
+
+    kept: udp4, ip, db (and what they use), answer
+    removed: dns_tcp (`config.tcp` is false, at dns.spec:47:6),
+             tcp4 (used only by dns_tcp, which is removed)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from specc import ast
+from specc.check.program import CheckedProgram
+from specc.diagnostics import DiagnosticSink
+from specc.passes.branches import BranchLog, Decision, walk
+from specc.passes.devices import DeviceGraph
+from specc.passes.fold import Folded
+from specc.span import Span
+from specc.values import DeviceV, FnRefV
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Something that is not in the image, and why."""
+
+    kind: str  # "device", "instance", "component", "function"
+    name: str
+    reason: str
+    decision: Decision | None = None  # the constant condition behind it, if any
+    span: Span | None = None  # where the removed thing is declared
+
+
+@dataclass
+class Reachable:
+    functions: list[str] = field(default_factory=list)  # in the order first reached
+    instances: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    # instance key -> operations called on it
+    operations: dict[str, set[str]] = field(default_factory=dict)
+    # how each kept item was reached: item -> the item that uses it ("main" at the root)
+    used_by: dict[str, str] = field(default_factory=dict)
+    removed: list[Removal] = field(default_factory=list)
+
+
+class DeadCode:
+    def __init__(self, program: CheckedProgram, graph: DeviceGraph, folded: Folded,
+                 branches: BranchLog, sink: DiagnosticSink) -> None:
+        self.program = program
+        self.graph = graph
+        self.folded = folded
+        self.branches = branches
+        self.sink = sink
+        self.result = Reachable()
+
+    def run(self) -> Reachable:
+        r = self.result
+        work: list[tuple[str, object]] = []
+        if self.folded.main is not None:
+            work.append(("main", self.folded.main))
+        seen_functions: set[str] = set()
+        while work:
+            owner, body = work.pop(0)
+            for node in walk(body):
+                for function in self.functions_in(node):
+                    if function not in seen_functions and function in self.folded.functions:
+                        seen_functions.add(function)
+                        r.functions.append(function)
+                        r.used_by[f"fn {function}"] = owner
+                        work.append((function, self.folded.functions[function].body))
+                self.note_device_use(owner, node)
+        self.close_instances()
+        self.removals()
+        return r
+
+    def functions_in(self, node: object) -> list[str]:
+        if isinstance(node, ast.Const) and isinstance(node.value, FnRefV):
+            return [node.value.name]
+        if isinstance(node, ast.Name):
+            symbol = self.program.references.get(node)
+            if symbol is not None and symbol.kind == "function":
+                return [node.name]
+        return []
+
+    def note_device_use(self, owner: str, node: object) -> None:
+        key: str | None = None
+        name: str | None = None
+        if isinstance(node, ast.Name):
+            symbol = self.program.references.get(node)
+            if symbol is not None and symbol.kind == "device":
+                name = node.name
+                key = self.graph.devices.get(node.name)
+        elif isinstance(node, ast.Const) and isinstance(node.value, DeviceV):
+            key = node.value.key
+        if key is None:
+            return
+        r = self.result
+        if name is not None and name not in r.devices:
+            r.devices.append(name)
+            r.used_by.setdefault(f"device {name}", owner)
+        if key not in r.instances:
+            r.instances.append(key)
+            r.used_by.setdefault(key, owner if name is None else f"device {name}")
+        if isinstance(node, ast.Name):
+            r.operations.setdefault(key, set())
+
+    def close_instances(self) -> None:
+        """Everything a kept instance uses is kept too."""
+        r = self.result
+        for call in self.operation_calls():
+            r.operations.setdefault(call[0], set()).add(call[1])
+        queue = list(r.instances)
+        while queue:
+            key = queue.pop(0)
+            for dependency in self.graph.graph.successors(key):
+                if dependency not in r.instances:
+                    r.instances.append(dependency)
+                    r.used_by[dependency] = key
+                    queue.append(dependency)
+        for key in r.instances:
+            instance = self.graph.instances[key]
+            for component in [*instance.via, instance.component]:
+                if component not in r.components:
+                    r.components.append(component)
+            for name in instance.names:
+                if name not in r.devices:
+                    r.devices.append(name)
+
+    def operation_calls(self) -> list[tuple[str, str]]:
+        calls = []
+        bodies: list[object] = [self.folded.main]
+        bodies.extend(self.folded.functions[f].body for f in self.result.functions)
+        for body in bodies:
+            for node in walk(body):
+                if isinstance(node, ast.Call) and isinstance(node.callee, ast.Field) \
+                        and isinstance(node.callee.obj, ast.Name):
+                    key = self.graph.devices.get(node.callee.obj.name)
+                    if key is not None:
+                        calls.append((key, node.callee.name))
+        return calls
+
+    # ------------------------------------------------------------ reasons
+    def removals(self) -> None:
+        r = self.result
+        live = {"devices", "main", *r.functions}
+        removed: list[Removal] = []
+        for name, info in self.program.functions.items():
+            if name in r.functions or info.decl is None:
+                continue
+            decision = self.branches.reason_for(name, live)
+            reason = _pruned(decision) if decision else "never called from `main`"
+            removed.append(Removal("function", name, reason, decision, info.decl.name_span))
+        device_reasons: dict[str, Removal] = {}
+        for name, device in self.program.devices.items():
+            if name in r.devices:
+                continue
+            removal = self.device_removal(name, live, device_reasons)
+            removed.append(removal)
+        for component, component_info in self.program.components.items():
+            if component in r.components:
+                continue
+            decision = self.branches.reason_for(component, live)
+            instances = [i for i in self.graph.instances.values()
+                         if i.component == component or component in i.via]
+            if decision is not None:
+                reason = _pruned(decision)
+            elif instances:
+                users = ", ".join(f"`{n}`" for i in instances for n in (i.names or [i.key]))
+                reason = f"its instances ({users}) are not in the image"
+                first = device_reasons.get(instances[0].names[0]) if instances[0].names else None
+                decision = first.decision if first else None
+            else:
+                reason = "not used by this spec"
+            removed.append(Removal("component", component, reason, decision,
+                                   component_info.decl.name_span))
+        r.removed = removed
+
+    def device_removal(self, name: str, live: set[str],
+                       done: dict[str, Removal]) -> Removal:
+        if name in done:
+            return done[name]
+        decl = self.program.devices[name].decl
+        decision = self.branches.reason_for(name, live)
+        if decision is not None:
+            removal = Removal("device", name, _pruned(decision), decision, decl.name_span)
+        else:
+            users = self.device_users(name)
+            if users:
+                firsts = [self.device_removal(u, live, done) for u in users]
+                listing = ", ".join(f"`{u}`" for u in users)
+                removal = Removal("device", name, f"used only by {listing}, which "
+                                  f"{'is' if len(users) == 1 else 'are'} not in the image",
+                                  next((f.decision for f in firsts if f.decision), None),
+                                  decl.name_span)
+            else:
+                removal = Removal("device", name, "never used", None, decl.name_span)
+                if not name.startswith("_"):
+                    self.sink.add("W0003", decl.name_span, f"device `{name}` is never used, so it "
+                                  "is not built", hint=f"remove it, or name it `_{name}`")
+        done[name] = removal
+        return removal
+
+    def device_users(self, name: str) -> list[str]:
+        """Other devices whose definitions mention ``name``."""
+        users = []
+        for other, device in self.program.devices.items():
+            if other == name:
+                continue
+            for node in walk(device.decl.value):
+                if isinstance(node, ast.Name) and node.name == name:
+                    users.append(other)
+                    break
+        return users
+
+
+def _pruned(decision: Decision) -> str:
+    return f"its only use is in a branch removed because {decision.describe()}"
+
+
+def kept_graph(graph: DeviceGraph, reachable: Reachable) -> nx.DiGraph:
+    return graph.graph.subgraph(reachable.instances).copy()
+
+
+def run_dce(program: CheckedProgram, graph: DeviceGraph, folded: Folded, branches: BranchLog,
+            sink: DiagnosticSink) -> Reachable:
+    """The DCE pass's entry point."""
+    return DeadCode(program, graph, folded, branches, sink).run()

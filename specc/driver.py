@@ -1,0 +1,81 @@
+"""The pipeline after checking: config, devices, fold, dce (DESIGN.md).
+
+Each pass is one function in `specc.passes`; this module runs them in order
+and stops at the first pass that reports an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from specc.api import CheckResult, check_file
+from specc.check.program import CheckedProgram
+from specc.diagnostics import Diagnostic, DiagnosticSink
+from specc.passes.branches import BranchLog
+from specc.passes.config import ConfigValues, run_config
+from specc.passes.dce import Reachable, run_dce
+from specc.passes.devices import DeviceGraph, run_devices
+from specc.passes.fold import Folded, run_fold
+
+PASSES = ("check", "config", "devices", "fold", "dce")
+
+
+@dataclass
+class CompileOptions:
+    target: str = "hvt"
+    defines: Sequence[str] = ()
+    config_file: str | None = None
+    stop_after: str | None = None
+
+
+@dataclass
+class Compilation:
+    """Everything the middle end knows about one image."""
+
+    options: CompileOptions
+    check: CheckResult
+    program: CheckedProgram | None = None
+    config: ConfigValues | None = None
+    graph: DeviceGraph | None = None
+    folded: Folded | None = None
+    reachable: Reachable | None = None
+    branches: BranchLog = field(default_factory=BranchLog)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    last_pass: str = "check"
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.is_error for d in self.diagnostics)
+
+
+def compile_file(path: str, options: CompileOptions) -> Compilation:
+    check = check_file(path, target=options.target)
+    result = Compilation(options, check, check.program, diagnostics=list(check.diagnostics))
+    program = check.program
+    if program is None or check.has_errors or options.stop_after == "check":
+        return result
+    sink = DiagnosticSink()
+    result.branches.texts = {p: s.text for p, s in program.sources.items()}
+    try:
+        result.config = run_config(program, options.defines, options.config_file, sink)
+        if _stop(result, sink, "config"):
+            return result
+        result.graph = run_devices(program, result.config, sink, result.branches)
+        if _stop(result, sink, "devices"):
+            return result
+        result.folded = run_fold(program, result.config, result.graph, result.branches, sink)
+        if _stop(result, sink, "fold"):
+            return result
+        result.reachable = run_dce(program, result.graph, result.folded, result.branches, sink)
+        _stop(result, sink, "dce")
+    finally:
+        result.check.sources.update(program.sources)
+    return result
+
+
+def _stop(result: Compilation, sink: DiagnosticSink, name: str) -> bool:
+    result.last_pass = name
+    result.diagnostics.extend(sink.sorted())
+    sink.items.clear()
+    return result.has_errors or result.options.stop_after == name

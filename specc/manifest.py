@@ -1,0 +1,103 @@
+"""`manifest.json`: what went into an image and what was left out, and why.
+
+Byte-identical for the same inputs: keys keep declaration order, sets are
+sorted, and the shipped prelude is named `<prelude>` rather than by where
+it is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Any
+
+from specc import __version__
+from specc.check.loader import prelude_path
+from specc.driver import Compilation
+from specc.passes.branches import Decision
+from specc.span import Span
+from specc.values import ZoneV, to_json
+
+
+def display_path(path: str) -> str:
+    return "<prelude>" if path == prelude_path() else path
+
+
+def position(span: Span | None) -> dict[str, Any] | None:
+    if span is None:
+        return None
+    return {"file": display_path(span.file), "line": span.line, "column": span.column}
+
+
+def decision_json(decision: Decision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {"condition": decision.condition, "value": decision.value,
+            "at": position(decision.span)}
+
+
+def build_manifest(c: Compilation) -> dict[str, Any]:
+    program, config, graph, folded, reachable = c.program, c.config, c.graph, c.folded, \
+        c.reachable
+    assert program is not None and config is not None and graph is not None
+    assert folded is not None and reachable is not None
+    inputs = []
+    for path, source in program.sources.items():
+        if path.startswith("<"):
+            continue
+        inputs.append({"path": display_path(path),
+                       "sha256": hashlib.sha256(source.text.encode("utf-8")).hexdigest()})
+    for value in config.values.values():
+        if isinstance(value, ZoneV):
+            inputs.append({"path": value.path, "sha256": value.sha256})
+    keys: dict[str, Any] = {}
+    for name, info in program.config.items():
+        entry: dict[str, Any] = {"kind": info.decl.kind.value, "type": str(info.type)}
+        if name in config.values:
+            entry["value"] = to_json(config.values[name])
+            entry["source"] = config.sources[name]
+        elif name in config.param_defaults:
+            entry["default"] = to_json(config.param_defaults[name])
+            entry["source"] = "boot"
+        keys[name] = entry
+    instances = []
+    for key in reachable.instances:
+        instance = graph.instances[key]
+        instances.append({
+            "key": key,
+            "component": instance.component,
+            "devices": instance.names,
+            "via": instance.via,
+            "args": {k: to_json(v) for k, v in instance.const_args},
+            "uses": dict(instance.device_args),
+            "operations": sorted(reachable.operations.get(key, set())),
+        })
+    removed = [{"kind": r.kind, "name": r.name, "reason": r.reason,
+                "decided_by": decision_json(r.decision), "declared_at": position(r.span)}
+               for r in reachable.removed]
+    dropped = [{"call": f"{d.device}.{d.op}", "at": position(d.span)}
+               for d in folded.dropped_calls]
+    unikernel = program.unikernel.name if program.unikernel else None
+    return {
+        "specc": __version__,
+        "unikernel": unikernel,
+        "target": program.target,
+        "inputs": inputs,
+        "config": keys,
+        "instances": instances,
+        "functions": reachable.functions,
+        "removed": removed,
+        "dropped_calls": dropped,
+    }
+
+
+def write_manifest(c: Compilation, directory: str) -> str:
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "manifest.json")
+    text = json.dumps(build_manifest(c), indent=2, ensure_ascii=False) + "\n"
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+    return path
