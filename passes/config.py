@@ -13,6 +13,7 @@ After::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -146,7 +147,8 @@ class ConfigPass:
             self.overrides[override.name] = override
         for name, info in p.config.items():
             if info.decl.kind is ast.KeyKind.CONST:
-                self.value_of(name, info.decl.name_span)
+                with contextlib.suppress(NotConstant):  # reported where it went wrong
+                    self.value_of(name, info.decl.name_span)
             else:
                 self.param_default(name, info)
         return self.result

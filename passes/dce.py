@@ -77,7 +77,7 @@ class DeadCode:
                         seen_functions.add(function)
                         r.functions.append(function)
                         r.used_by[f"fn {function}"] = owner
-                        work.append((function, self.folded.functions[function].body))
+                        work.append((f"fn {function}", self.folded.functions[function].body))
                 self.note_device_use(owner, node)
         self.close_instances()
         self.removals()
@@ -107,10 +107,9 @@ class DeadCode:
         r = self.result
         if name is not None and name not in r.devices:
             r.devices.append(name)
-            r.used_by.setdefault(f"device {name}", owner)
         if key not in r.instances:
             r.instances.append(key)
-            r.used_by.setdefault(key, owner if name is None else f"device {name}")
+            r.used_by.setdefault(key, owner)
         if isinstance(node, ast.Name):
             r.operations.setdefault(key, set())
 
@@ -152,7 +151,7 @@ class DeadCode:
     # ------------------------------------------------------------ reasons
     def removals(self) -> None:
         r = self.result
-        live = {"devices", "main", *r.functions}
+        live = {"devices", "main", *(f"fn {f}" for f in r.functions)}
         removed: list[Removal] = []
         for name, info in self.program.functions.items():
             if name in r.functions or info.decl is None:
@@ -161,7 +160,7 @@ class DeadCode:
             reason = _pruned(decision) if decision else "never called from `main`"
             removed.append(Removal("function", name, reason, decision, info.decl.name_span))
         device_reasons: dict[str, Removal] = {}
-        for name, device in self.program.devices.items():
+        for name in self.program.devices:
             if name in r.devices:
                 continue
             removal = self.device_removal(name, live, device_reasons)

@@ -16,6 +16,7 @@ evaluated to the instance it chooses.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -89,10 +90,8 @@ class DevicesPass:
 
     def run(self) -> DeviceGraph:
         for name in self.program.devices:
-            try:
+            with contextlib.suppress(NotConstant):  # reported where it went wrong
                 self.device_value(name, self.program.devices[name].decl.name_span)
-            except NotConstant:
-                pass
         return self.result
 
     def device_value(self, name: str, span: Span) -> Value:

@@ -87,7 +87,7 @@ class Folder:
         for name, info in p.functions.items():
             if info.decl is None:
                 continue
-            self.branches.owner = name
+            self.branches.owner = f"fn {name}"
             body = self.block(info.decl.body, Env())
             self.result.functions[name] = replace(info.decl, body=body)
         return self.result

@@ -140,6 +140,17 @@ def check(
     ctx.exit(status)
 
 
+@main.command()
+@click.option("--stdio", is_flag=True, help="Talk over stdin and stdout (the default and only "
+              "transport; accepted because editors pass it).")
+def lsp(stdio: bool) -> None:
+    """Run the language server over stdin and stdout, for editors (docs/editors.md)."""
+    del stdio
+    from specc.lsp.server import main as serve
+
+    serve()
+
+
 def _missing(path: str) -> str | None:
     if not os.path.exists(path):
         return "no such file"
@@ -225,3 +236,7 @@ def _add_source_if_readable(sources: dict[str, SourceFile], path: str) -> None:
     except (OSError, UnicodeDecodeError, ValueError):
         return
     sources[path] = SourceFile(path, text)
+
+
+# The middle-end commands register themselves on `main`.
+from specc import cli_middle as _cli_middle  # noqa: E402, F401

@@ -63,7 +63,7 @@ def explain(c: Compilation, name: str) -> list[Explanation]:
             if ops:
                 summary += "; operations used: " + ", ".join(ops)
             found.append(Explanation("device", name, True, summary,
-                                     use_path(c, f"device {name}"), declared_at=decl.name_span))
+                                     use_path(c, instance.key), declared_at=decl.name_span))
         else:
             r = removed[("device", name)]
             found.append(Explanation("device", name, False, "removed", reasons=[r.reason],

@@ -15,12 +15,12 @@ _PRECEDENCE = {"??": 1, "or": 2, "and": 3, "==": 5, "!=": 5, "<": 5, "<=": 5, ">
                "%": 11}
 
 
-def expr(e: ast.Expr, outer: int = 0) -> str:  # noqa: C901 - a dispatch
+def expr(e: ast.Expr, outer: int = 0) -> str:
     text, level = _expr(e)
     return f"({text})" if level < outer else text
 
 
-def _expr(e: ast.Expr) -> tuple[str, int]:  # noqa: C901 - a dispatch
+def _expr(e: ast.Expr) -> tuple[str, int]:
     atom = 100
     if isinstance(e, ast.Const):
         return source_text(e.value), atom
@@ -37,11 +37,11 @@ def _expr(e: ast.Expr) -> tuple[str, int]:  # noqa: C901 - a dispatch
     if isinstance(e, ast.BytesLit | ast.DurationLit | ast.SizeLit | ast.Ipv4Lit | ast.CidrLit):
         from specc.values import CidrV, DurationV, Ipv4V, SizeV
 
-        value = {ast.BytesLit: lambda: getattr(e, "value"),
-                 ast.DurationLit: lambda: DurationV(getattr(e, "nanoseconds")),
-                 ast.SizeLit: lambda: SizeV(getattr(e, "size")),
-                 ast.Ipv4Lit: lambda: Ipv4V(getattr(e, "address")),
-                 ast.CidrLit: lambda: CidrV(getattr(e, "address"), getattr(e, "prefix"))}[type(e)]()
+        value = {ast.BytesLit: lambda: e.value,
+                 ast.DurationLit: lambda: DurationV(e.nanoseconds),
+                 ast.SizeLit: lambda: SizeV(e.size),
+                 ast.Ipv4Lit: lambda: Ipv4V(e.address),
+                 ast.CidrLit: lambda: CidrV(e.address, e.prefix)}[type(e)]()
         return source_text(value), atom
     if isinstance(e, ast.Name):
         return e.name, atom
@@ -122,7 +122,7 @@ def pattern(p: ast.Pattern) -> str:
     return " | ".join(pattern(a) for a in p.alternatives)
 
 
-def stmt(s: ast.Stmt, indent: str = "") -> str:  # noqa: C901 - a dispatch
+def stmt(s: ast.Stmt, indent: str = "") -> str:
     if isinstance(s, ast.Let):
         kw = "var" if s.mutable else "let"
         annotation = f": {_type(s.type)}" if s.type is not None else ""
