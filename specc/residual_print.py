@@ -7,7 +7,7 @@ everything else prints as specc source.
 from __future__ import annotations
 
 from specc import ast
-from specc.values import source_text
+from specc.values import CidrV, Ipv4V, source_text
 
 # Binding strength of binary operators (higher binds tighter).
 _PRECEDENCE = {"??": 1, "or": 2, "and": 3, "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5,
@@ -34,15 +34,14 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
         parts = "".join(p.replace("{", "{{").replace("}", "}}").replace('"', '\\"')
                         if isinstance(p, str) else "{" + expr(p) + "}" for p in e.parts)
         return f'"{parts}"', atom
-    if isinstance(e, ast.BytesLit | ast.DurationLit | ast.SizeLit | ast.Ipv4Lit | ast.CidrLit):
-        from specc.values import CidrV, DurationV, Ipv4V, SizeV
-
-        value = {ast.BytesLit: lambda: e.value,
-                 ast.DurationLit: lambda: DurationV(e.nanoseconds),
-                 ast.SizeLit: lambda: SizeV(e.size),
-                 ast.Ipv4Lit: lambda: Ipv4V(e.address),
-                 ast.CidrLit: lambda: CidrV(e.address, e.prefix)}[type(e)]()
-        return source_text(value), atom
+    if isinstance(e, ast.BytesLit):
+        return source_text(e.value), atom
+    if isinstance(e, ast.DurationLit | ast.SizeLit):
+        return e.text, atom
+    if isinstance(e, ast.Ipv4Lit):
+        return str(Ipv4V(e.address)), atom
+    if isinstance(e, ast.CidrLit):
+        return str(CidrV(e.address, e.prefix)), atom
     if isinstance(e, ast.Name):
         return e.name, atom
     if isinstance(e, ast.ConfigRef):
