@@ -163,3 +163,18 @@ def test_check_file_of_a_missing_file_is_e0104(tmp_path: Path) -> None:
 def test_unknown_target_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown target"):
         check_source(CLEAN, "app.spec", target="vms")
+
+
+def test_use_cycle_notes_name_each_use(tmp_path: Path) -> None:
+    main = tmp_path / "main.spec"
+    files = {
+        str(tmp_path / "a.spec"): 'use "b.spec"\n',
+        str(tmp_path / "b.spec"): 'use "a.spec"\n',
+    }
+    result = check_source('unikernel app\nuse "a.spec"\n\nmain {\n}\n', str(main), overlays=files)
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.code, diagnostic.span.file, diagnostic.span.line) == \
+        ("E0105", str(tmp_path / "b.spec"), 1)
+    notes = [(n.message, n.span.file if n.span else None) for n in diagnostic.notes]
+    # The cycle closes at b.spec's `use "a.spec"`; the note shows the other use.
+    assert notes == [("`a.spec` uses `b.spec`", str(tmp_path / "a.spec"))]

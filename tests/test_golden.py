@@ -9,13 +9,16 @@ after the line that the diagnostic's primary span starts on::
 
     main {
       print(prot)
-    #^ E0101 9: unknown name `prot` [hint: did you mean `port`?]
+    #^ E0101 9: unknown name `prot` [hint: did you mean `config.port`?]
     }
 
 that is ``#^ <code> <column>: <message>``, followed by `` [hint: <hint>]``
 when the diagnostic has a hint (a newline inside a message or hint is written
-``\\n``).  Several markers may follow one line, in the order the checker
-reports them.  A marker line starts with ``#^`` in column 1.
+``\\n``, and the case's directory, when a message names a path in it, is
+written ``<case>/`` so that the expectations do not depend on where the
+repository is).  Several markers may follow one line, in the order the checker
+reports them.  A marker line starts with ``#^`` in column 1.  Notes are not
+shown by markers (``tests/test_api.py`` checks some).
 
 Before checking, every marker line is removed from every file of the case,
 together with the line break that precedes it; line numbers refer to that
@@ -33,7 +36,11 @@ or an internal error (E9001), always fails a golden case.
 
 ``pytest tests/test_golden.py --update-golden`` (or ``SPECC_UPDATE_GOLDEN=1``)
 rewrites the markers instead: old ones are removed and fresh ones inserted;
-no other line is touched, and a file is only written when it changes.
+no other line is touched, and a file is only written when it changes.  Read
+every rewritten marker before committing: the markers are the specification.
+
+A case listed in ``KNOWN_CHECKER_BUGS`` has hand-written markers that show the
+correct behaviour; it runs as a strict xfail and is never rewritten.
 """
 
 from __future__ import annotations
@@ -259,14 +266,7 @@ CASES = discover()
 # have yet (each is a checker bug).  They run as strict xfails -- when the bug
 # is fixed the case passes, the XPASS fails, and the entry must go -- and
 # --update-golden leaves them alone, so that the wrong output is never recorded.
-KNOWN_CHECKER_BUGS: dict[str, str] = {
-    "invalid_literal_in_typed_context": "an invalid number literal (`5x`) is also reported "
-    "as an `i64` that does not fit its context (E0201 on the same span)",
-    "syntax_error_in_let": "after a syntax error in the value of a `let`, every later use "
-    "of the name is reported as an unknown name (E0101)",
-    "unexpected_end_of_file": "a syntax error at the end of the file drops the whole "
-    "module: a bogus E0106 (no `unikernel` line) and no other diagnostic",
-}
+KNOWN_CHECKER_BUGS: dict[str, str] = {}
 
 
 def _param(case: Case) -> object:
@@ -364,3 +364,20 @@ def test_marker_shows_hint() -> None:
     diagnostic = Diagnostic("E0101", CODES["E0101"].severity, "unknown name `prot`", span,
                             hint="did you mean `port`?")
     assert marker_text(diagnostic) == "#^ E0101 3: unknown name `prot` [hint: did you mean `port`?]"
+
+
+@pytest.mark.parametrize(("first", "target"), [
+    ("# target: unix", "unix"),
+    ("#target:python", "python"),
+    ("# target: hvt", "hvt"),
+    ("unikernel app", "hvt"),
+    ("# targets everywhere", "hvt"),
+])
+def test_case_target(first: str, target: str) -> None:
+    case = Case("x", GOLDEN / "x.spec", ())
+    assert case_target(case, f"{first}\nmain {{\n}}\n") == target
+
+
+def test_case_target_must_be_known() -> None:
+    with pytest.raises(GoldenError, match="unknown target"):
+        case_target(Case("x", GOLDEN / "x.spec", ()), "# target: vms\n")

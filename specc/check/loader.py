@@ -69,7 +69,7 @@ def _load_uses(module: ast.Module, read: Reader, sink: DiagnosticSink, loaded: L
         if path in on_chain:
             start = on_chain.index(path)
             cycle = [*on_chain[start:], path]
-            links = [*chain[start + 1:], (path, decl)]
+            links = chain[start + 1:]  # the use that closes the cycle is the primary span
             notes = [Note(f"`{os.path.basename(chain[start + k][0])}` uses `{use.path}`", use.span)
                      for k, (_, use) in enumerate(links) if use is not None]
             sink.add("E0105", decl.span,
