@@ -106,9 +106,9 @@ class Folder:
             constant = isinstance(value, ast.Const) and not s.mutable
             env.values[s.name] = value.value if isinstance(value, ast.Const) and constant \
                 else RUNTIME
-            return [replace(s, value=value)]
+            return [self.keep_symbol(s, replace(s, value=value))]
         if isinstance(s, ast.Assign):
-            return [replace(s, value=self.expr(s.value, env))]
+            return [self.keep_symbol(s, replace(s, value=self.expr(s.value, env)))]
         if isinstance(s, ast.ExprStmt):
             return self.expr_stmt(s, env)
         if isinstance(s, ast.If):
@@ -130,8 +130,9 @@ class Folder:
                     return self.stmt(s.else_, env) if s.else_ is not None else []
                 return [self.block(s.then, Env(env, {s.name: value.value}))]
             else_ = self.stmt(s.else_, env) if s.else_ is not None else []
-            return [replace(s, value=value, then=self.block(s.then, Env(env, {s.name: RUNTIME})),
-                            else_=_single(else_, s.else_))]
+            return [self.keep_symbol(s, replace(
+                s, value=value, then=self.block(s.then, Env(env, {s.name: RUNTIME})),
+                else_=_single(else_, s.else_)))]
         if isinstance(s, ast.While):
             cond = self.expr(s.cond, env)
             if isinstance(cond, ast.Const) and not cond.value:
@@ -140,8 +141,9 @@ class Folder:
             return [replace(s, cond=cond, body=self.block(s.body, env))]
         if isinstance(s, ast.For):
             upper = self.expr(s.upper, env) if s.upper is not None else None
-            return [replace(s, iterable=self.expr(s.iterable, env), upper=upper,
-                            body=self.block(s.body, Env(env, {s.name: RUNTIME})))]
+            return [self.keep_symbol(s, replace(
+                s, iterable=self.expr(s.iterable, env), upper=upper,
+                body=self.block(s.body, Env(env, {s.name: RUNTIME}))))]
         if isinstance(s, ast.Return):
             return [replace(s, value=self.expr(s.value, env) if s.value is not None else None)]
         if isinstance(s, ast.Block):
@@ -248,6 +250,13 @@ class Folder:
         if key not in self.reported:
             self.reported.add(key)
             self.sink.add(error.code, error.span, error.message)
+
+    def keep_symbol(self, old: ast.Stmt, new: ast.Stmt) -> ast.Stmt:
+        """A rebuilt statement keeps what the checker knew of the original."""
+        symbol = self.program.references.get(old)
+        if symbol is not None:
+            self.program.references[new] = symbol
+        return new
 
     def keep_type(self, old: ast.Expr, new: ast.Expr) -> ast.Expr:
         t = self.program.types.get(old)

@@ -74,20 +74,73 @@ def compile_command(file: str, target: str, defines: tuple[str, ...], config_fil
                     output_format: str, output_dir: str | None, dump_after: str | None) -> None:
     """Compile FILE for a target: check, evaluate, specialize, write the manifest."""
     from specc.dumps import dump
-    from specc.manifest import write_manifest
 
     result = run_middle(file, target, defines, config_file, output_format, dump_after)
     if dump_after is not None:
         click.echo(dump(result, dump_after), nl=False)
         sys.exit(EXIT_OK)
+    built = build(result, output_dir, output_format)
+    click.echo(f"specc: wrote {built}", err=True)
+
+
+def build(result: Any, output_dir: str | None, output_format: str) -> str:
+    """Write the image and the manifest; exit on errors.  Returns the image's path."""
+    from specc.manifest import write_manifest
+
     program = result.program
+    target = program.target
     name = program.unikernel.name if program.unikernel else "image"
     directory = output_dir or os.path.join("out", f"{name}-{target}")
-    path = write_manifest(result, directory)
-    click.echo(f"specc: wrote {path}", err=True)
-    click.echo(f"specc: error: code generation for target `{target}` is not implemented yet; "
-               "the middle end ran and the manifest lists what the image would hold", err=True)
-    sys.exit(EXIT_ERRORS)
+    if target != "python":
+        path = write_manifest(result, directory)
+        click.echo(f"specc: wrote {path}", err=True)
+        click.echo(f"specc: error: code generation for target `{target}` is not implemented "
+                   "yet; the middle end ran and the manifest lists what the image would hold",
+                   err=True)
+        sys.exit(EXIT_ERRORS)
+    from specc.backends.python.emit import BackendError, emit_python
+    from specc.diagnostics import DiagnosticSink
+
+    try:
+        text = emit_python(result)
+    except BackendError as error:
+        sink = DiagnosticSink()
+        span = error.span if error.span is not None else program.unikernel.span
+        sink.add("E0701", span, str(error))
+        _emit(sink.items, result.check.sources, output_format, "auto")
+        sys.exit(EXIT_ERRORS)
+    os.makedirs(directory, exist_ok=True)
+    image = os.path.join(directory, f"{name}.py")
+    temporary = image + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(temporary, 0o755)
+    os.replace(temporary, image)
+    write_manifest(result, directory)
+    return image
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@compile_options
+@click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False), default=None,
+              help="Where to write the image (default: out/NAME-TARGET).")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
+        output_format: str, output_dir: str | None, args: tuple[str, ...]) -> None:
+    """Compile FILE and run the image in the foreground; ARGS (after --) go to the image."""
+    import signal
+    import subprocess
+
+    result = run_middle(file, target, defines, config_file, output_format)
+    image = build(result, output_dir, output_format)
+    child = subprocess.Popen([sys.executable, image, *args])
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    sys.exit(child.wait())
 
 
 @main.command()

@@ -87,6 +87,8 @@ _ENTRIES = [
     CodeEntry("E0502", "directory cannot be read"),
     # Devices (E06xx)
     CodeEntry("E0601", "component not available on this target"),
+    # Back ends (E07xx)
+    CodeEntry("E0701", "the target cannot build this spec"),
     # Warnings (W0xxx)
     CodeEntry("W0001", "unreachable match arm", is_error=False),
     CodeEntry("W0002", "unused variable", is_error=False),

@@ -11,6 +11,7 @@ brace) at that depth, and carries on.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -237,7 +238,7 @@ class _ParseSession:
     def note_broken(self, tokens: list[Token]) -> None:
         """Remember the names that skipped tokens declared, so that their uses
         are not reported as unknown on top of the syntax error."""
-        for first, second in zip(tokens, tokens[1:], strict=False):
+        for first, second in itertools.pairwise(tokens):
             if second.type == "NAME" and first.value in _DECLARING_WORDS:
                 self.broken_names.add(second.value)
         if len(tokens) > 1 and tokens[0].type == "NAME" and tokens[1].value == "=":

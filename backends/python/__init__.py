@@ -1,0 +1,1 @@
+"""The `python` target: one specialized, standard-library-only Python file."""

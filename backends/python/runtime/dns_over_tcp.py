@@ -1,0 +1,47 @@
+"""dns_over_tcp(tcp, zone): DNS over TCP (RFC 7766): two-byte length framing."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from .core import Conn, Runtime
+
+_MAX_BUFFERED = 1 << 17  # a client that sends more without a full message is cut off
+
+
+class _Zone(Protocol):
+    def answer(self, query: bytes, max_size: int) -> bytes | None: ...
+
+
+class _Tcp(Protocol):
+    def listen(self, port: int, on_data: object) -> None: ...
+    def close(self, c: Conn) -> None: ...
+
+
+class Impl:
+    def __init__(self, rt: Runtime, tcp: _Tcp, zone: _Zone) -> None:
+        self.rt = rt
+        self.tcp = tcp
+        self.zone = zone
+        self.buffers: dict[int, bytes] = {}
+
+    def serve(self, port: int) -> None:
+        self.tcp.listen(port, self.on_data)
+
+    def on_data(self, conn: Conn, data: bytes) -> bytes | None:
+        buffer = self.buffers.pop(conn.id, b"") + data
+        replies: list[bytes] = []
+        while len(buffer) >= 2:
+            length = int.from_bytes(buffer[:2], "big")
+            if len(buffer) < 2 + length:
+                break
+            reply = self.zone.answer(buffer[2:2 + length], 65535)
+            buffer = buffer[2 + length:]
+            if reply is not None:
+                replies.append(len(reply).to_bytes(2, "big") + reply)
+        if buffer:
+            if len(buffer) > _MAX_BUFFERED:
+                self.tcp.close(conn)
+                return None
+            self.buffers[conn.id] = buffer
+        return b"".join(replies) or None
