@@ -129,7 +129,7 @@ def parse_module(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
     declaration that could be recovered."""
     session = _ParseSession(source, sink)
     lexed = tokenize(source, grammar().terminal_of)
-    session.docs = lexed.docs
+    session.docs.update(lexed.docs)
     for error in lexed.errors:
         sink.add(error.code, error.span, error.message, hint=error.hint)
         session.lexical_error_starts.add(error.span.start)
@@ -157,7 +157,8 @@ class _ParseSession:
         self.broken_names: set[str] = set()
         # A token the tokenizer already complained about gets no second message.
         self.lexical_error_starts: set[int] = set()
-        self.builder = AstBuilder(source.path, self.docs_lookup(), self.report, self.parse_fragment)
+        # The builder reads doc comments through this dict, filled once lexing is done.
+        self.builder = AstBuilder(source.path, self.docs, self.report, self.parse_fragment)
         g = grammar()
         tree_builder = ParseTreeBuilder(g.parser.rules, lark.Tree,  # type: ignore[no-untyped-call]
                                         maybe_placeholders=True)
@@ -167,11 +168,6 @@ class _ParseSession:
             None if through else by_rule[rule]
             for rule, (_, _, through) in zip(g.rule_objects, g.rules, strict=True)
         ]
-
-    def docs_lookup(self) -> dict[int, str]:
-        # The builder reads docs through this dict object, filled after lexing.
-        self.docs = {}
-        return self.docs
 
     def report(self, code: str, span: Span, message: str) -> None:
         self.sink.add(code, span, message)
