@@ -75,6 +75,7 @@ NOT_REPORTED_BY_CHECK: frozenset[str] = frozenset({
     "E0401", "E0402", "E0403", "E0404", "E0405", "E0406",
     "E0501", "E0502",
     "E0601",
+    "E0701",
     "W0003",
 })
 
