@@ -172,3 +172,56 @@ def test_unused_code_is_not_emitted(tmp_path: Path) -> None:
     assert "echo" in names and "main" in names
     assert not {"SocketTcp", "DnsZone", "HttpServer", "parse_duration", "shl"} & names
     assert os.access(image, os.X_OK)
+
+
+@pytest.fixture
+def http_image(tmp_path: Path) -> Iterator[int]:
+    image = compile_python(ROOT / "examples" / "http.spec", tmp_path, "-D", "port=18088")
+    process, ports = start(image)
+    try:
+        assert ports.get("tcp") == 18088, "the image did not start listening"
+        yield ports["tcp"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_http_site_over_real_clients(http_image: int) -> None:
+    import http.client
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    port = http_image
+    site = ROOT / "examples" / "site"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+        assert response.status == 200
+        assert response.read() == (site / "index.html").read_bytes()
+        assert response.headers["Content-Type"].startswith("text/html")
+        etag = response.headers["ETag"]
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/no/such/file", timeout=5)
+    assert missing.value.code == 404
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/style.css")  # keep-alive: two requests, one connection
+    first = connection.getresponse()
+    assert first.status == 200 and first.read() == (site / "style.css").read_bytes()
+    connection.request("GET", "/", headers={"If-None-Match": etag})
+    second = connection.getresponse()
+    assert second.status == 304 and second.read() == b""
+    connection.request("HEAD", "/about/")
+    head = connection.getresponse()
+    assert head.status == 200 and head.read() == b""
+    assert int(head.headers["Content-Length"]) == len((site / "about" / "index.html").read_bytes())
+    connection.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        raw.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 400")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/hello.txt", timeout=5) as response:
+        assert response.read() == (site / "hello.txt").read_bytes()  # still serving
+    if shutil.which("curl"):
+        curl = subprocess.run(["curl", "-s", "-o", "-", "-w", "%{http_code}",
+                               f"http://127.0.0.1:{port}/data.json"], capture_output=True,
+                              timeout=30)
+        assert curl.stdout.endswith(b"200")
+        assert curl.stdout[:-3] == (site / "data.json").read_bytes()

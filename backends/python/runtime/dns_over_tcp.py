@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from .core import Conn, Runtime
@@ -14,7 +15,7 @@ class _Zone(Protocol):
 
 
 class _Tcp(Protocol):
-    def listen(self, port: int, on_data: object) -> None: ...
+    def listen(self, port: int, on_data: Callable[[Conn, bytes], bytes | None]) -> None: ...
     def close(self, c: Conn) -> None: ...
 
 

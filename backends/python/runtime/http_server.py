@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from .core import Conn, Runtime
@@ -11,7 +12,7 @@ _MAX_CONNECTIONS_BUFFERED = 4096  # partial requests kept at once; the oldest go
 
 
 class _Tcp(Protocol):
-    def listen(self, port: int, on_data: object) -> None: ...
+    def listen(self, port: int, on_data: Callable[[Conn, bytes], bytes | None]) -> None: ...
     def close(self, c: Conn) -> None: ...
 
 
