@@ -11,6 +11,7 @@ brace) at that depth, and carries on.
 from __future__ import annotations
 
 import functools
+import re
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from specc import ast
 from specc.diagnostics import DiagnosticSink, Note
 from specc.span import SourceFile, Span
 from specc.syntax.build import AstBuilder
-from specc.syntax.lexer import tokenize
+from specc.syntax.lexer import KEYWORDS, tokenize
 from specc.syntax.tokens import Token
 
 MAX_SYNTAX_ERRORS = 50
@@ -36,6 +37,9 @@ _DESCRIBE = {
     "$END": "the end of the file", "EXPR": "an expression",
 }  # fmt: skip
 
+
+# An interpolation that is only a name or a dotted path.
+_SIMPLE_PATH = re.compile(r"[ \t]*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t]*")
 
 # Words after which a name is being declared.
 _DECLARING_WORDS = frozenset({"let", "var", "const", "param", "fn", "struct", "enum",
@@ -174,6 +178,9 @@ class _ParseSession:
 
     def parse_fragment(self, offset: int, text: str) -> ast.Expr:
         """Parse an interpolated `{expr}` found at ``offset`` in the file."""
+        simple = self.simple_path(offset, text)
+        if simple is not None:
+            return simple
         lexed = tokenize(self.source, grammar().terminal_of, base_offset=offset, text=text)
         for error in lexed.errors:
             self.sink.add(error.code, error.span, error.message, hint=error.hint)
@@ -181,6 +188,44 @@ class _ParseSession:
         if result is None or isinstance(result, tuple):
             return ast.ErrorExpr(self.source.span(offset, offset + len(text)))
         expr: ast.Expr = result
+        return expr
+
+    def simple_path(self, offset: int, text: str) -> ast.Expr | None:
+        """Most interpolations are a name or a dotted path (`{port}`, `{d.src}`,
+        `{config.port}`); build those directly rather than through the parser."""
+        match = _SIMPLE_PATH.fullmatch(text)
+        if match is None:
+            return None
+        parts = text.strip().split(".")
+        if any(p in KEYWORDS for p in parts[1:]) or (parts[0] in KEYWORDS
+                                                      and parts[0] not in ("config", "target")):
+            return None
+        start = offset + match.start(1)
+        position = start
+
+        def span(length: int) -> Span:
+            return self.source.span(position, position + length)
+
+        if parts[0] == "config":
+            if len(parts) < 2:
+                return None
+            key_span = self.source.span(start + 7, start + 7 + len(parts[1]))
+            expr: ast.Expr = ast.ConfigRef(self.source.span(start, key_span.end), parts[1],
+                                           key_span)
+            position = key_span.end
+            rest = parts[2:]
+        elif parts[0] == "target":
+            expr = ast.TargetRef(span(6))
+            position += 6
+            rest = parts[1:]
+        else:
+            expr = ast.Name(span(len(parts[0])), parts[0])
+            position += len(parts[0])
+            rest = parts[1:]
+        for name in rest:
+            name_span = self.source.span(position + 1, position + 1 + len(name))
+            expr = ast.Field(self.source.span(start, name_span.end), expr, name, name_span)
+            position = name_span.end
         return expr
 
     def drive(self, tokens: list[Token], start: str, end: int | None = None) -> Any:
