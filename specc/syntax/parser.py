@@ -11,8 +11,8 @@ brace) at that depth, and carries on.
 from __future__ import annotations
 
 import functools
-import re
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
