@@ -8,7 +8,10 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 
 # System packages.  Later issues add qemu-system-x86, a C toolchain, nsd...
-packages=(python3 python3-venv python3-pip git)
+# graphviz: `dot`, for `specc graph -o X.svg|png` and the pictures in docs/graphs.
+# nsd, dnsutils: the reference DNS server and `dig`, for tests/test_dns_vs_nsd.py
+# and the end-to-end DNS tests.
+packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -65,6 +65,10 @@ class Linker:
                 module.header.append(ast.unparse(statement))
                 continue
             renamed = _Rename(module.renames).visit(statement)
+            if isinstance(renamed, ast.FunctionDef | ast.ClassDef):
+                # Only top-level definitions are renamed: a method named like
+                # an imported helper (`answer`) keeps its name.
+                renamed.name = module.renames.get(renamed.name, renamed.name)
             if isinstance(renamed, ast.ClassDef) and statement.name == "Impl":  # type: ignore[attr-defined]
                 module.impl = renamed
                 continue
@@ -95,15 +99,6 @@ class _Rename(ast.NodeTransformer):
             node.id = self.renames[node.id]
         return node
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
-        node.name = self.renames.get(node.name, node.name)
-        self.generic_visit(node)
-        return node
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> ast.ClassDef:
-        node.name = self.renames.get(node.name, node.name)
-        self.generic_visit(node)
-        return node
 
 
 def _top_level_names(tree: ast.Module) -> set[str]:

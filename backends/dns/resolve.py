@@ -1,0 +1,263 @@
+"""What an authoritative server answers, decided the way NSD 4 decides it.
+
+`resolve(zone, qname, qtype, class_any)` returns a `Resolution`: the rcode,
+the AA bit and the RRsets in NSD's sections, in NSD's order.  It follows
+NSD's query.c step by step, because the answers must equal NSD's:
+
+* lookup: exact match, else the closest existing encloser (empty
+  non-terminals exist); a name at or under a zone cut below the apex gets a
+  referral (AA clear), except a DS query at the cut itself, answered from
+  the parent side;
+* wildcards (RFC 4592): `*.E` answers for names under the closest encloser
+  E, with the question's name as owner;
+* CNAME: the chain is followed inside the zone (the first CNAME's target
+  only, each RRset once, so loops stop); a target outside the zone ends it;
+* ANY: one RRset (RFC 8482, as NSD since 4.3): the first of A, AAAA, SOA,
+  MX, PTR in zone order, else the last other type, else the last of DNSKEY,
+  RRSIG, NSEC;
+* negative answers carry the SOA with TTL min(SOA TTL, SOA minimum)
+  (RFC 2308); positive ones the apex NS in an optional authority section
+  (not for ANY, DS, DNSKEY);
+* additional records: A then AAAA of NS (glue allowed), MX, KX, MB and SRV
+  targets (glue skipped), expanded from a wildcard when the target does not
+  exist; an RRset already in an earlier section is not repeated;
+* QCLASS ANY: the same data, AA clear, no SOA and no optional NS.
+
+DNAME is not synthesized: a DNAME RRset is data like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dns.name
+import dns.rdataclass
+import dns.rdataset
+import dns.rdatatype
+import dns.zone
+
+ANSWER, AUTHORITY, OPTIONAL_AUTHORITY, ADDITIONAL_A, ADDITIONAL_AAAA, ADDITIONAL_OTHER = range(6)
+
+T = dns.rdatatype
+_PREFERRED_FOR_ANY = frozenset({T.A, T.AAAA, T.SOA, T.MX, T.PTR})
+_LEAST_FOR_ANY = frozenset({T.DNSKEY, T.RRSIG, T.NSEC})
+_NO_NS_AUTHORITY = frozenset({T.DNSKEY, T.DS, T.ANY})
+# rdata field holding the name whose addresses go in the additional section
+_ADDITIONAL_TARGET = {T.NS: "target", T.MX: "exchange", T.KX: "exchange", T.SRV: "target"}
+_MAX_CHAIN = 32  # CNAMEs followed; wildcard CNAME loops would otherwise go on
+
+
+class ZoneModel:
+    """The zone as NSD's name tree sees it."""
+
+    def __init__(self, zone: dns.zone.Zone) -> None:
+        if zone.origin is None:
+            raise ValueError("the zone has no origin")
+        self.origin: dns.name.Name = zone.origin
+        self.rrsets: dict[dns.name.Name, list[dns.rdataset.Rdataset]] = {}
+        for name, node in zone.nodes.items():
+            absolute = name.derelativize(self.origin)
+            if node.rdatasets and absolute.is_subdomain(self.origin):
+                self.rrsets[absolute] = [r for r in node.rdatasets if r.rdclass == dns.rdataclass.IN]
+        self.existing: set[dns.name.Name] = set()
+        for name, sets in self.rrsets.items():
+            if not sets:
+                continue
+            while name not in self.existing and name.is_subdomain(self.origin):
+                self.existing.add(name)
+                if name == self.origin:
+                    break
+                name = name.parent()
+        soa = self.find(self.origin, T.SOA)
+        ns = self.find(self.origin, T.NS)
+        if soa is None or ns is None:
+            raise ValueError("the zone needs an SOA and NS records at its apex")
+        self.ns = ns
+        # RFC 2308: the negative TTL is the smaller of the SOA's TTL and minimum
+        self.soa_negative = dns.rdataset.from_rdata_list(min(soa.ttl, soa[0].minimum), list(soa))
+
+    def find(self, name: dns.name.Name, rdtype: int) -> dns.rdataset.Rdataset | None:
+        for rdataset in self.rrsets.get(name, ()):
+            if rdataset.rdtype == rdtype:
+                return rdataset
+        return None
+
+    def in_zone(self, name: dns.name.Name) -> bool:
+        return name.is_subdomain(self.origin)
+
+    def encloser(self, name: dns.name.Name) -> dns.name.Name:
+        """The closest existing ancestor-or-self (the name must be in the zone)."""
+        while name not in self.existing:
+            name = name.parent()
+        return name
+
+    def delegation(self, name: dns.name.Name) -> dns.name.Name | None:
+        """The highest name at or above `name`, below the apex, that has NS."""
+        found = None
+        while name != self.origin and name.is_subdomain(self.origin):
+            if self.find(name, T.NS) is not None:
+                found = name
+            name = name.parent()
+        return found
+
+    def wildcard(self, encloser: dns.name.Name) -> dns.name.Name | None:
+        child = dns.name.Name((b"*", *encloser.labels))
+        return child if child in self.existing else None
+
+
+@dataclass
+class Item:
+    section: int
+    owner: dns.name.Name | None  # None: the question's own name
+    rdataset: dns.rdataset.Rdataset
+    key: tuple[object, ...]
+
+
+@dataclass
+class Resolution:
+    rcode: int = 0
+    aa: bool = False
+    items: list[Item] = field(default_factory=list)
+
+
+class _Resolver:
+    def __init__(self, zone: ZoneModel, qname: dns.name.Name, qtype: int, class_any: bool):
+        self.zone = zone
+        self.qname = qname
+        self.qtype = qtype
+        self.class_any = class_any
+        self.out = Resolution()
+        self.cname_count = 0
+        self.synthesized = 0
+
+    # -- answer_add_rrset / add_rrset ------------------------------------
+    def add(self, section: int, owner: dns.name.Name | None, rdataset: dns.rdataset.Rdataset,
+            key: tuple[object, ...]) -> bool:
+        for item in self.out.items:
+            if item.key == key:
+                if section < item.section:
+                    item.section = section
+                    return True
+                return False
+        self.out.items.append(Item(section, owner, rdataset, key))
+        return True
+
+    def add_rrset(self, section: int, owner: dns.name.Name | None,
+                  rdataset: dns.rdataset.Rdataset, key: tuple[object, ...]) -> bool:
+        added = self.add(section, owner, rdataset, key)
+        attribute = _ADDITIONAL_TARGET.get(rdataset.rdtype)
+        if attribute is not None:
+            allow_glue = rdataset.rdtype == T.NS
+            for rdata in rdataset:
+                self.additional(getattr(rdata, attribute), allow_glue)
+        return added
+
+    def additional(self, target: dns.name.Name, allow_glue: bool) -> None:
+        zone = self.zone
+        if not zone.in_zone(target):
+            return
+        if not allow_glue and zone.delegation(target) is not None:
+            return
+        source = target
+        key: tuple[object, ...] = ("node", target)
+        if target not in zone.existing:
+            wildcard = zone.wildcard(zone.encloser(target))
+            if wildcard is None:
+                return
+            source = wildcard
+            self.synthesized += 1
+            key = ("synthesized", self.synthesized)
+        for rdtype, section in ((T.A, ADDITIONAL_A), (T.AAAA, ADDITIONAL_AAAA)):
+            rdataset = zone.find(source, rdtype)
+            if rdataset is not None:
+                self.add(section, target, rdataset, (*key, rdtype))
+
+    # -- answer_lookup_zone ------------------------------------------------
+    def lookup(self, name: dns.name.Name, owner: dns.name.Name | None) -> None:
+        zone = self.zone
+        if not zone.in_zone(name):
+            if self.cname_count == 0:
+                self.out.rcode = 5  # REFUSED
+            return
+        encloser = zone.encloser(name)
+        exact = encloser == name
+        if exact and self.qtype == T.DS and encloser == zone.origin:
+            self.out.aa = not self.class_any
+            self.nodata()
+            return
+        cut = zone.delegation(encloser)
+        if cut is None or (exact and self.qtype == T.DS and encloser == cut):
+            self.out.aa = not self.class_any
+            self.authoritative(name, owner, encloser, exact)
+            return
+        self.out.aa = self.cname_count > 0
+        ns = zone.find(cut, T.NS)
+        assert ns is not None
+        self.add_rrset(AUTHORITY, cut, ns, ("node", cut, T.NS))
+
+    def authoritative(self, name: dns.name.Name, owner: dns.name.Name | None,
+                      encloser: dns.name.Name, exact: bool) -> None:
+        if exact:
+            self.domain(name, name, ("node", name))
+            return
+        wildcard = self.zone.wildcard(encloser)
+        if wildcard is None:
+            self.out.rcode = 3  # NXDOMAIN
+            self.soa()
+            return
+        self.synthesized += 1
+        self.domain(wildcard, owner, ("synthesized", self.synthesized))
+
+    # -- answer_domain -----------------------------------------------------
+    def domain(self, source: dns.name.Name, owner: dns.name.Name | None,
+               key: tuple[object, ...]) -> None:
+        zone = self.zone
+        if self.qtype == T.ANY:
+            chosen = self.pick_for_any(zone.rrsets.get(source, []))
+            if chosen is None:
+                self.nodata()
+                return
+            self.add_rrset(ANSWER, owner, chosen, (*key, chosen.rdtype))
+        elif (rdataset := zone.find(source, self.qtype)) is not None:
+            self.add_rrset(ANSWER, owner, rdataset, (*key, self.qtype))
+        elif (cname := zone.find(source, T.CNAME)) is not None:
+            if self.add_rrset(ANSWER, owner, cname, (*key, T.CNAME)) \
+                    and self.cname_count < _MAX_CHAIN:
+                self.cname_count += 1
+                target: dns.name.Name = cname[0].target
+                self.lookup(target, target)
+            return
+        else:
+            self.nodata()
+            return
+        if not self.class_any and self.qtype not in _NO_NS_AUTHORITY:
+            self.add_rrset(OPTIONAL_AUTHORITY, zone.origin, zone.ns, ("node", zone.origin, T.NS))
+
+    @staticmethod
+    def pick_for_any(rdatasets: list[dns.rdataset.Rdataset]) -> dns.rdataset.Rdataset | None:
+        normal = least = None
+        for rdataset in rdatasets:
+            if rdataset.rdtype in _PREFERRED_FOR_ANY:
+                return rdataset
+            if rdataset.rdtype in _LEAST_FOR_ANY:
+                least = rdataset
+            elif rdataset.rdtype != T.NSEC3:
+                normal = rdataset
+        return normal or least
+
+    def nodata(self) -> None:
+        self.soa()
+
+    def soa(self) -> None:
+        if not self.class_any:
+            self.add_rrset(AUTHORITY, self.zone.origin, self.zone.soa_negative, ("soa-negative",))
+
+
+def resolve(zone: ZoneModel, qname: dns.name.Name, qtype: int,
+            class_any: bool = False) -> Resolution:
+    """NSD's answer for `qname`.  Records synthesized from a wildcard for the
+    question's name itself have the owner None: the question's name, written
+    as a pointer to it."""
+    resolver = _Resolver(zone, qname, qtype, class_any)
+    resolver.lookup(qname, None)
+    return resolver.out
