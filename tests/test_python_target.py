@@ -38,8 +38,9 @@ def functions_in(image: Path) -> set[str]:
     return names
 
 
-def start(image: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, int]]:
-    """Start an image on 127.0.0.1 and wait until it says where it listens."""
+def start(image: Path, *args: str, expect: int = 1) -> tuple[subprocess.Popen[str], dict[str, int]]:
+    """Start an image on 127.0.0.1 and wait until it says where it listens
+    (``expect`` listening sockets)."""
     process = subprocess.Popen([sys.executable, str(image), "--bind=127.0.0.1", *args],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ports: dict[str, int] = {}
@@ -52,7 +53,8 @@ def start(image: Path, *args: str) -> tuple[subprocess.Popen[str], dict[str, int
         match = re.match(r"listening: (udp|tcp) 127\.0\.0\.1:(\d+)", line)
         if match:
             ports[match.group(1)] = int(match.group(2))
-            break
+            if len(ports) == expect:
+                break
     return process, ports
 
 
