@@ -11,7 +11,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # graphviz: `dot`, for `specc graph -o X.svg|png` and the pictures in docs/graphs.
 # nsd, dnsutils: the reference DNS server and `dig`, for tests/test_dns_vs_nsd.py
 # and the end-to-end DNS tests.
-packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils)
+packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -1,0 +1,119 @@
+"""DNS throughput: dnsperf against examples/dns.spec on the python target and
+against NSD serving the same zone, in one run, on 127.0.0.1.
+
+    .venv/bin/python bench/dns.py [SECONDS]
+
+Each server gets the same query mix for SECONDS (default 10; dnsperf `-l`),
+one after the other.  Results go to bench/results/dns-DATE.{md,json} with the
+machine they were measured on.  Compare the ratio, not the absolute numbers:
+these machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# This script is named dns.py: its own folder must not shadow dnspython's `dns`.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_dns_vs_nsd import SERVER_MAX_UDP, free_port, running_nsd  # noqa: E402
+from test_python_target import compile_python, start  # noqa: E402
+
+QUERIES = [
+    "www.example.org A", "example.org SOA", "example.org NS", "mail.example.org MX",
+    "alias.example.org A", "anything.wild.example.org A", "nope.example.org A",
+    "x.sub.example.org A", "www.example.org AAAA", "example.org TXT",
+]
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"uname": " ".join(platform.uname()), "cpu": cpu, "cpus": str(os.cpu_count()),
+            "python": platform.python_version()}
+
+
+def dnsperf(port: int, seconds: int, queries: Path) -> dict[str, float]:
+    result = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", str(queries),
+                             "-l", str(seconds), "-c", "4", "-q", "64", "-t", "2"],
+                            capture_output=True, text=True, timeout=seconds + 60)
+    text = result.stdout
+    qps = re.search(r"Queries per second:\s+([\d.]+)", text)
+    lost = re.search(r"Queries lost:\s+(\d+)", text)
+    latency = re.search(r"Average Latency \(s\):\s+([\d.]+)", text)
+    if qps is None:
+        raise RuntimeError(f"dnsperf failed: {result.stderr or text}")
+    return {"qps": float(qps.group(1)), "lost": float(lost.group(1)) if lost else 0.0,
+            "latency_ms": float(latency.group(1)) * 1000 if latency else 0.0}
+
+
+def main() -> int:
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    for tool in ("dnsperf", "nsd"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"bench/dns.py: `{tool}` is not installed (run scripts/setup.sh)",
+                  file=sys.stderr)
+            return 1
+    with tempfile.TemporaryDirectory() as work:
+        workdir = Path(work)
+        queries = workdir / "queries.txt"
+        queries.write_text("\n".join(QUERIES) + "\n")
+        port = free_port()
+        image = compile_python(ROOT / "examples" / "dns.spec", workdir / "python",
+                               "-D", f"port={port}")
+        process, _ = start(image)
+        try:
+            ours = dnsperf(port, seconds, queries)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        nsd_dir = workdir / "nsd"
+        nsd_dir.mkdir()
+        with running_nsd(nsd_dir, SERVER_MAX_UDP) as nsd_port:
+            theirs = dnsperf(nsd_port, seconds, queries)
+    date = datetime.date.today().isoformat()
+    record = {"date": date, "seconds": seconds, "machine": machine(),
+              "python_target": ours, "nsd": theirs,
+              "ratio_python_to_nsd": round(ours["qps"] / theirs["qps"], 4)}
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"dns-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
+    m = record["machine"]
+    (results / f"dns-{date}.md").write_text(f"""# DNS throughput, {date}
+
+dnsperf (`-l {seconds} -c 4 -q 64`) on 127.0.0.1, the same query mix of
+{len(QUERIES)} names and types, one server after the other in one run.
+
+| server | queries/s | lost | mean latency |
+|---|---:|---:|---:|
+| examples/dns.spec, target python | {ours['qps']:.0f} | {ours['lost']:.0f} | {ours['latency_ms']:.2f} ms |
+| NSD (Debian) | {theirs['qps']:.0f} | {theirs['lost']:.0f} | {theirs['latency_ms']:.2f} ms |
+
+Ratio python/NSD: {record['ratio_python_to_nsd']:.3f}.  The python target is the
+portable reference; the bar "at least NSD" belongs to the `unix` target (C).
+
+Machine: `{m['uname']}`; CPU {m['cpu']} ({m['cpus']} logical); Python {m['python']}.
+""")
+    print(json.dumps(record, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
