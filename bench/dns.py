@@ -89,13 +89,13 @@ def main() -> int:
         with running_nsd(nsd_dir, SERVER_MAX_UDP) as nsd_port:
             theirs = dnsperf(nsd_port, seconds, queries)
     date = datetime.date.today().isoformat()
-    record = {"date": date, "seconds": seconds, "machine": machine(),
+    m = machine()
+    record = {"date": date, "seconds": seconds, "machine": m,
               "python_target": ours, "nsd": theirs,
               "ratio_python_to_nsd": round(ours["qps"] / theirs["qps"], 4)}
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / f"dns-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
-    m = record["machine"]
     (results / f"dns-{date}.md").write_text(f"""# DNS throughput, {date}
 
 dnsperf (`-l {seconds} -c 4 -q 64`) on 127.0.0.1, the same query mix of
