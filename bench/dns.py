@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_dns_vs_nsd import SERVER_MAX_UDP, free_port, running_nsd  # noqa: E402
+from dns_queries import SERVER_MAX_UDP  # noqa: E402
+from test_dns_vs_nsd import free_port, running_nsd  # noqa: E402
 from test_python_target import compile_python, start  # noqa: E402
 
 QUERIES = [
