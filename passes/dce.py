@@ -87,7 +87,7 @@ class DeadCode:
         if isinstance(node, ast.Const) and isinstance(node.value, FnRefV):
             return [node.value.name]
         if isinstance(node, ast.Name):
-            symbol = self.program.references.get(node)
+            symbol = self.folded.symbol(node)
             if symbol is not None and symbol.kind == "function":
                 return [node.name]
         return []
@@ -96,7 +96,7 @@ class DeadCode:
         key: str | None = None
         name: str | None = None
         if isinstance(node, ast.Name):
-            symbol = self.program.references.get(node)
+            symbol = self.folded.symbol(node)
             if symbol is not None and symbol.kind == "device":
                 name = node.name
                 key = self.graph.devices.get(node.name)

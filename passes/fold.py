@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from specc import ast
-from specc.check.program import CheckedProgram
+from specc.check.program import CheckedProgram, Symbol
 from specc.diagnostics import DiagnosticSink
 from specc.evaluate import RUNTIME, Env, EvalError, Evaluator, Hooks, NotConstant
 from specc.passes.branches import BranchLog
@@ -48,8 +48,17 @@ class Folded:
     main: ast.Block | None
     functions: dict[str, ast.FnDecl] = field(default_factory=dict)
     dropped_calls: list[DroppedCall] = field(default_factory=list)
-    # Types of residual expressions built by folding (others: program.types).
+    # Types and symbols of residual nodes built by folding; for the others,
+    # program.types and program.references (which folding leaves untouched).
     types: dict[object, object] = field(default_factory=dict)
+    references: dict[object, Symbol] = field(default_factory=dict)
+    program: CheckedProgram | None = None
+
+    def symbol(self, node: object) -> Symbol | None:
+        found = self.references.get(node)
+        if found is None and self.program is not None:
+            found = self.program.references.get(node)
+        return found
 
 
 class Folder:
@@ -64,7 +73,7 @@ class Folder:
                                                   device=self.device_value),
                                    target=program.target)
         self.drops: dict[tuple[str, str], ast.Expr | None] = {}
-        self.result = Folded(None)
+        self.result = Folded(None, program=program)
         self.reported: set[tuple[str, int]] = set()
 
     def config_value(self, name: str, span: Span) -> Value:
@@ -255,7 +264,7 @@ class Folder:
         """A rebuilt statement keeps what the checker knew of the original."""
         symbol = self.program.references.get(old)
         if symbol is not None:
-            self.program.references[new] = symbol
+            self.result.references[new] = symbol
         return new
 
     def keep_type(self, old: ast.Expr, new: ast.Expr) -> ast.Expr:
@@ -264,7 +273,7 @@ class Folder:
             self.result.types[new] = t
         symbol = self.program.references.get(old)
         if symbol is not None:
-            self.program.references[new] = symbol
+            self.result.references[new] = symbol
         return new
 
     def rebuild(self, e: ast.Expr, env: Env) -> ast.Expr:

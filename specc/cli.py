@@ -151,6 +151,40 @@ def lsp(stdio: bool) -> None:
     serve()
 
 
+@main.command("fmt")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...", type=click.Path(path_type=str))
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing: list the files that are not formatted, exit 1 if any.")
+@click.pass_context
+def fmt(ctx: click.Context, files: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite FILE... in the canonical layout, keeping every comment.
+
+    A file with syntax errors is reported and left untouched."""
+    from specc.fmt.files import format_file
+
+    status = EXIT_OK
+    for path in files:
+        problem = _missing(path)
+        outcome = format_file(path, write=not check_only) if problem is None else None
+        if outcome is None or outcome.error is not None:
+            reason = f"cannot read '{path}': {problem}" if outcome is None else outcome.error
+            click.echo(f"specc: error: {reason}", err=True)
+            status = max(status, EXIT_ERRORS)
+        elif outcome.internal_error is not None:
+            span = Span(path, 1, 1, 1, 1, 0, 0)
+            message = f"internal compiler error: fmt: {outcome.internal_error}; please report this bug"
+            _emit([Diagnostic("E9001", Severity.ERROR, message, span)], {}, "pretty", "auto")
+            status = EXIT_INTERNAL
+        elif outcome.diagnostics:
+            assert outcome.source is not None
+            _emit(outcome.diagnostics, {path: outcome.source}, "pretty", "auto")
+            status = max(status, EXIT_ERRORS)
+        elif outcome.changed and check_only:
+            click.echo(path)
+            status = max(status, EXIT_ERRORS)
+    ctx.exit(status)
+
+
 def _missing(path: str) -> str | None:
     if not os.path.exists(path):
         return "no such file"

@@ -50,7 +50,12 @@ class Compilation:
 
 
 def compile_file(path: str, options: CompileOptions) -> Compilation:
-    check = check_file(path, target=options.target)
+    return run_middle_end(check_file(path, target=options.target), options)
+
+
+def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
+    """The passes after checking, on an already checked program (the language
+    server checks once and evaluates on demand)."""
     result = Compilation(options, check, check.program, diagnostics=list(check.diagnostics))
     program = check.program
     if program is None or check.has_errors or options.stop_after == "check":

@@ -116,7 +116,7 @@ class Lowerer:
         out = self.out
         if isinstance(s, ast.Let):
             value = self.expr(s.value)
-            symbol = self.program.references.get(s)
+            symbol = self.folded.symbol(s)
             t = symbol.type if symbol is not None and symbol.type is not None else None
             name = self.declare(s.name)
             out.line(f"{name}: {annotation(t, self.names)} = {value}")
@@ -183,7 +183,7 @@ class Lowerer:
         if s.op == "=":
             self.out.line(f"{name} = {self.expr(s.value)}")
             return
-        symbol = self.program.references.get(s)
+        symbol = self.folded.symbol(s)
         t = symbol.type if symbol is not None and symbol.type is not None else T.I64
         value = self.operate(s.op[0], name, self.expr(s.value), t, s.span)
         self.out.line(f"{name} = {value}")
@@ -318,7 +318,7 @@ class Lowerer:
         python = self.local(e.name)
         if python is not None:
             return python
-        symbol = self.program.references.get(e)
+        symbol = self.folded.symbol(e)
         if symbol is not None and symbol.kind == "device":
             key = self.graph.devices[e.name]
             return self.names["device " + key]
@@ -339,7 +339,7 @@ class Lowerer:
         return pieces[0] if len(pieces) == 1 else "(" + " + ".join(pieces) + ")"
 
     def call(self, e: ast.Call) -> str:
-        symbol = self.program.references.get(e.callee)
+        symbol = self.folded.symbol(e.callee)
         kind = symbol.kind if symbol is not None else ""
         if kind == "builtin" and isinstance(e.callee, ast.Name):
             name = e.callee.name

@@ -22,6 +22,9 @@ from specc.span import SourceFile, Span
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 
+# Warnings about things that could be deleted: editors grey them out.
+_UNNECESSARY = frozenset({"W0002", "W0003"})
+
 _SEVERITIES = {
     Severity.ERROR: lsp.DiagnosticSeverity.Error,
     Severity.WARNING: lsp.DiagnosticSeverity.Warning,
@@ -165,7 +168,7 @@ def diagnostic_to_lsp(d: Diagnostic, sources: SourceLookup,
         ))
     if d.hint:
         lines.append(f"hint: {d.hint}")
-    tags = [lsp.DiagnosticTag.Unnecessary] if d.code == "W0002" else None
+    tags = [lsp.DiagnosticTag.Unnecessary] if d.code in _UNNECESSARY else None
     return lsp.Diagnostic(
         range=span_to_range(d.span, sources(d.span.file), encoding),
         message="\n".join(lines),

@@ -14,7 +14,6 @@ Two occurrences mean the same thing when their symbols have the same
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -32,6 +31,8 @@ class Occurrence:
     symbol: Symbol
     node: object
     declaration: bool
+    # Where the cursor finds it: the name, or for `config.port` all of it.
+    hit: Span
 
 
 def symbol_key(symbol: Symbol) -> SymbolKey | None:
@@ -45,9 +46,15 @@ def symbol_key(symbol: Symbol) -> SymbolKey | None:
 # walking the AST generically, so a new node type needs no change here
 
 
-@functools.cache
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _child_fields(node_type: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(node_type) if f.name != "span")
+    names = _CHILD_FIELDS.get(node_type)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(node_type) if f.name != "span")
+        _CHILD_FIELDS[node_type] = names
+    return names
 
 
 def _is_node(value: object) -> bool:
@@ -109,7 +116,8 @@ class Index:
     by_file: dict[str, list[Occurrence]] = field(default_factory=dict)
 
     def add(self, span: Span, symbol: Symbol, node: object, declaration: bool) -> None:
-        occurrence = Occurrence(span, symbol, node, declaration)
+        hit = node.span if isinstance(node, ast.ConfigRef) else span
+        occurrence = Occurrence(span, symbol, node, declaration, hit)
         self.occurrences.append(occurrence)
         self.by_file.setdefault(span.file, []).append(occurrence)
         key = symbol_key(symbol)
@@ -122,7 +130,7 @@ class Index:
         best: Occurrence | None = None
         best_score = (2, 0)
         for occurrence in self.by_file.get(path, ()):
-            span = occurrence.span
+            span = occurrence.hit
             if span.start <= offset <= span.end:
                 # Strictly inside beats just after; then the shortest wins.
                 score = (0 if offset < span.end else 1, span.end - span.start)
@@ -154,10 +162,10 @@ def _declarations(index: Index, decl: ast.Decl) -> None:
     p = index.program
     add = index.add
     if isinstance(decl, ast.FnDecl):
-        info = p.functions.get(decl.name)
-        ftype = info.type if info is not None and info.decl is decl else None
-        add(decl.name_span, Symbol("function", decl.name, decl.name_span, ftype, decl.doc), decl,
-            True)
+        function = p.functions.get(decl.name)
+        fn_type = function.type if function is not None and function.decl is decl else None
+        add(decl.name_span, Symbol("function", decl.name, decl.name_span, fn_type, decl.doc),
+            decl, True)
     elif isinstance(decl, ast.DevicesBlock):
         for device in decl.devices:
             dinfo = p.devices.get(device.name)
@@ -202,10 +210,10 @@ def _declarations(index: Index, decl: ast.Decl) -> None:
                                    ComponentT(decl.name), decl.doc), decl, True)
         comp = p.components.get(decl.name)
         for cparam in decl.params:
-            info = next((q for q in comp.params if q.decl is cparam), None) if comp else None
+            known = next((q for q in comp.params if q.decl is cparam), None) if comp else None
             kind = "const-param" if cparam.is_const else "device-param"
             add(cparam.name_span, Symbol(kind, cparam.name, cparam.name_span,
-                                         info.type if info else None), cparam, True)
+                                         known.type if known else None), cparam, True)
     elif isinstance(decl, ast.Unikernel):
         add(decl.name_span, Symbol("unikernel", decl.name, decl.name_span, None, decl.doc), decl,
             True)
@@ -235,11 +243,11 @@ def _named_arguments(index: Index, call: ast.Call) -> None:
 
 def _parameters_of(p: CheckedProgram, callee: Symbol) -> dict[str, Symbol]:
     if callee.kind == "function":
-        info = p.functions.get(callee.name)
-        if info is None or info.decl is None:
+        function = p.functions.get(callee.name)
+        if function is None or function.decl is None:
             return {}
         return {q.name: Symbol("param", q.name, q.name_span, t)
-                for q, t in zip(info.decl.params, info.type.params, strict=False)}
+                for q, t in zip(function.decl.params, function.type.params, strict=False)}
     if callee.kind == "component":
         comp = p.components.get(callee.name)
         if comp is None:
