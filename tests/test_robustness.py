@@ -1,18 +1,23 @@
 """The front end never crashes, whatever text it is given.
 
-Property tests (hypothesis) feed :func:`specc.api.check_source` two kinds of
+Property tests (hypothesis) feed :func:`specc.api.check_source` three kinds of
 hostile input:
 
 - random sequences of the language's tokens (LANGUAGE.md section 2), joined
   by spaces and newlines, sometimes wrapped in a ``main``/``fn``/``config``
   body so that the checker, not only the parser, sees them;
+- random programs: declarations, statements and expressions put together
+  from a small grammar with random names, types and literals, so the
+  resolver and the type checker see mostly well-formed but ill-typed code;
 - random mutations (span deletions, duplications and swaps, inserted
   characters) of the example specs and of the prelude.
 
 For every input, ``check_source`` must return (no exception), report no
 internal error (E9001), and give every diagnostic, note and fix a span that
 lies inside the text of its file, with a line and column that agree with its
-offset.  A failing example is printed in full in the assertion message.
+offset (a span that ends just after a newline may give its end either as
+the next line's column 1 or as the column after the newline).  A failing
+example is printed in full in the assertion message.
 
 The runs are derandomized (fixed seed, no example database) so CI is
 reproducible; known crashes found by these tests live as ``xfail(strict)``
@@ -39,15 +44,21 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.spec"))
 PRELUDE = ROOT / "specc" / "prelude" / "prelude.spec"
 
 # SPECC_ROBUST_EXAMPLES=5000 SPECC_ROBUST_RANDOM=1 pytest tests/test_robustness.py
-# hunts harder (and with fresh randomness) than the CI default.
-PROPERTY_SETTINGS = settings(
-    max_examples=int(os.environ.get("SPECC_ROBUST_EXAMPLES", "150")),
-    deadline=None,
-    derandomize=os.environ.get("SPECC_ROBUST_RANDOM", "") != "1",
-    database=None,
-    print_blob=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+# hunts harder (every property gets that many examples, with fresh randomness)
+# than the CI default, which keeps this file around 15 s.
+_EXAMPLES = os.environ.get("SPECC_ROBUST_EXAMPLES")
+
+
+def property_settings(examples: int) -> settings:
+    return settings(
+        max_examples=int(_EXAMPLES) if _EXAMPLES else examples,
+        deadline=None,
+        derandomize=os.environ.get("SPECC_ROBUST_RANDOM", "") != "1",
+        database=None,
+        print_blob=False,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
 
 # --------------------------------------------------------------------------
 # Assertions shared by every test
@@ -127,12 +138,28 @@ def scratch_dir() -> Iterator[Path]:
 # --------------------------------------------------------------------------
 # Random token sequences
 
-KEYWORDS = ["unikernel", "use", "enum", "struct", "config", "const", "param", "requires", "devices", "interface", "component", "impl", "targets", "drop", "when", "fn", "main", "let", "var", "if", "then", "else", "match", "while", "for", "in", "return", "break", "continue", "and", "or", "not", "as", "true", "false", "none", "some", "target"]
 
-PUNCTUATION = ["(", ")", "{", "}", "[", "]", ",", ":", ";", ".", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%", "|", "^", "&", "<<", ">>", "??", "?", "->", "=>", "..", "+=", "-=", "*="]
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+KEYWORDS = words(
+    "unikernel use enum struct config const param requires devices interface component impl "
+    "targets drop when fn main let var if then else match while for in return break continue "
+    "and or not as true false none some target"
+)
+
+PUNCTUATION = words(
+    "( ) { } [ ] , : ; . = == != < <= > >= + - * / % | ^ & << >> ?? ? -> => .. += -= *="
+)
 
 # Names a spec is likely to mention: prelude types, components, builtins, fields.
-KNOWN_NAMES = ["x", "y", "i", "xs", "d", "p", "it", "log", "udp4", "ip", "db", "bool", "u8", "u16", "u32", "u64", "i64", "string", "bytes", "Ipv4", "Cidr", "Duration", "Size", "Zone", "Files", "Target", "LogLevel", "Datagram", "Conn", "Udp", "Tcp", "Log", "hvt", "unix", "python", "info", "debug", "len", "min", "max", "utf8", "print", "exit", "now", "zonefile", "dir", "udp", "tcp", "host_ip", "console_log", "timer", "payload", "src", "port", "listen", "c"]
+KNOWN_NAMES = words(
+    "x y i xs d p it log udp4 ip db bool u8 u16 u32 u64 i64 string bytes Ipv4 Cidr Duration "
+    "Size Zone Files Target LogLevel Datagram Conn Udp Tcp Log hvt unix python info debug len "
+    "min max utf8 print exit now zonefile dir udp tcp host_ip console_log timer payload src "
+    "port listen c"
+)
 
 names = st.one_of(
     st.sampled_from(KNOWN_NAMES),
@@ -222,7 +249,7 @@ def token_programs(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(WRAPPERS)).format(body)
 
 
-@PROPERTY_SETTINGS
+@property_settings(400)
 @given(text=token_programs(), target=st.sampled_from(["hvt", "unix", "python"]))
 def test_random_tokens_never_crash(scratch_dir: Path, text: str, target: str) -> None:
     assert_robust(text, str(scratch_dir / "tokens.spec"), target=target)
@@ -233,34 +260,35 @@ def test_random_tokens_never_crash(scratch_dir: Path, text: str, target: str) ->
 # types and names, so the resolver and type checker see far more than the
 # parser's error recovery does.
 
-TYPE_NAMES = (
+TYPE_NAMES = words(
     "bool u8 u16 u32 u64 i64 string bytes Ipv4 Cidr Duration Size Zone Files Target LogLevel "
     "Datagram Conn Udp Log E S Nope"
-).split()
-
-types: st.SearchStrategy[str] = st.recursive(
-    st.sampled_from(TYPE_NAMES),
-    lambda inner: st.one_of(
-        inner.map(lambda t: f"[{t}]"),
-        inner.map(lambda t: f"{t}?"),
-        st.builds(
-            lambda ps, r: f"fn({', '.join(ps)})" + (f" -> {r}" if r else ""),
-            st.lists(inner, max_size=2),
-            st.one_of(st.just(""), inner),
-        ),
-    ),
-    max_leaves=3,
 )
 
-EXPR_NAMES = (
+def _type_extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    def fn_type(params: list[str], result: str) -> str:
+        return f"fn({', '.join(params)})" + (f" -> {result}" if result else "")
+
+    return st.one_of(
+        inner.map("[{}]".format),
+        inner.map("{}?".format),
+        st.builds(fn_type, st.lists(inner, max_size=2), st.one_of(st.just(""), inner)),
+    )
+
+
+types: st.SearchStrategy[str] = st.recursive(
+    st.sampled_from(TYPE_NAMES), _type_extend, max_leaves=3
+)
+
+EXPR_NAMES = words(
     "x xs d s e v it n config.port config.level config.gw config.rate config.nope target "
     "LogLevel.info LogLevel.nope Target.hvt E.a E.b E.c log udp4 timers f g h nope len min max "
     "utf8 print exit now zonefile dir some none true false"
-).split()
+)
 
-BINARY_OPS = (
+BINARY_OPS = words(
     "?? or and == != < <= > >= | ^ & << >> + - * / %"
-).split()
+)
 
 literal_exprs = st.one_of(
     integers, durations, sizes, ipv4s, cidrs, strings, bytes_literals,
@@ -282,20 +310,23 @@ def _expr_extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.builds("{} => {}".format, st.lists(patterns, min_size=1, max_size=2).map(" | ".join), inner),
         max_size=4,
     ).map(lambda xs: "\n".join(xs))
+    # Operands of unary, postfix and `as` are parenthesized (mostly) so the
+    # programs parse and the checker sees them.
+    atom = st.one_of(inner.map("({})".format), st.sampled_from(EXPR_NAMES))
     return st.one_of(
         st.builds("{} {} {}".format, inner, st.sampled_from(BINARY_OPS), inner),
-        st.builds("({} {} {})".format, inner, st.sampled_from(BINARY_OPS), inner),
-        st.builds("{}{}".format, st.sampled_from(["-", "not ", "- -"]), inner),
-        st.builds("{} as {}".format, inner, types),
+        st.builds("{} {} {}".format, atom, st.sampled_from(BINARY_OPS), atom),
+        st.builds("{}{}".format, st.sampled_from(["-", "not ", "- -"]), atom),
+        st.builds("{} as {}".format, atom, types),
         st.builds("{}({})".format, st.sampled_from(EXPR_NAMES), args),
-        st.builds("{}.{}({})".format, inner, st.sampled_from(["info", "listen", "every", "send",
-                                                             "a", "origin", "nope"]), args),
-        st.builds("{}.{}".format, inner, st.sampled_from(["a", "e", "payload", "src", "origin",
-                                                         "records", "port", "nope", "0"])),
-        st.builds("{}[{}]".format, inner, inner),
-        st.builds("{}[{}:{}]".format, inner, inner, inner),
+        st.builds("{}.{}({})".format, atom, st.sampled_from(["info", "listen", "every", "send",
+                                                            "a", "origin", "nope"]), args),
+        st.builds("{}.{}".format, atom, st.sampled_from(["a", "e", "payload", "src", "origin",
+                                                        "records", "port", "nope", "0"])),
+        st.builds("{}[{}]".format, atom, inner),
+        st.builds("{}[{}:{}]".format, atom, inner, inner),
         st.builds("if {} then {} else {}".format, inner, inner, inner),
-        st.builds("match {} {{\n{}\n}}".format, inner, arms),
+        st.builds("match {} {{\n{}\n}}".format, atom, arms),
         st.builds(
             "{} {{ {} }}".format,
             st.sampled_from(["S", "E", "Datagram", "Nope", "x"]),
@@ -313,6 +344,8 @@ expressions: st.SearchStrategy[str] = st.recursive(
     st.one_of(st.sampled_from(EXPR_NAMES), literal_exprs), _expr_extend, max_leaves=8
 )
 
+# Where a `{` opens a block, a struct literal must be in parentheses.
+conditions = st.one_of(st.sampled_from(EXPR_NAMES), expressions.map("({})".format))
 binders = st.sampled_from(["x", "y", "v", "n", "s", "xs", "_", "f", "log", "E", "len"])
 type_annotations = st.one_of(st.just(""), types.map(lambda t: f": {t}"))
 
@@ -320,15 +353,15 @@ type_annotations = st.one_of(st.just(""), types.map(lambda t: f": {t}"))
 def _stmt_extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     block = st.lists(inner, max_size=3).map(lambda xs: "{\n" + "\n".join(xs) + "\n}")
     return st.one_of(
-        st.builds("if {} {}".format, expressions, block),
-        st.builds("if {} {} else {}".format, expressions, block, block),
-        st.builds("if let {} = {} {} else {}".format, binders, expressions, block, block),
-        st.builds("while {} {}".format, expressions, block),
-        st.builds("for {} in {} {}".format, binders, expressions, block),
-        st.builds("for {} in {}..{} {}".format, binders, expressions, expressions, block),
+        st.builds("if {} {}".format, conditions, block),
+        st.builds("if {} {} else {}".format, conditions, block, block),
+        st.builds("if let {} = {} {} else {}".format, binders, conditions, block, block),
+        st.builds("while {} {}".format, conditions, block),
+        st.builds("for {} in {} {}".format, binders, conditions, block),
+        st.builds("for {} in {}..{} {}".format, binders, conditions, conditions, block),
         st.builds(
             "match {} {{\n{}\n}}".format,
-            expressions,
+            conditions,
             st.lists(st.builds("{} => {}".format, st.sampled_from(
                 ["_", "none", "some(v)", "E.a", "E.b | E.c", "0", "LogLevel.info"]), inner),
                 max_size=3).map("\n".join),
@@ -396,7 +429,7 @@ def structured_programs(draw: st.DrawFn) -> str:
     return "\n".join([parts[0]] + [parts[i] for i in order]) + "\n"
 
 
-@PROPERTY_SETTINGS
+@property_settings(150)
 @given(text=structured_programs(), target=st.sampled_from(["hvt", "unix", "python"]))
 def test_random_programs_never_crash(scratch_dir: Path, text: str, target: str) -> None:
     assert_robust(text, str(scratch_dir / "program.spec"), target=target)
@@ -457,7 +490,7 @@ def mutated_specs(draw: st.DrawFn) -> tuple[str, str]:
     return path, text
 
 
-@PROPERTY_SETTINGS
+@property_settings(400)
 @given(case=mutated_specs())
 def test_mutated_specs_never_crash(case: tuple[str, str]) -> None:
     path, text = case
