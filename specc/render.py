@@ -21,10 +21,6 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from rich.cells import cell_len
-from rich.console import Console
-from rich.text import Text
-
 from specc.diagnostics import Diagnostic, Note, Severity
 from specc.span import SourceFile, Span
 
@@ -138,6 +134,10 @@ def _snippet(span: Span, sources: Mapping[str, SourceFile], width: int, style: s
     # Measure in terminal cells of the text as displayed, so tabs and wide
     # characters before the span do not shift the carets.  A column past the
     # end of the line (e.g. an error at end of file) is one cell per column.
+    # rich is imported only when there is something to render: a clean run
+    # of `specc check` should not pay for it at start-up.
+    from rich.cells import cell_len
+
     offset = cell_len(_printable(raw[:start])) + max(0, start - len(raw))
     carets = "^" * max(1, cell_len(_printable(underlined)))
 
@@ -193,6 +193,9 @@ def _to_plain(lines: list[_Line]) -> str:
 
 
 def _to_ansi(lines: list[_Line]) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
     buffer = io.StringIO()
     # An explicit empty environment: the caller already decided on colour, so
     # NO_COLOR, TERM or COLUMNS in this process must not change the output.

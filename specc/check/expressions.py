@@ -108,6 +108,7 @@ class ExprChecker:
         self.compile_time_values: list[ast.Expr] = []
         # The span being checked, for an internal-error report.
         self.current_span: Span | None = None
+        self.enum_types: dict[str, EnumT] = {}
         # Devices whose type is being inferred (to detect cycles).
         self.inferring_devices: list[str] = []
         self.devices_done: set[str] = set()
@@ -369,7 +370,11 @@ class ExprChecker:
         decl = self.program.enums.get(e.name)
         if decl is None:
             return None
-        return EnumT(decl.name, tuple(v.name for v in decl.variants), decl.name_span)
+        cached = self.enum_types.get(decl.name)
+        if cached is None:
+            cached = EnumT(decl.name, tuple(v.name for v in decl.variants), decl.name_span)
+            self.enum_types[decl.name] = cached
+        return cached
 
     def field(self, e: ast.Field) -> Type:
         p = self.program
@@ -383,7 +388,7 @@ class ExprChecker:
                 self.sink.add("E0108", e.name_span, f"`{enum.name}` has no value `{e.name}` "
                               f"(its values: {listing})", hint=did_you_mean(e.name, enum.variants))
                 return ERROR
-            vdoc = next((v.doc for v in decl.variants if v.name == e.name), None) if decl else None
+            vdoc = decl.variants[enum.variants.index(e.name)].doc if decl else None
             p.references[e] = Symbol("variant", f"{enum.name}.{e.name}", enum.span, enum, vdoc)
             return enum
         obj = self.expr(e.obj)
