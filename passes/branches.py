@@ -22,7 +22,7 @@ class Decision:
     pruned: tuple[object, ...]  # the removed branches (AST nodes)
 
     def describe(self) -> str:
-        return f"`{self.condition}` is {self.value} ({self.span})"
+        return f"`{self.condition}` is {self.value} ({where(self.span)})"
 
 
 @dataclass
@@ -49,6 +49,15 @@ class BranchLog:
                 if name in mentioned_names(node):
                     return decision
         return None
+
+
+def where(span: Span) -> str:
+    """A position as users see it; the shipped prelude is `<prelude>` rather
+    than wherever it is installed, so reasons read the same everywhere."""
+    from specc.check.loader import prelude_path
+
+    path = "<prelude>" if span.file == prelude_path() else span.file
+    return f"{path}:{span.line}:{span.column}"
 
 
 def mentioned_names(node: object) -> set[str]:

@@ -27,7 +27,7 @@ from specc.check.statements import BodyChecker
 from specc.check.suggest import did_you_mean
 from specc.diagnostics import DiagnosticSink, Note
 from specc.evaluate import EvalError, Evaluator, Hooks, NotConstant
-from specc.evaluate.data import read_directory, read_zone
+from specc.evaluate.data import DataLog, read_directory, read_zone
 from specc.span import SourceFile, Span
 from specc.syntax.parser import parse_expression
 from specc.types import FILES, STRING, ZONE, EnumT, OptionT, Type
@@ -116,9 +116,11 @@ def read_config_file(path: str, program: CheckedProgram, sink: DiagnosticSink) -
 
 
 class ConfigPass:
-    def __init__(self, program: CheckedProgram, sink: DiagnosticSink) -> None:
+    def __init__(self, program: CheckedProgram, sink: DiagnosticSink,
+                 data_log: DataLog | None = None) -> None:
         self.program = program
         self.sink = sink
+        self.data_log = data_log
         self.result = ConfigValues()
         self.overrides: dict[str, Override] = {}
         self.in_progress: list[str] = []
@@ -245,6 +247,10 @@ class ConfigPass:
     def text_value(self, override: Override, text: str, t: Type) -> Value:
         inner = t.inner if isinstance(t, OptionT) else t
         stripped = text.strip()
+        # A string key takes the text as it is (`-D motd=none` is the text
+        # "none"); only a `string?` key reads `none` as no value.
+        if t == STRING and not stripped.startswith('"'):
+            return text
         if inner == STRING and not stripped.startswith('"') and stripped != "none":
             return text
         if inner in (ZONE, FILES) and "(" not in stripped:
@@ -280,10 +286,10 @@ class ConfigPass:
 
     # ------------------------------------------------------------ data
     def zonefile(self, path: str, span: Span) -> Value:
-        return read_zone(path, span, self.sink)
+        return read_zone(path, span, self.sink, self.data_log)
 
     def directory(self, path: str, span: Span) -> Value:
-        return read_directory(path, span, self.sink)
+        return read_directory(path, span, self.sink, self.data_log)
 
 
 class _Failed:
@@ -312,10 +318,10 @@ def _example(t: Type) -> str | None:
 
 
 def run_config(program: CheckedProgram, defines: Sequence[str], config_file: str | None,
-               sink: DiagnosticSink) -> ConfigValues:
+               sink: DiagnosticSink, data_log: DataLog | None = None) -> ConfigValues:
     """The config pass's entry point."""
     overrides: list[Override] = []
     if config_file is not None:
         overrides += read_config_file(config_file, program, sink)
     overrides += parse_defines(defines, program, sink)
-    return ConfigPass(program, sink).run(overrides)
+    return ConfigPass(program, sink, data_log).run(overrides)

@@ -62,6 +62,7 @@ class DeadCode:
         self.branches = branches
         self.sink = sink
         self.result = Reachable()
+        self.function_removals: dict[str, Removal] = {}
 
     def run(self) -> Reachable:
         r = self.result
@@ -157,8 +158,10 @@ class DeadCode:
             if name in r.functions or info.decl is None:
                 continue
             decision = self.branches.reason_for(name, live)
-            reason = _pruned(decision) if decision else "never called from `main`"
-            removed.append(Removal("function", name, reason, decision, info.decl.name_span))
+            reason = _pruned(decision) if decision else self.unused_function_reason(name)
+            removal = Removal("function", name, reason, decision, info.decl.name_span)
+            self.function_removals[name] = removal
+            removed.append(removal)
         device_reasons: dict[str, Removal] = {}
         for name in self.program.devices:
             if name in r.devices:
@@ -171,13 +174,13 @@ class DeadCode:
             decision = self.branches.reason_for(component, live)
             instances = [i for i in self.graph.instances.values()
                          if i.component == component or component in i.via]
-            if decision is not None:
-                reason = _pruned(decision)
-            elif instances:
+            if instances:  # built, then left out: say why its instances are out
                 users = ", ".join(f"`{n}`" for i in instances for n in (i.names or [i.key]))
                 reason = f"its instances ({users}) are not in the image"
                 first = device_reasons.get(instances[0].names[0]) if instances[0].names else None
                 decision = first.decision if first else None
+            elif decision is not None:
+                reason = _pruned(decision)
             else:
                 reason = "not used by this spec"
             removed.append(Removal("component", component, reason, decision,
@@ -194,7 +197,14 @@ class DeadCode:
             removal = Removal("device", name, _pruned(decision), decision, decl.name_span)
         else:
             users = self.device_users(name)
-            if users:
+            functions = self.function_users(name)
+            if functions and not users:
+                listing = ", ".join(f"`{f}`" for f in functions)
+                first = self.function_removals[functions[0]]
+                removal = Removal("device", name, f"used only by {listing}, which "
+                                  f"{'is' if len(functions) == 1 else 'are'} not in the image "
+                                  f"({first.reason})", first.decision, decl.name_span)
+            elif users:
                 firsts = [self.device_removal(u, live, done) for u in users]
                 listing = ", ".join(f"`{u}`" for u in users)
                 removal = Removal("device", name, f"used only by {listing}, which "
@@ -208,6 +218,28 @@ class DeadCode:
                                   "is not built", hint=f"remove it, or name it `_{name}`")
         done[name] = removal
         return removal
+
+    def unused_function_reason(self, name: str) -> str:
+        if name in self.folded.evaluated:
+            return "every call of it was evaluated at compile time"
+        for dropped in self.folded.dropped_calls:
+            for node in walk(dropped.call):
+                if isinstance(node, ast.Name) and node.name == name:
+                    return (f"its only use is in `{dropped.device}.{dropped.op}(...)` "
+                            f"({dropped.span}), which the component drops "
+                            f"(`drop {dropped.op} when ...` holds)")
+        return "never called from `main`"
+
+    def function_users(self, name: str) -> list[str]:
+        """Functions not in the image whose bodies mention ``name``."""
+        users = []
+        for function, removal in self.function_removals.items():
+            del removal
+            decl = self.program.functions[function].decl
+            if decl is not None and any(isinstance(n, ast.Name) and n.name == name
+                                        for n in walk(decl.body)):
+                users.append(function)
+        return users
 
     def device_users(self, name: str) -> list[str]:
         """Other devices whose definitions mention ``name``."""

@@ -25,7 +25,7 @@ from specc import ast
 from specc.check.program import CheckedProgram
 from specc.diagnostics import DiagnosticSink, Note
 from specc.evaluate import Env, EvalError, Evaluator, Hooks, NotConstant
-from specc.evaluate.data import read_directory, read_zone
+from specc.evaluate.data import DataLog, read_directory, read_zone
 from specc.passes.branches import BranchLog
 from specc.passes.config import ConfigValues
 from specc.span import Span
@@ -66,7 +66,7 @@ class DeviceGraph:
 
 class DevicesPass:
     def __init__(self, program: CheckedProgram, config: ConfigValues, sink: DiagnosticSink,
-                 branches: BranchLog) -> None:
+                 branches: BranchLog, data_log: DataLog | None = None) -> None:
         self.program = program
         self.config = config
         self.sink = sink
@@ -79,8 +79,8 @@ class DevicesPass:
             program,
             Hooks(config=self.config_value, device=self.device_value,
                   instantiate=self.instantiate,
-                  zonefile=lambda path, span: read_zone(path, span, sink),
-                  directory=lambda path, span: read_directory(path, span, sink)),
+                  zonefile=lambda path, span: read_zone(path, span, sink, data_log),
+                  directory=lambda path, span: read_directory(path, span, sink, data_log)),
             target=program.target, on_branch=branches.record)
 
     def config_value(self, name: str, span: Span) -> Value:
@@ -140,7 +140,9 @@ class DevicesPass:
             finally:
                 self.composing.pop()
             if isinstance(chosen, DeviceV):
-                self.result.instances[chosen.key].via.insert(0, component)
+                via = self.result.instances[chosen.key].via
+                if component not in via:
+                    via.insert(0, component)
             return chosen
         if self.program.target not in info.targets:
             supported = ", ".join(info.targets)
@@ -170,6 +172,6 @@ class DevicesPass:
 
 
 def run_devices(program: CheckedProgram, config: ConfigValues, sink: DiagnosticSink,
-                branches: BranchLog) -> DeviceGraph:
+                branches: BranchLog, data_log: DataLog | None = None) -> DeviceGraph:
     """The devices pass's entry point."""
-    return DevicesPass(program, config, sink, branches).run()
+    return DevicesPass(program, config, sink, branches, data_log).run()

@@ -25,7 +25,7 @@ from specc import ast
 from specc.check.program import CheckedProgram, Symbol
 from specc.diagnostics import DiagnosticSink
 from specc.evaluate import RUNTIME, Env, EvalError, Evaluator, Hooks, NotConstant
-from specc.passes.branches import BranchLog
+from specc.passes.branches import BranchLog, walk
 from specc.passes.config import ConfigValues
 from specc.passes.devices import DeviceGraph
 from specc.span import Span
@@ -41,6 +41,7 @@ class DroppedCall:
     device: str
     op: str
     condition: ast.Expr
+    call: ast.Call
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Folded:
     types: dict[object, object] = field(default_factory=dict)
     references: dict[object, Symbol] = field(default_factory=dict)
     program: CheckedProgram | None = None
+    # Functions called in code that folding evaluated to a value.
+    evaluated: set[str] = field(default_factory=set)
 
     def symbol(self, node: object) -> Symbol | None:
         found = self.references.get(node)
@@ -216,7 +219,7 @@ class Folder:
         if condition is None:
             return False
         self.result.dropped_calls.append(DroppedCall(call.span, callee.obj.name, callee.name,
-                                                     condition))
+                                                     condition, call))
         return True
 
     def drop_condition(self, instance_key: str, op: str) -> ast.Expr | None:
@@ -246,13 +249,22 @@ class Folder:
         if not isinstance(self.program.types.get(e), DeviceT):
             self.evaluator.used_steps = 0
             try:
-                return ast.Const(e.span, self.evaluator.eval(e, env))
+                value = self.evaluator.eval(e, env)
+                self.note_evaluated(e)
+                return ast.Const(e.span, value)
             except NotConstant:
                 pass
             except EvalError as error:
                 self.report(error)
                 return e
         return self.rebuild(e, env)
+
+    def note_evaluated(self, e: ast.Expr) -> None:
+        for node in walk(e):
+            if isinstance(node, ast.Name):
+                symbol = self.program.references.get(node)
+                if symbol is not None and symbol.kind == "function":
+                    self.result.evaluated.add(node.name)
 
     def report(self, error: EvalError) -> None:
         key = (error.span.file, error.span.start)

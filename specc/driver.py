@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from specc.api import CheckResult, check_file
 from specc.check.program import CheckedProgram
 from specc.diagnostics import Diagnostic, DiagnosticSink
+from specc.evaluate.data import DataLog
 from specc.passes.branches import BranchLog
 from specc.passes.config import ConfigValues, run_config
 from specc.passes.dce import Reachable, run_dce
@@ -41,6 +42,7 @@ class Compilation:
     folded: Folded | None = None
     reachable: Reachable | None = None
     branches: BranchLog = field(default_factory=BranchLog)
+    data: DataLog = field(default_factory=DataLog)  # files compile-time data came from
     diagnostics: list[Diagnostic] = field(default_factory=list)
     last_pass: str = "check"
 
@@ -63,10 +65,11 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
     sink = DiagnosticSink()
     result.branches.texts = {p: s.text for p, s in program.sources.items()}
     try:
-        result.config = run_config(program, options.defines, options.config_file, sink)
+        result.config = run_config(program, options.defines, options.config_file, sink,
+                                   result.data)
         if _stop(result, sink, "config"):
             return result
-        result.graph = run_devices(program, result.config, sink, result.branches)
+        result.graph = run_devices(program, result.config, sink, result.branches, result.data)
         if _stop(result, sink, "devices"):
             return result
         result.folded = run_fold(program, result.config, result.graph, result.branches, sink)

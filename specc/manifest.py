@@ -17,7 +17,7 @@ from specc.check.loader import prelude_path
 from specc.driver import Compilation
 from specc.passes.branches import Decision
 from specc.span import Span
-from specc.values import ZoneV, to_json
+from specc.values import to_json
 
 
 def display_path(path: str) -> str:
@@ -48,9 +48,8 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
             continue
         inputs.append({"path": display_path(path),
                        "sha256": hashlib.sha256(source.text.encode("utf-8")).hexdigest()})
-    for value in config.values.values():
-        if isinstance(value, ZoneV):
-            inputs.append({"path": value.path, "sha256": value.sha256})
+    for path, digest in c.data.files.items():  # zones and baked directories
+        inputs.append({"path": path, "sha256": digest})
     keys: dict[str, Any] = {}
     for name, info in program.config.items():
         entry: dict[str, Any] = {"kind": info.decl.kind.value, "type": str(info.type)}

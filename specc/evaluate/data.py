@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import dataclass, field
 
 import dns.exception
 import dns.zone
@@ -21,17 +22,30 @@ from specc.values import FilesV, ZoneV
 MAX_FILES_BYTES = 64 << 20  # a baked-in directory larger than this is surely a mistake
 
 
+@dataclass
+class DataLog:
+    """Every file compile-time data was read from, with its hash (for the
+    manifest's inputs)."""
+
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+
+    def note(self, path: str, data: bytes) -> None:
+        self.files[path] = hashlib.sha256(data).hexdigest()
+
+
 def resolve(path: str, span: Span) -> str:
     if os.path.isabs(path) or span.file.startswith("<"):
         return os.path.normpath(path)
     return os.path.normpath(os.path.join(os.path.dirname(span.file), path))
 
 
-def read_zone(path: str, span: Span, sink: DiagnosticSink) -> ZoneV:
+def read_zone(path: str, span: Span, sink: DiagnosticSink, log: DataLog | None = None) -> ZoneV:
     full = resolve(path, span)
     try:
         with open(full, "rb") as handle:
             data = handle.read()
+        if log is not None:
+            log.note(path, data)  # as the spec names it: the same from any directory
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
@@ -63,7 +77,8 @@ def read_zone(path: str, span: Span, sink: DiagnosticSink) -> ZoneV:
     return ZoneV(path, origin, records, hashlib.sha256(data).hexdigest(), zone)
 
 
-def read_directory(path: str, span: Span, sink: DiagnosticSink) -> FilesV:
+def read_directory(path: str, span: Span, sink: DiagnosticSink,
+                   log: DataLog | None = None) -> FilesV:
     full = resolve(path, span)
     if not os.path.isdir(full):
         sink.add("E0502", span, f"`{path}` ({full}) is not a directory")
@@ -82,6 +97,9 @@ def read_directory(path: str, span: Span, sink: DiagnosticSink) -> FilesV:
             except OSError as error:
                 sink.add("E0502", span, f"cannot read `{file_path}`: {error.strerror}")
                 raise NotConstant("the directory could not be read", span) from None
+            if log is not None:
+                relative = os.path.relpath(file_path, full).replace(os.sep, "/")
+                log.note(f"{path.rstrip('/')}/{relative}", data)
             total += len(data)
             if total > MAX_FILES_BYTES:
                 sink.add("E0502", span, f"`{path}` holds more than {MAX_FILES_BYTES >> 20} MiB; "

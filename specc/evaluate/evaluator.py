@@ -29,6 +29,9 @@ from specc.values import (
 )
 
 DEFAULT_STEPS = 1_000_000
+# Each specc call costs about ten Python frames here; this keeps evaluation
+# well inside Python's default recursion limit.
+MAX_CALL_DEPTH = 64
 RUNTIME_BUILTINS = {"print": "prints to the console", "exit": "stops the image",
                     "now": "reads the clock"}
 
@@ -107,6 +110,7 @@ class Evaluator:
     on_branch: Callable[[ast.Expr, Value, list[object]], None] | None = None
     used_steps: int = field(default=0)
     call_depth: int = field(default=0)
+    entry_span: Span | None = field(default=None)  # the call that started an evaluation
 
     def decided(self, condition: ast.Expr, value: Value, pruned: list[object]) -> None:
         if self.on_branch is not None and self.call_depth == 0:
@@ -123,7 +127,9 @@ class Evaluator:
     def step(self, span: Span) -> None:
         self.used_steps += 1
         if self.used_steps > self.steps:
-            raise EvalError("E0303", span, f"compile-time evaluation ran out of its budget of "
+            # LANGUAGE.md section 9: the error is at the call that started it.
+            where = self.entry_span or span
+            raise EvalError("E0303", where, f"compile-time evaluation ran out of its budget of "
                             f"{self.steps:,} steps (is there an endless loop or recursion?)")
 
     # ------------------------------------------------------------ expressions
@@ -272,7 +278,20 @@ class Evaluator:
         args = self.bind_arguments(e, list(info.param_names))
         values = {p: self.eval(a, env) for p, a in zip(info.param_names, args, strict=True)
                   if a is not None}
-        return self.run_function(info.decl, values)
+        outermost = self.call_depth == 0
+        if outermost:
+            self.entry_span = e.span
+        elif self.call_depth >= MAX_CALL_DEPTH:
+            raise EvalError("E0303", self.entry_span or e.span, f"compile-time evaluation nests "
+                            f"calls more than {MAX_CALL_DEPTH} deep (is the recursion endless?)")
+        try:
+            return self.run_function(info.decl, values)
+        except RecursionError:
+            raise EvalError("E0303", self.entry_span or e.span, "compile-time evaluation nests "
+                            "calls too deeply (is the recursion endless?)") from None
+        finally:
+            if outermost:
+                self.entry_span = None
 
     def run_function(self, decl: ast.FnDecl, arguments: dict[str, Value]) -> Value:
         self.call_depth += 1
