@@ -11,7 +11,11 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # graphviz: `dot`, for `specc graph -o X.svg|png` and the pictures in docs/graphs.
 # nsd, dnsutils: the reference DNS server and `dig`, for tests/test_dns_vs_nsd.py
 # and the end-to-end DNS tests.
-packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl)
+# qemu-system-x86, gcc, binutils: build the `hvt` images (freestanding C, linked
+# with ld) and boot them under `qemu-system-x86_64 -M microvm`
+# (tests/test_hvt_platform.py).
+packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl
+          qemu-system-x86 gcc binutils)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -1,0 +1,23 @@
+/*
+ * The <string.h> subset of the freestanding runtime (hvt), so that the same
+ * application code includes <string.h> on every target; on posix the C
+ * library's header is used instead.  Implemented in lib/string.c.
+ */
+#ifndef SPECC_LIB_STRING_H
+#define SPECC_LIB_STRING_H
+
+#include <stddef.h>
+
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+void *memchr(const void *s, int c, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+char *strstr(const char *haystack, const char *needle);
+
+#endif

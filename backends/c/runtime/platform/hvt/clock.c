@@ -1,0 +1,211 @@
+/*
+ * Clocks: the TSC, calibrated once at boot against the i8254 PIT.
+ *
+ * Why the PIT: under TCG there is no kvmclock and CPUID says nothing about
+ * the TSC rate; microvm has no ACPI PM timer (its ACPI is hardware-reduced)
+ * and no HPET; the RTC ticks in whole seconds.  The PIT counts at a fixed
+ * 1.193182 MHz in QEMU's virtual clock, which is the host's clock under
+ * TCG, as is the guest TSC, so the ratio is the TSC rate.  Channel 0 is
+ * used because channel 2's gate is wired to port 0x61, which microvm lacks.
+ * Mode 0 (one-shot) so that QEMU stops its periodic 18.2 Hz timer.
+ * qemu_command() passes -M microvm,pit=on so the PIT is always there.
+ *
+ * The wall clock is the CMOS RTC read once at boot (rtc=on), in seconds,
+ * plus the monotonic clock.
+ */
+#include <string.h>
+
+#include "fmt.h"
+#include "hvt.h"
+
+#define PIT_HZ 1193182u
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+#define PIT_CAL_TICKS (PIT_HZ / 200) /* 5 ms: ~0.1% error, small boot cost */
+
+uint64_t hvt_tsc_hz;
+bool hvt_tsc_from_pit;
+uint32_t hvt_tsc_error_ppm;
+
+static uint64_t tsc_base;
+static uint64_t ns_per_tick_q32; /* nanoseconds per TSC tick, 32.32 fixed point */
+static uint64_t wall_base_ns;
+
+static uint16_t pit_read(void)
+{
+    outb(PIT_CMD, 0x00); /* latch channel 0 */
+    uint8_t lo = inb(PIT_CH0);
+    uint8_t hi = inb(PIT_CH0);
+    return (uint16_t)(lo | hi << 8);
+}
+
+/* A PIT reading and the TSC around it.  Under TCG the vCPU thread can be
+ * preempted for milliseconds between two instructions; a preemption shows
+ * as a wide bracket, so endpoints are taken from the narrowest of a few. */
+struct pit_sample {
+    uint16_t count;
+    uint64_t tsc_mid, width;
+};
+
+static struct pit_sample pit_sample_best(unsigned tries)
+{
+    struct pit_sample best = {0, 0, UINT64_MAX};
+    while (tries--) {
+        uint64_t a = rdtsc();
+        uint16_t c = pit_read();
+        uint64_t b = rdtsc();
+        if (b - a < best.width)
+            best = (struct pit_sample){c, a + (b - a) / 2, b - a};
+    }
+    return best;
+}
+
+/* TSC ticks per second, or 0 when the PIT does not count. */
+static uint64_t tsc_hz_from_pit(void)
+{
+    outb(PIT_CMD, 0x30); /* channel 0, lobyte/hibyte, mode 0, binary */
+    outb(PIT_CH0, 0xff);
+    outb(PIT_CH0, 0xff);
+
+    /* A PIT that does not move within many reads is not there. */
+    uint16_t first = pit_read();
+    unsigned spins = 0;
+    while (pit_read() == first)
+        if (++spins > 100000)
+            return 0;
+    struct pit_sample s0 = pit_sample_best(4), s1;
+    do
+        s1 = pit_sample_best(4);
+    while ((uint16_t)(s0.count - s1.count) < PIT_CAL_TICKS); /* counts down, wraps */
+    uint16_t ticks = (uint16_t)(s0.count - s1.count);
+    uint64_t cycles = s1.tsc_mid - s0.tsc_mid;
+    /* Uncertainty: half of each bracket plus a PIT tick at each end. */
+    uint64_t slack = (s0.width + s1.width) / 2 + 2 * cycles / ticks;
+    hvt_tsc_error_ppm = (uint32_t)(slack * 1000000u / cycles);
+    return cycles * PIT_HZ / ticks;
+}
+
+/* CPUID 0x15/0x16 as a fallback (present on recent Intel CPUs under KVM). */
+static uint64_t tsc_hz_from_cpuid(void)
+{
+    uint32_t r[4];
+    cpuid(0, r);
+    uint32_t max = r[0];
+    if (max >= 0x15) {
+        cpuid(0x15, r);
+        if (r[0] && r[1] && r[2])
+            return (uint64_t)r[2] * r[1] / r[0];
+    }
+    if (max >= 0x16) {
+        cpuid(0x16, r);
+        if (r[0] & 0xffff)
+            return (uint64_t)(r[0] & 0xffff) * 1000000u;
+    }
+    return 0;
+}
+
+/* ---- RTC ---------------------------------------------------------------- */
+
+static uint8_t cmos_read(uint8_t reg)
+{
+    outb(0x70, (uint8_t)(0x80 | reg)); /* bit 7 keeps NMIs masked */
+    return inb(0x71);
+}
+
+static unsigned bcd(uint8_t v)
+{
+    return (v >> 4) * 10u + (v & 0xf);
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian), via the usual
+ * shift of the year start to March so that leap days come last. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Seconds since the epoch from the RTC, or -1 without one. */
+static int64_t rtc_epoch_seconds(void)
+{
+    uint8_t a = cmos_read(0x0a);
+    if (a == 0xff || a == 0x00)
+        return -1; /* nothing decodes the ports */
+    uint8_t now[7], again[7];
+    for (unsigned tries = 0; tries < 5; tries++) {
+        /* Read twice outside an update cycle; equal reads are consistent. */
+        for (unsigned i = 0; i < 100000 && (cmos_read(0x0a) & 0x80); i++)
+            cpu_relax();
+        static const uint8_t regs[7] = {0x00, 0x02, 0x04, 0x07, 0x08, 0x09, 0x32};
+        for (unsigned i = 0; i < 7; i++)
+            now[i] = cmos_read(regs[i]);
+        for (unsigned i = 0; i < 7; i++)
+            again[i] = cmos_read(regs[i]);
+        if (memcmp(now, again, sizeof now) == 0)
+            break;
+    }
+    uint8_t b = cmos_read(0x0b);
+    bool pm = !(b & 0x02) && (now[2] & 0x80);
+    now[2] &= 0x7f;
+    unsigned v[7];
+    for (unsigned i = 0; i < 7; i++)
+        v[i] = (b & 0x04) ? now[i] : bcd(now[i]); /* register B bit 2: binary */
+    unsigned hour = v[2];
+    if (!(b & 0x02)) /* 12-hour mode */
+        hour = hour % 12 + (pm ? 12 : 0);
+    unsigned year = v[6] ? v[6] * 100 + v[5] : 2000 + v[5];
+    if (v[4] < 1 || v[4] > 12 || v[3] < 1 || v[3] > 31 || hour > 23 || v[1] > 59 || v[0] > 59)
+        return -1;
+    return days_from_civil(year, v[4], v[3]) * 86400 + hour * 3600 + v[1] * 60 + v[0];
+}
+
+/* ---- interface ---------------------------------------------------------- */
+
+void hvt_clock_init(void)
+{
+    hvt_tsc_hz = tsc_hz_from_pit();
+    hvt_tsc_from_pit = hvt_tsc_hz != 0;
+    if (!hvt_tsc_hz)
+        hvt_tsc_hz = tsc_hz_from_cpuid();
+    if (!hvt_tsc_hz) {
+        hvt_tsc_hz = 1000000000u;
+        console_printf("platform: no PIT (-M microvm,pit=on) and no CPUID TSC rate; "
+                       "assuming 1 GHz, time will be off\n");
+    }
+    ns_per_tick_q32 = (1000000000ull << 32) / hvt_tsc_hz;
+    tsc_base = rdtsc();
+
+    int64_t wall = rtc_epoch_seconds();
+    uint64_t mono = platform_monotonic_ns();
+    if (wall > 0 && (uint64_t)wall * 1000000000ull > mono)
+        wall_base_ns = (uint64_t)wall * 1000000000ull - mono;
+}
+
+uint64_t platform_monotonic_ns(void)
+{
+    /* 128-bit product: no overflow for centuries of uptime. */
+    unsigned __int128 t = (unsigned __int128)(rdtsc() - tsc_base) * ns_per_tick_q32;
+    return (uint64_t)(t >> 32);
+}
+
+uint64_t platform_wall_ns(void)
+{
+    return wall_base_ns + platform_monotonic_ns();
+}
+
+bool platform_yield_until(uint64_t deadline_ns)
+{
+    /* Polling: interrupts stay off.  pause lets a hyperthread sibling (or,
+     * under TCG, QEMU's I/O thread) run. */
+    for (;;) {
+        if (hvt_net_pending())
+            return true;
+        if (platform_monotonic_ns() >= deadline_ns)
+            return false;
+        cpu_relax();
+    }
+}

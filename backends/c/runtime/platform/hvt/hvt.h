@@ -1,0 +1,108 @@
+/*
+ * Internals shared by the hvt platform's files (not part of the platform
+ * interface).  hvt: QEMU microvm, PVH boot, long mode, identity-mapped.
+ */
+#ifndef SPECC_HVT_H
+#define SPECC_HVT_H
+
+#include "platform.h"
+
+#define HVT_PAGE_SIZE 4096u
+
+/* hvm_start_info, from Xen's public arch-x86/hvm/start_info.h ABI: what the
+ * loader passes in %ebx.  Fields after rsdp_paddr exist from version 1. */
+#define HVM_START_MAGIC 0x336ec578u
+struct hvm_start_info {
+    uint32_t magic;
+    uint32_t version;
+    uint32_t flags;
+    uint32_t nr_modules;
+    uint64_t modlist_paddr;
+    uint64_t cmdline_paddr;
+    uint64_t rsdp_paddr;
+    uint64_t memmap_paddr;
+    uint32_t memmap_entries;
+    uint32_t reserved;
+};
+
+#define HVM_MEMMAP_TYPE_RAM 1u
+struct hvm_memmap_entry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;
+    uint32_t reserved;
+};
+
+/* Linker-script symbols (link.ld); only their addresses mean anything. */
+extern char __image_start[], __text_end[], __rodata_end[];
+extern char __stack_guard[], __image_end[];
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
+static inline void cpu_relax(void)
+{
+    __asm__ volatile("pause" ::: "memory");
+}
+
+/* Memory obtained at boot, before app_main: zeroed, never freed, carved
+ * from the front of the heap region so the image stays small. */
+void *hvt_boot_alloc(size_t size, size_t align);
+
+void hvt_serial_init(void);
+void hvt_traps_init(void);
+void hvt_paging_init(void);
+void hvt_clock_init(void);
+void hvt_net_take_cmdline(char *cmdline);
+void hvt_net_init(void);
+bool hvt_net_pending(void);
+
+/* Diagnostics for the self-test and crash reports. */
+extern uint64_t hvt_boot_tsc; /* TSC on entry to C */
+extern uint64_t hvt_tsc_hz;
+extern bool hvt_tsc_from_pit;
+extern uint32_t hvt_tsc_error_ppm; /* calibration uncertainty bound */
+extern bool hvt_nx_enabled;
+extern uint32_t hvt_net_version; /* virtio-mmio version, 0 without a device */
+extern uintptr_t hvt_net_base;
+extern bool hvt_net_found_by_cmdline; /* else by probing the microvm slots */
+
+#endif

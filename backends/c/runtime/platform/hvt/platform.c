@@ -1,0 +1,179 @@
+/*
+ * hvt: boot sequence, console, exit, command line and heap.
+ */
+#include <string.h>
+
+#include "fmt.h"
+#include "hvt.h"
+
+/* ---- console: 16550 UART on COM1 ----------------------------------- */
+
+#define COM1 0x3f8
+#define UART_THR 0 /* transmit holding register (DLAB=0) */
+#define UART_IER 1
+#define UART_FCR 2
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
+
+void hvt_serial_init(void)
+{
+    /* QEMU does not care, but Firecracker and real 16550s start with
+     * whatever the firmware left: polled mode, 115200 8N1, FIFOs on. */
+    outb(COM1 + UART_IER, 0x00);
+    outb(COM1 + UART_LCR, 0x80); /* DLAB: the next two are the divisor */
+    outb(COM1 + 0, 0x01);
+    outb(COM1 + 1, 0x00);
+    outb(COM1 + UART_LCR, 0x03);
+    outb(COM1 + UART_FCR, 0x07);
+    outb(COM1 + UART_MCR, 0x03);
+}
+
+static void serial_putc(char c)
+{
+    /* Bounded wait: a wedged UART must not hang the image forever. */
+    for (unsigned i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE); i++)
+        cpu_relax();
+    outb(COM1 + UART_THR, (uint8_t)c);
+}
+
+void platform_console_write(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '\n')
+            serial_putc('\r');
+        serial_putc(buf[i]);
+    }
+}
+
+/* ---- exit ----------------------------------------------------------- */
+
+/* -device isa-debug-exit,iobase=0xf4,iosize=4: a write of v makes QEMU
+ * exit with (v << 1) | 1. */
+#define DEBUG_EXIT_PORT 0xf4
+
+_Noreturn void platform_exit(int status)
+{
+    if (status < 0 || status > PLATFORM_EXIT_MAX) {
+        console_printf("platform: exit status %d is outside 0..%d\n", status, PLATFORM_EXIT_MAX);
+        status = PLATFORM_EXIT_ABORT;
+    }
+    outl(DEBUG_EXIT_PORT, (uint32_t)status);
+    /* Still here: no isa-debug-exit device.  Say so, then stop for good
+     * (interrupts are off, so hlt only wakes for NMIs). */
+    console_printf("platform: exit(%d): no isa-debug-exit device at 0x%x; halting\n", status,
+                   DEBUG_EXIT_PORT);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+_Noreturn void platform_abort(const char *why)
+{
+    console_printf("platform: abort: %s\n", why);
+    platform_exit(PLATFORM_EXIT_ABORT);
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static char cmdline[PLATFORM_CMDLINE_MAX];
+
+const char *platform_cmdline(void)
+{
+    return cmdline;
+}
+
+/* Copied because the loader's copy sits in RAM we do not otherwise own;
+ * minus the virtio_mmio.device= words QEMU may append (virtio_net.c). */
+static void cmdline_init(const struct hvm_start_info *si)
+{
+    if (si->cmdline_paddr == 0)
+        return;
+    const char *src = (const char *)(uintptr_t)si->cmdline_paddr;
+    size_t n = strnlen(src, sizeof cmdline - 1);
+    memcpy(cmdline, src, n);
+    cmdline[n] = '\0';
+    if (src[n] != '\0')
+        console_printf("platform: command line cut to %zu bytes\n", n);
+    hvt_net_take_cmdline(cmdline);
+}
+
+/* ---- heap ------------------------------------------------------------- */
+
+/* Everything is identity-mapped up to here (paging.c). */
+#define MAPPED_LIMIT (4ull << 30)
+
+static uintptr_t heap_next, heap_end;
+static bool heap_published;
+
+static uintptr_t align_up(uintptr_t v, uintptr_t align)
+{
+    return (v + align - 1) & ~(align - 1);
+}
+
+/* The heap is the rest of the RAM region that holds the image. */
+static void heap_init(const struct hvm_start_info *si)
+{
+    uintptr_t start = align_up((uintptr_t)__image_end, HVT_PAGE_SIZE);
+    uint64_t end = 0;
+    if (si->version >= 1 && si->memmap_paddr != 0) {
+        const struct hvm_memmap_entry *e =
+            (const struct hvm_memmap_entry *)(uintptr_t)si->memmap_paddr;
+        for (uint32_t i = 0; i < si->memmap_entries; i++) {
+            if (e[i].type == HVM_MEMMAP_TYPE_RAM && e[i].addr <= start &&
+                start < e[i].addr + e[i].size)
+                end = e[i].addr + e[i].size;
+        }
+    }
+    if (end == 0)
+        platform_abort("no RAM after the image in the PVH memory map");
+    if (end > MAPPED_LIMIT)
+        end = MAPPED_LIMIT;
+    heap_next = start;
+    heap_end = (uintptr_t)end & ~(uintptr_t)(HVT_PAGE_SIZE - 1);
+}
+
+void *hvt_boot_alloc(size_t size, size_t align)
+{
+    if (heap_published)
+        platform_abort("hvt_boot_alloc after app_main started");
+    uintptr_t p = align_up(heap_next, align);
+    if (p > heap_end || heap_end - p < size)
+        platform_abort("out of memory at boot");
+    heap_next = p + size;
+    memset((void *)p, 0, size);
+    return (void *)p;
+}
+
+struct platform_region platform_heap(void)
+{
+    struct platform_region r = {heap_next, heap_end - heap_next};
+    return r;
+}
+
+/* ---- boot --------------------------------------------------------------- */
+
+uint64_t hvt_boot_tsc;
+
+_Noreturn void platform_main(uint64_t start_info_paddr);
+
+/* Called from boot.S in long mode on the boot stack, BSS cleared, under the
+ * temporary 1 GiB identity map. */
+_Noreturn void platform_main(uint64_t start_info_paddr)
+{
+    hvt_boot_tsc = rdtsc();
+    hvt_serial_init();
+    hvt_traps_init();
+    const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info_paddr;
+    if (si == NULL || si->magic != HVM_START_MAGIC)
+        platform_abort("not started through PVH (bad hvm_start_info magic)");
+    /* Read everything the loader left before boot allocations may reuse
+     * that memory. */
+    cmdline_init(si);
+    heap_init(si);
+    hvt_paging_init();
+    hvt_clock_init();
+    hvt_net_init();
+    heap_published = true;
+    platform_exit(app_main());
+}

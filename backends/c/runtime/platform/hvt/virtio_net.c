@@ -1,0 +1,404 @@
+/*
+ * virtio-net over virtio-mmio, polled: one receive and one transmit queue.
+ *
+ * Discovery: QEMU microvm (with acpi=off, or Firecracker) names its
+ * transports on the kernel command line, "virtio_mmio.device=512@0xfeb00e00:12";
+ * hvt_net_take_cmdline() collects and removes those words so that the
+ * application sees its own parameters only.  With ACPI on, microvm appends
+ * nothing to a PVH image's command line, so we also probe the fixed slots
+ * 0xfeb00000 + 0x200 * i (i < 24), from the top: QEMU fills them from the
+ * top, so that finds the first -device virtio-net-device of the QEMU command
+ * line.  Every slot answers with the magic "virt"; device id 0 means empty.
+ *
+ * Both transport versions: 1 (legacy, QEMU's default: one page-number
+ * register per queue, guest-chosen alignment) and 2 (virtio 1.0, with
+ * -global virtio-mmio.force-legacy=false: three 64-bit ring addresses and
+ * FEATURES_OK).  The ring memory layout below suits both.
+ *
+ * Each frame travels in a single descriptor holding the virtio-net header
+ * and the frame; QEMU (and Firecracker) accept any layout.  Only the MAC
+ * feature is negotiated (plus VERSION_1 for version 2), so there is no
+ * offload, no merged buffers and frames are at most 1514 bytes.
+ */
+#include <string.h>
+
+#include "fmt.h"
+#include "hvt.h"
+
+#define MMIO_BASE 0xfeb00000u
+#define MMIO_STRIDE 0x200u
+#define MMIO_SLOTS 24u
+
+#define R_MAGIC 0x000
+#define R_VERSION 0x004
+#define R_DEVICE_ID 0x008
+#define R_DEVICE_FEATURES 0x010
+#define R_DEVICE_FEATURES_SEL 0x014
+#define R_DRIVER_FEATURES 0x020
+#define R_DRIVER_FEATURES_SEL 0x024
+#define R_GUEST_PAGE_SIZE 0x028 /* legacy only */
+#define R_QUEUE_SEL 0x030
+#define R_QUEUE_NUM_MAX 0x034
+#define R_QUEUE_NUM 0x038
+#define R_QUEUE_ALIGN 0x03c /* legacy only */
+#define R_QUEUE_PFN 0x040   /* legacy only */
+#define R_QUEUE_READY 0x044
+#define R_QUEUE_NOTIFY 0x050
+#define R_STATUS 0x070
+#define R_QUEUE_DESC_LO 0x080
+#define R_QUEUE_DESC_HI 0x084
+#define R_QUEUE_AVAIL_LO 0x090
+#define R_QUEUE_AVAIL_HI 0x094
+#define R_QUEUE_USED_LO 0x0a0
+#define R_QUEUE_USED_HI 0x0a4
+#define R_CONFIG 0x100
+
+#define MAGIC_VIRT 0x74726976u /* "virt" little-endian */
+#define DEVICE_ID_NET 1u
+
+#define S_ACKNOWLEDGE 1u
+#define S_DRIVER 2u
+#define S_DRIVER_OK 4u
+#define S_FEATURES_OK 8u
+#define S_FAILED 128u
+
+#define F_MAC (1u << 5)
+#define F_HI_VERSION_1 (1u << 0) /* feature bit 32 */
+
+#define VRING_DESC_F_WRITE 2u
+#define VRING_AVAIL_F_NO_INTERRUPT 1u
+#define VRING_USED_F_NO_NOTIFY 1u
+
+#define QUEUE_SIZE 64u  /* per queue; QEMU offers 256, fewer is plenty */
+#define BUF_SIZE 2048u  /* header + 1514-byte frame, with room to spare */
+#define FRAME_MAX 1514u /* MTU 1500 + Ethernet header */
+#define RXQ 0u
+#define TXQ 1u
+
+struct vring_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+};
+
+struct vring_avail {
+    uint16_t flags;
+    uint16_t idx;
+    uint16_t ring[];
+};
+
+struct vring_used_elem {
+    uint32_t id;
+    uint32_t len;
+};
+
+struct vring_used {
+    uint16_t flags;
+    uint16_t idx;
+    struct vring_used_elem ring[];
+};
+
+struct queue {
+    uint16_t size;
+    uint16_t avail_idx; /* our copy of avail->idx */
+    uint16_t used_seen; /* used entries consumed so far */
+    volatile struct vring_desc *desc;
+    volatile struct vring_avail *avail;
+    volatile struct vring_used *used;
+    uint8_t *bufs; /* size * BUF_SIZE, buffer i belongs to descriptor i */
+};
+
+uint32_t hvt_net_version;
+uintptr_t hvt_net_base;
+
+static struct queue rxq, txq;
+static uint16_t tx_free[QUEUE_SIZE];
+static unsigned tx_nfree;
+static size_t hdr_len;
+static uint8_t mac[6];
+
+static uint32_t rd(uint32_t off)
+{
+    return *(volatile uint32_t *)(hvt_net_base + off);
+}
+
+static void wr(uint32_t off, uint32_t v)
+{
+    *(volatile uint32_t *)(hvt_net_base + off) = v;
+}
+
+static uintptr_t align_up(uintptr_t v, uintptr_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+/* Lay out descriptors, then the available ring, then (on the next page:
+ * legacy's QueueAlign) the used ring, and tell the device where. */
+static bool queue_setup(struct queue *q, uint32_t index)
+{
+    wr(R_QUEUE_SEL, index);
+    uint32_t max = rd(R_QUEUE_NUM_MAX);
+    if (max == 0)
+        return false;
+    if (hvt_net_version >= 2 && rd(R_QUEUE_READY) != 0)
+        return false;
+    q->size = (uint16_t)(max < QUEUE_SIZE ? max : QUEUE_SIZE);
+    size_t desc_avail = align_up(16u * q->size + 6u + 2u * q->size, HVT_PAGE_SIZE);
+    size_t used = align_up(6u + 8u * q->size, HVT_PAGE_SIZE);
+    uint8_t *mem = hvt_boot_alloc(desc_avail + used, HVT_PAGE_SIZE);
+    q->desc = (volatile struct vring_desc *)mem;
+    q->avail = (volatile struct vring_avail *)(mem + 16u * q->size);
+    q->used = (volatile struct vring_used *)(mem + desc_avail);
+    q->bufs = hvt_boot_alloc((size_t)q->size * BUF_SIZE, 16);
+    /* We poll; interrupts would only cost the device work. */
+    q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+
+    wr(R_QUEUE_NUM, q->size);
+    if (hvt_net_version == 1) {
+        wr(R_QUEUE_ALIGN, HVT_PAGE_SIZE);
+        wr(R_QUEUE_PFN, (uint32_t)((uintptr_t)mem / HVT_PAGE_SIZE));
+    } else {
+        uint64_t d = (uintptr_t)q->desc, a = (uintptr_t)q->avail, u = (uintptr_t)q->used;
+        wr(R_QUEUE_DESC_LO, (uint32_t)d);
+        wr(R_QUEUE_DESC_HI, (uint32_t)(d >> 32));
+        wr(R_QUEUE_AVAIL_LO, (uint32_t)a);
+        wr(R_QUEUE_AVAIL_HI, (uint32_t)(a >> 32));
+        wr(R_QUEUE_USED_LO, (uint32_t)u);
+        wr(R_QUEUE_USED_HI, (uint32_t)(u >> 32));
+        wr(R_QUEUE_READY, 1);
+    }
+    return true;
+}
+
+/* Make avail->idx visible after the ring entries it covers, then kick the
+ * device unless it said it is already looking. */
+static void queue_publish(struct queue *q, uint32_t index)
+{
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    q->avail->idx = q->avail_idx;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!(q->used->flags & VRING_USED_F_NO_NOTIFY))
+        wr(R_QUEUE_NOTIFY, index);
+}
+
+static void rx_post(uint16_t id)
+{
+    rxq.desc[id].addr = (uintptr_t)(rxq.bufs + (size_t)id * BUF_SIZE);
+    rxq.desc[id].len = BUF_SIZE;
+    rxq.desc[id].flags = VRING_DESC_F_WRITE;
+    rxq.avail->ring[rxq.avail_idx % rxq.size] = id;
+    rxq.avail_idx++;
+}
+
+static bool device_init(void)
+{
+    wr(R_STATUS, 0); /* reset */
+    wr(R_STATUS, S_ACKNOWLEDGE);
+    wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
+
+    wr(R_DEVICE_FEATURES_SEL, 0);
+    uint32_t offered = rd(R_DEVICE_FEATURES);
+    wr(R_DRIVER_FEATURES_SEL, 0);
+    wr(R_DRIVER_FEATURES, offered & F_MAC);
+    uint32_t status = S_ACKNOWLEDGE | S_DRIVER;
+    if (hvt_net_version >= 2) {
+        wr(R_DEVICE_FEATURES_SEL, 1);
+        if (!(rd(R_DEVICE_FEATURES) & F_HI_VERSION_1))
+            return false;
+        wr(R_DRIVER_FEATURES_SEL, 1);
+        wr(R_DRIVER_FEATURES, F_HI_VERSION_1);
+        status |= S_FEATURES_OK;
+        wr(R_STATUS, status);
+        if (!(rd(R_STATUS) & S_FEATURES_OK))
+            return false;
+        hdr_len = 12; /* virtio 1.0: num_buffers is always there */
+    } else {
+        wr(R_GUEST_PAGE_SIZE, HVT_PAGE_SIZE);
+        hdr_len = 10;
+    }
+
+    if (offered & F_MAC) {
+        for (unsigned i = 0; i < 6; i++)
+            mac[i] = *(volatile uint8_t *)(hvt_net_base + R_CONFIG + i);
+    } else {
+        static const uint8_t fallback[6] = {0x02, 0, 0, 0, 0, 0x01}; /* locally administered */
+        memcpy(mac, fallback, sizeof mac);
+    }
+
+    if (!queue_setup(&rxq, RXQ) || !queue_setup(&txq, TXQ))
+        return false;
+    for (uint16_t i = 0; i < rxq.size; i++)
+        rx_post(i);
+    for (uint16_t i = 0; i < txq.size; i++)
+        tx_free[tx_nfree++] = i;
+
+    wr(R_STATUS, status | S_DRIVER_OK);
+    queue_publish(&rxq, RXQ);
+    return true;
+}
+
+/* Transports named on the command line, probed before the fixed slots. */
+#define CMDLINE_DEVICES_MAX 8
+static uintptr_t cmdline_bases[CMDLINE_DEVICES_MAX];
+static unsigned cmdline_nbases;
+bool hvt_net_found_by_cmdline;
+
+static bool parse_number(const char *s, const char *end, uint64_t *out)
+{
+    unsigned base = 10;
+    if (end - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    uint64_t v = 0;
+    if (s == end)
+        return false;
+    for (; s < end; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+            d = (unsigned)((*s | 0x20) - 'a' + 10);
+        else
+            return false;
+        v = v * base + d;
+    }
+    *out = v;
+    return true;
+}
+
+void hvt_net_take_cmdline(char *cmdline)
+{
+    static const char key[] = "virtio_mmio.device=";
+    char *p = cmdline;
+    while ((p = strstr(p, key)) != NULL) {
+        if (p != cmdline && p[-1] != ' ') {
+            p++;
+            continue;
+        }
+        char *end = p;
+        while (*end && *end != ' ')
+            end++;
+        /* <size>@<base>:<irq>[:<id>]: only the base matters here. */
+        const char *at = memchr(p, '@', (size_t)(end - p));
+        const char *colon = at ? memchr(at, ':', (size_t)(end - at)) : NULL;
+        uint64_t base;
+        /* Probing reads the address: keep to what paging.c maps, above
+         * page 0 and low memory. */
+        if (colon && parse_number(at + 1, colon, &base) && base >= 0x100000 &&
+            base < (4ull << 30) - HVT_PAGE_SIZE && cmdline_nbases < CMDLINE_DEVICES_MAX)
+            cmdline_bases[cmdline_nbases++] = (uintptr_t)base;
+        /* Remove the word and the space QEMU put before it. */
+        char *from = p != cmdline ? p - 1 : p;
+        if (from == cmdline && *end == ' ')
+            end++;
+        memmove(from, end, strlen(end) + 1);
+        p = from;
+    }
+}
+
+static bool try_device(uintptr_t base)
+{
+    volatile uint32_t *regs = (volatile uint32_t *)base;
+    if (regs[R_MAGIC / 4] != MAGIC_VIRT || regs[R_DEVICE_ID / 4] != DEVICE_ID_NET)
+        return false;
+    hvt_net_base = base;
+    hvt_net_version = regs[R_VERSION / 4];
+    if ((hvt_net_version == 1 || hvt_net_version == 2) && device_init())
+        return true;
+    console_printf("platform: virtio-net at 0x%lx (version %u) failed to start\n",
+                   (unsigned long)base, (unsigned)hvt_net_version);
+    wr(R_STATUS, S_FAILED);
+    hvt_net_base = 0;
+    hvt_net_version = 0;
+    return false;
+}
+
+void hvt_net_init(void)
+{
+    for (unsigned i = 0; i < cmdline_nbases; i++)
+        if (try_device(cmdline_bases[i])) {
+            hvt_net_found_by_cmdline = true;
+            return;
+        }
+    for (unsigned i = MMIO_SLOTS; i-- > 0;)
+        if (try_device(MMIO_BASE + i * MMIO_STRIDE))
+            return;
+}
+
+bool hvt_net_pending(void)
+{
+    return hvt_net_base && rxq.used->idx != rxq.used_seen;
+}
+
+int platform_net_info(uint8_t out_mac[6], size_t *mtu)
+{
+    if (!hvt_net_base)
+        return -1;
+    memcpy(out_mac, mac, sizeof mac);
+    *mtu = FRAME_MAX - 14;
+    return 0;
+}
+
+/* Take back the descriptors of frames the device has sent. */
+static void tx_reclaim(void)
+{
+    while (txq.used->idx != txq.used_seen) {
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        uint32_t id = txq.used->ring[txq.used_seen % txq.size].id;
+        if (id < txq.size)
+            tx_free[tx_nfree++] = (uint16_t)id;
+        txq.used_seen++;
+    }
+}
+
+int platform_net_write(const void *frame, size_t len)
+{
+    if (!hvt_net_base || len == 0 || len > FRAME_MAX)
+        return -1;
+    tx_reclaim();
+    /* A full ring empties as fast as QEMU's I/O thread runs; give it a
+     * bounded moment rather than dropping at once. */
+    for (uint64_t deadline = 0; tx_nfree == 0; tx_reclaim()) {
+        uint64_t now = platform_monotonic_ns();
+        if (deadline == 0)
+            deadline = now + 10000000u;
+        else if (now >= deadline)
+            return -1;
+        cpu_relax();
+    }
+    uint16_t id = tx_free[--tx_nfree];
+    uint8_t *buf = txq.bufs + (size_t)id * BUF_SIZE;
+    memset(buf, 0, hdr_len); /* no checksum offload, no segmentation */
+    memcpy(buf + hdr_len, frame, len);
+    txq.desc[id].addr = (uintptr_t)buf;
+    txq.desc[id].len = (uint32_t)(hdr_len + len);
+    txq.desc[id].flags = 0;
+    txq.avail->ring[txq.avail_idx % txq.size] = id;
+    txq.avail_idx++;
+    queue_publish(&txq, TXQ);
+    return 0;
+}
+
+ptrdiff_t platform_net_read(void *out, size_t cap)
+{
+    if (!hvt_net_base)
+        return -1;
+    if (rxq.used->idx == rxq.used_seen)
+        return 0;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    volatile struct vring_used_elem *e = &rxq.used->ring[rxq.used_seen % rxq.size];
+    uint32_t id = e->id, len = e->len;
+    rxq.used_seen++;
+    if (id >= rxq.size)
+        return -1; /* a device bug; nothing sane to re-post */
+    ptrdiff_t n = -1;
+    if (len > hdr_len && len - hdr_len <= cap) {
+        n = (ptrdiff_t)(len - hdr_len);
+        memcpy(out, rxq.bufs + (size_t)id * BUF_SIZE + hdr_len, (size_t)n);
+    }
+    rx_post((uint16_t)id);
+    queue_publish(&rxq, RXQ);
+    return n;
+}

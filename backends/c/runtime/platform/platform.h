@@ -1,0 +1,106 @@
+/*
+ * The platform interface: everything the C runtime and the generated
+ * application may ask of the machine.  It is deliberately narrow, in the
+ * spirit of Solo5's: one implementation per target (platform/hvt for QEMU
+ * microvm, platform/posix for a Linux process) and nothing else in the
+ * runtime touches hardware or the host OS.
+ *
+ * Single-threaded, no interrupts visible to the caller: the application
+ * polls.  Every call is safe from app_main() onwards.
+ */
+#ifndef SPECC_PLATFORM_H
+#define SPECC_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The application's entry point.  The platform calls it once, after boot,
+ * and exits with its return value (see platform_exit).
+ */
+int app_main(void);
+
+/* ---- console ------------------------------------------------------- */
+
+/* Write len bytes to the console.  hvt sends "\r\n" for each "\n" so that a
+ * raw terminal (QEMU -nographic) shows lines; readers should strip '\r'. */
+void platform_console_write(const char *buf, size_t len);
+
+/* ---- exit ---------------------------------------------------------- */
+
+/*
+ * Only statuses 0..127 reach the host intact.  On hvt the whole QEMU process
+ * exits with host status (status << 1) | 1, so the host recovers the image's
+ * status as host_status >> 1 when host_status is odd (an even host status
+ * means the image did not exit through the platform: a triple fault, or a
+ * halt without the isa-debug-exit device).  Host status 1 is ambiguous:
+ * image status 0, or QEMU failing to start (it then says why on stderr).
+ */
+#define PLATFORM_EXIT_MAX 127
+#define PLATFORM_EXIT_ABORT 126 /* platform_abort(), or a status out of range */
+#define PLATFORM_EXIT_FAULT 127 /* an unexpected CPU exception (hvt) */
+
+_Noreturn void platform_exit(int status);
+
+/* Print "platform: abort: <why>" and exit with PLATFORM_EXIT_ABORT. */
+_Noreturn void platform_abort(const char *why);
+
+/* ---- command line -------------------------------------------------- */
+
+/* The runtime parameters, exactly as given (QEMU -append on hvt, argv joined
+ * by spaces on posix).  Never NULL; "" when there are none.  hvt removes the
+ * "virtio_mmio.device=..." words QEMU may append for device discovery. */
+#define PLATFORM_CMDLINE_MAX 4096
+const char *platform_cmdline(void);
+
+/* ---- memory -------------------------------------------------------- */
+
+/*
+ * The free memory the application may use: on hvt the RAM after the image
+ * (and after the platform's own boot-time allocations) up to the end of its
+ * memory-map region.  Always the same region; the platform never uses it
+ * after app_main() starts.  lib/alloc.h is a bump allocator over it.
+ */
+struct platform_region {
+    uintptr_t base;
+    size_t size;
+};
+struct platform_region platform_heap(void);
+
+/* ---- clocks -------------------------------------------------------- */
+
+/* Nanoseconds since an arbitrary point at boot; never goes backwards. */
+uint64_t platform_monotonic_ns(void);
+
+/* Nanoseconds since the Unix epoch, UTC.  On hvt it comes from the CMOS RTC
+ * at boot (whole seconds) plus the monotonic clock; without an RTC it is
+ * the monotonic clock, i.e. 1970-01-01 at boot. */
+uint64_t platform_wall_ns(void);
+
+/*
+ * Wait until platform_monotonic_ns() >= deadline_ns or until a received
+ * network frame is pending, whichever comes first.  Returns true when a
+ * frame is pending (platform_net_read will return it), false on the
+ * deadline.  A deadline in the past returns at once.
+ */
+bool platform_yield_until(uint64_t deadline_ns);
+
+/* ---- network (one Ethernet interface) ------------------------------ */
+
+/* Frames are whole Ethernet frames from the destination MAC on, without the
+ * FCS.  The largest frame is mtu + 14 bytes (no VLAN tag room promised). */
+
+/* 0 and the interface's MAC and MTU, or -1 when there is no interface. */
+int platform_net_info(uint8_t mac[6], size_t *mtu);
+
+/* Queue one frame for sending: 0 when queued, -1 when there is no interface,
+ * len is 0 or above mtu + 14, or the transmit ring stayed full. */
+int platform_net_write(const void *frame, size_t len);
+
+/* Take the oldest received frame: its length, 0 when none is pending, -1
+ * when there is no interface or the frame was longer than cap (it is then
+ * dropped, so the next call sees the next frame). */
+ptrdiff_t platform_net_read(void *buf, size_t cap);
+
+#endif
