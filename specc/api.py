@@ -69,6 +69,12 @@ def check_source(
         program = CheckedProgram(loaded.root, loaded.used, prelude, sources, target)
         checker = ProgramChecker(program, sink)
         checker.run()
+    except RecursionError:
+        span = checker.current_span if checker is not None and checker.current_span else \
+            source.span(0, 0)
+        sink.add("E0008", span, "this is nested too deeply for specc to check",
+                 hint="split the expression into smaller ones with `let`")
+        return CheckResult(_dedupe(sink.sorted()), sources, None)
     except Exception as error:  # a bug in specc: report it, never a traceback
         span = checker.current_span if checker is not None and checker.current_span else \
             source.span(0, 0)

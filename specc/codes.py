@@ -35,6 +35,7 @@ _ENTRIES = [
     CodeEntry("E0005", "invalid escape sequence"),
     CodeEntry("E0006", "invalid literal"),
     CodeEntry("E0007", "unbalanced bracket"),
+    CodeEntry("E0008", "nested too deeply"),
     # Names and declarations (E01xx)
     CodeEntry("E0101", "unknown name"),
     CodeEntry("E0102", "duplicate declaration"),

@@ -56,7 +56,7 @@ class AstBuilder:
         return a.to(b)
 
     def doc(self, tok: Token) -> str | None:
-        return self.docs.get(tok.line or 0)
+        return self.docs.get(tok.start_pos)
 
     def literal_problem(self, tok: Token, problem: literals.LiteralProblem) -> None:
         start = (tok.start_pos or 0) + problem.offset

@@ -81,7 +81,9 @@ class LexError:
 class LexResult:
     tokens: list[Token]
     comments: list[Comment] = field(default_factory=list)
-    docs: dict[int, str] = field(default_factory=dict)  # line of the documented item -> text
+    # Doc comments by the offset of the first token after them: the one that
+    # starts the documented declaration (other tokens on its line get none).
+    docs: dict[int, str] = field(default_factory=dict)
     errors: list[LexError] = field(default_factory=list)
 
 
@@ -279,7 +281,7 @@ def _raw_tokens(
         else:
             kind = str(kind).upper()
         if pending_doc:
-            result.docs.setdefault(line, "\n".join(pending_doc))
+            result.docs.setdefault(pos + base, "\n".join(pending_doc))
             pending_doc = []
         raw.append(Token(kind, value, pos + base, line, pos + base - line_start + 1, line,
                          end + base - line_start + 1, end + base))
