@@ -534,7 +534,8 @@ def corpus() -> list[Path]:
     files = sorted((ROOT / "examples").rglob("*.spec"))
     files.append(ROOT / "specc" / "prelude" / "prelude.spec")
     files += sorted((ROOT / "tests" / "golden").rglob("*.spec"))
-    return files
+    # That case nests deeper than the formatter formats (it refuses, by design).
+    return [f for f in files if f.name != "nested_too_deeply.spec"]
 
 
 def strip_markers(text: str) -> str:
