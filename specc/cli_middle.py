@@ -92,12 +92,24 @@ def build(result: Any, output_dir: str | None, output_format: str) -> str:
     name = program.unikernel.name if program.unikernel else "image"
     directory = output_dir or os.path.join("out", f"{name}-{target}")
     if target != "python":
-        path = write_manifest(result, directory)
-        click.echo(f"specc: wrote {path}", err=True)
-        click.echo(f"specc: error: code generation for target `{target}` is not implemented "
-                   "yet; the middle end ran and the manifest lists what the image would hold",
-                   err=True)
-        sys.exit(EXIT_ERRORS)
+        from specc.backends.c.build import BuildError
+        from specc.backends.c.emit import CBackendError, build_c
+        from specc.diagnostics import DiagnosticSink as Sink
+
+        try:
+            image = build_c(result, directory)
+        except CBackendError as error:
+            sink = Sink()
+            sink.add("E0701", error.span if error.span is not None else program.unikernel.span,
+                     str(error))
+            _emit(sink.items, result.check.sources, output_format, "auto")
+            sys.exit(EXIT_ERRORS)
+        except BuildError as error:
+            click.echo(f"specc: error: building the {target} image failed (a bug in specc; "
+                       f"please report it):\n{error}", err=True)
+            sys.exit(EXIT_INTERNAL)
+        write_manifest(result, directory)
+        return image
     from specc.backends.python.emit import BackendError, emit_python
     from specc.diagnostics import DiagnosticSink
 

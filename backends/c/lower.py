@@ -1,0 +1,566 @@
+"""Lowering the residual program to C for the `hvt` and `unix` targets.
+
+The same C serves both targets; only the components and the platform
+differ.  Integer arithmetic is checked (`sc_add_u16(a, b, "dns.spec:3:5")`
+traps with the spec position), strings and bytes are slices into the
+event's arena, options are `{some, value}` structs.  GNU C statement
+expressions (`({ ... })`) keep `match`, `??` and interpolation expressions.
+"""
+
+from __future__ import annotations
+
+import os
+
+from specc import ast
+from specc import types as T
+from specc.backends.c.ctypes import ARITH, CTypes, Unsupported
+from specc.backends.python.emitter import Emitter
+from specc.check.checker import terminates
+from specc.driver import Compilation
+from specc.span import Span
+from specc.values import CidrV, DeviceV, DurationV, EnumV, FnRefV, Ipv4V, SizeV, Value
+
+_KEYWORDS_SAFE_PREFIX = "u_"
+
+
+def c_string(data: bytes) -> str:
+    """A C string literal for any bytes (octal escapes never run on)."""
+    out = []
+    for b in data:
+        ch = chr(b)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= b < 127 and ch != "?":
+            out.append(ch)
+        else:
+            out.append(f"\\{b:03o}")
+    return '"' + "".join(out) + '"'
+
+
+class CLowerer:
+    def __init__(self, c: Compilation, types: CTypes, devices: dict[str, str]) -> None:
+        assert c.program is not None and c.folded is not None and c.graph is not None
+        self.c = c
+        self.program = c.program
+        self.folded = c.folded
+        self.graph = c.graph
+        self.ctypes = types
+        self.devices = devices  # instance key -> C prefix
+        self.out = Emitter()
+        self.locals: list[dict[str, str]] = []
+        self.temps = 0
+
+    # ------------------------------------------------------------ helpers
+    def pos(self, span: Span) -> str:
+        return c_string(f"{os.path.basename(span.file)}:{span.line}:{span.column}".encode())
+
+    def type_of(self, e: ast.Expr) -> T.Type:
+        t = self.folded.types.get(e) or self.program.types.get(e)
+        return t if isinstance(t, T.Type) else T.ERROR
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"t_{self.temps}"
+
+    def local(self, name: str) -> str | None:
+        for scope in reversed(self.locals):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def declare(self, name: str) -> str:
+        self.locals[-1][name] = _KEYWORDS_SAFE_PREFIX + name
+        return _KEYWORDS_SAFE_PREFIX + name
+
+    @staticmethod
+    def function_name(name: str) -> str:
+        return "f_" + name
+
+    # ------------------------------------------------------------ values
+    def const(self, value: Value, t: T.Type | None) -> str:
+        if isinstance(value, DeviceV):
+            return self.devices[value.key]
+        if isinstance(value, FnRefV):
+            return self.function_name(value.name)
+        if isinstance(t, T.OptionT):
+            option = self.ctypes.name(t)
+            if value is None:
+                return f"(({option}){{ 0 }})"
+            return f"(({option}){{ true, {self.const(value, t.inner)} }})"
+        if value is None:
+            raise Unsupported("a `none` whose type is unknown")
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            if t in (T.U64, T.SIZE) or value > 0x7FFF_FFFF_FFFF_FFFF:
+                return f"UINT64_C({value})"
+            if value < -0x7FFF_FFFF_FFFF_FFFF:
+                return "INT64_MIN"
+            return f"INT64_C({value})" if abs(value) > 0x7FFF_FFFF else str(value)
+        if isinstance(value, str):
+            data = value.encode()
+            return f"((sc_str){{ {c_string(data)}, {len(data)} }})"
+        if isinstance(value, bytes):
+            return f"((sc_bytes){{ (const uint8_t *){c_string(value)}, {len(value)} }})"
+        if isinstance(value, Ipv4V):
+            return f"UINT32_C(0x{value.address:08x})"
+        if isinstance(value, CidrV):
+            return f"((sc_cidr){{ UINT32_C(0x{value.address:08x}), {value.prefix} }})"
+        if isinstance(value, DurationV):
+            return f"INT64_C({value.nanoseconds})"
+        if isinstance(value, SizeV):
+            return f"UINT64_C({value.size})"
+        if isinstance(value, EnumV):
+            return f"{value.enum}_{value.name}" if value.enum != "Target" else str(value.index)
+        raise Unsupported(f"the constant {value!r}")
+
+    def coerce(self, text: str, actual: T.Type, expected: T.Type | None) -> str:
+        """`T` where `T?` is expected becomes `{true, value}`."""
+        if isinstance(expected, T.OptionT) and not isinstance(actual, T.OptionT) \
+                and not isinstance(actual, T.ErrorT):
+            return f"(({self.ctypes.name(expected)}){{ true, {text} }})"
+        return text
+
+    def expr_as(self, e: ast.Expr, expected: T.Type | None) -> str:
+        if isinstance(e, ast.Const):
+            return self.const(e.value, expected if expected is not None else None)
+        if isinstance(e, ast.NoneLit) and isinstance(expected, T.OptionT):
+            return f"(({self.ctypes.name(expected)}){{ 0 }})"
+        return self.coerce(self.expr(e), self.type_of(e), expected)
+
+    # ------------------------------------------------------------ functions
+    def prototype(self, decl: ast.FnDecl) -> str:
+        info = self.program.functions[decl.name]
+        params = ", ".join(f"{self.ctypes.name(t)} {_KEYWORDS_SAFE_PREFIX}{p.name}"
+                           for p, t in zip(decl.params, info.type.params, strict=True))
+        return f"static {self.ctypes.name(info.type.result)} " \
+               f"{self.function_name(decl.name)}({params or 'void'})"
+
+    def function(self, decl: ast.FnDecl) -> str:
+        info = self.program.functions[decl.name]
+        self.out = Emitter()
+        self.locals = [{p.name: _KEYWORDS_SAFE_PREFIX + p.name for p in decl.params}]
+        self.result = info.type.result
+        self.out.line(self.prototype(decl) + " {")
+        with self.out.indent():
+            self.block_body(decl.body)
+            if info.type.result is not None and not terminates(decl.body.stmts):
+                self.out.line(f"sc_trap({self.pos(decl.span)}, \"function ended without "
+                              "returning a value\");")
+        self.out.line("}")
+        return self.out.text()
+
+    def main(self, body: ast.Block) -> str:
+        self.out = Emitter()
+        self.locals = [{}]
+        self.result = None
+        self.out.line("static void f_main(void) {")
+        with self.out.indent():
+            self.block_body(body)
+        self.out.line("}")
+        return self.out.text()
+
+    # ------------------------------------------------------------ statements
+    def block_body(self, block: ast.Block) -> None:
+        self.locals.append({})
+        for s in block.stmts:
+            self.stmt(s)
+        self.locals.pop()
+
+    def braced(self, block: ast.Block) -> None:
+        with self.out.indent():
+            self.block_body(block)
+
+    def stmt(self, s: ast.Stmt) -> None:
+        out = self.out
+        if isinstance(s, ast.Let):
+            symbol = self.folded.symbol(s)
+            t = symbol.type if symbol is not None and symbol.type is not None else \
+                self.type_of(s.value)
+            value = self.expr_as(s.value, t)
+            out.line(f"{self.ctypes.name(t)} {self.declare(s.name)} = {value};")
+            out.line(f"(void){self.local(s.name)};")
+        elif isinstance(s, ast.Assign):
+            name = self.local(s.target) or s.target
+            symbol = self.folded.symbol(s)
+            t = symbol.type if symbol is not None and symbol.type is not None else T.I64
+            if s.op == "=":
+                out.line(f"{name} = {self.expr_as(s.value, t)};")
+            else:
+                out.line(f"{name} = {self.operate(s.op[0], name, self.expr(s.value), t, s.span)};")
+        elif isinstance(s, ast.ExprStmt):
+            if isinstance(s.expr, ast.Match):
+                self.match_stmt(s.expr)
+            else:
+                out.line(f"{self.expr(s.expr)};")
+        elif isinstance(s, ast.If):
+            out.line(f"if ({self.expr(s.cond)}) {{")
+            self.braced(s.then)
+            self.else_part(s.else_)
+        elif isinstance(s, ast.IfLet):
+            v = self.temp()
+            out.line(f"{{ __auto_type {v} = {self.expr(s.value)};")
+            out.line(f"if ({v}.some) {{")
+            with out.indent():
+                self.locals.append({})
+                name = self.declare(s.name)
+                out.line(f"__auto_type {name} = {v}.value;")
+                out.line(f"(void){name};")
+                self.block_body(s.then)
+                self.locals.pop()
+            self.else_part(s.else_)
+            out.line("}")
+        elif isinstance(s, ast.While):
+            out.line(f"while ({self.expr(s.cond)}) {{")
+            self.braced(s.body)
+            out.line("}")
+        elif isinstance(s, ast.For):
+            self.for_loop(s)
+        elif isinstance(s, ast.Return):
+            if s.value is None:
+                out.line("return;")
+            else:
+                out.line(f"return {self.expr_as(s.value, self.result)};")
+        elif isinstance(s, ast.Break):
+            out.line("break;")
+        elif isinstance(s, ast.Continue):
+            out.line("continue;")
+        elif isinstance(s, ast.Block):
+            out.line("{")
+            self.braced(s)
+            out.line("}")
+
+    def else_part(self, e: ast.Block | ast.If | ast.IfLet | None) -> None:
+        if e is None:
+            self.out.line("}")
+            return
+        self.out.line("} else {")
+        with self.out.indent():
+            if isinstance(e, ast.Block):
+                self.block_body(e)
+            else:
+                self.stmt(e)
+        self.out.line("}")
+
+    def for_loop(self, s: ast.For) -> None:
+        if s.upper is None:
+            raise Unsupported("`for` over a list or bytes")
+        t = self.type_of(s.iterable)
+        ctype = self.ctypes.name(t)
+        upper = self.temp()
+        self.locals.append({})
+        name = self.declare(s.name)
+        self.out.line(f"for ({ctype} {name} = {self.expr(s.iterable)}, {upper} = "
+                      f"{self.expr(s.upper)}; {name} < {upper}; {name}++) {{")
+        self.braced(s.body)
+        self.out.line("}")
+        self.locals.pop()
+
+    def match_stmt(self, m: ast.Match) -> None:
+        subject = self.temp()
+        self.out.line(f"{{ __auto_type {subject} = {self.expr(m.scrutinee)};")
+        t = self.type_of(m.scrutinee)
+        for index, arm in enumerate(m.arms):
+            test = self.pattern_test(arm.pattern, subject, t)
+            keyword = "if" if index == 0 else "} else if"
+            self.out.line(f"{keyword} ({test}) {{")
+            with self.out.indent():
+                self.locals.append({})
+                self.bind(arm.pattern, subject, t)
+                body = arm.body
+                if isinstance(body, ast.Block):
+                    self.block_body(body)
+                elif isinstance(body, ast.Match):
+                    self.match_stmt(body)
+                elif isinstance(body, ast.Expr):
+                    self.out.line(f"{self.expr(body)};")
+                else:
+                    self.stmt(body)
+                self.locals.pop()
+        self.out.line("} }")
+
+    # ------------------------------------------------------------ patterns
+    def pattern_test(self, p: ast.Pattern, subject: str, t: T.Type) -> str:
+        if isinstance(p, ast.WildcardPat | ast.BindPat):
+            return "1"
+        if isinstance(p, ast.NonePat):
+            return f"!{subject}.some"
+        if isinstance(p, ast.SomePat):
+            inner_t = t.inner if isinstance(t, T.OptionT) else T.ERROR
+            inner = self.pattern_test(p.inner, f"{subject}.value", inner_t)
+            return f"{subject}.some" + ("" if inner == "1" else f" && ({inner})")
+        if isinstance(p, ast.EnumPat):
+            return f"{subject} == {self.const(EnumV(p.enum, p.value, 0), t)}"
+        if isinstance(p, ast.LiteralPat):
+            return self.equal(subject, self.expr(p.value), t)
+        tests = [self.pattern_test(a, subject, t) for a in p.alternatives]
+        return "1" if "1" in tests else " || ".join(f"({x})" for x in tests)
+
+    def bind(self, p: ast.Pattern, subject: str, t: T.Type) -> None:
+        if isinstance(p, ast.BindPat):
+            name = self.declare(p.name)
+            self.out.line(f"__auto_type {name} = {subject}; (void){name};")
+        elif isinstance(p, ast.SomePat):
+            self.bind(p.inner, f"{subject}.value", t.inner if isinstance(t, T.OptionT) else t)
+
+    def bindings_expr(self, p: ast.Pattern, subject: str) -> dict[str, str]:
+        if isinstance(p, ast.BindPat):
+            return {p.name: subject}
+        if isinstance(p, ast.SomePat):
+            return self.bindings_expr(p.inner, f"{subject}.value")
+        return {}
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ast.Expr) -> str:
+        if isinstance(e, ast.Const):
+            return self.const(e.value, self.type_of(e) if not isinstance(self.type_of(e),
+                                                                          T.ErrorT) else None)
+        if isinstance(e, ast.IntLit):
+            return self.const(e.value, self.type_of(e))
+        if isinstance(e, ast.BoolLit):
+            return "true" if e.value else "false"
+        if isinstance(e, ast.NoneLit):
+            t = self.type_of(e)
+            return f"(({self.ctypes.name(t)}){{ 0 }})"
+        if isinstance(e, ast.StringLit):
+            return self.string(e)
+        if isinstance(e, ast.BytesLit):
+            return self.const(e.value, T.BYTES)
+        if isinstance(e, ast.DurationLit):
+            return f"INT64_C({e.nanoseconds})"
+        if isinstance(e, ast.SizeLit):
+            return f"UINT64_C({e.size})"
+        if isinstance(e, ast.Ipv4Lit):
+            return f"UINT32_C(0x{e.address:08x})"
+        if isinstance(e, ast.CidrLit):
+            return f"((sc_cidr){{ UINT32_C(0x{e.address:08x}), {e.prefix} }})"
+        if isinstance(e, ast.Name):
+            return self.name(e)
+        if isinstance(e, ast.ConfigRef):
+            return f"cfg_{e.key}"
+        if isinstance(e, ast.Field):
+            return f"({self.expr(e.obj)}).{e.name}"
+        if isinstance(e, ast.Call):
+            return self.call(e)
+        if isinstance(e, ast.Index):
+            if self.type_of(e.obj) != T.BYTES:
+                raise Unsupported("indexing a list")
+            return f"sc_bytes_at({self.expr(e.obj)}, {self.expr(e.index)}, {self.pos(e.span)})"
+        if isinstance(e, ast.Slice):
+            if self.type_of(e.obj) != T.BYTES:
+                raise Unsupported("slicing a list")
+            lo = ("true", self.expr(e.lower)) if e.lower is not None else ("false", "0")
+            hi = ("true", self.expr(e.upper)) if e.upper is not None else ("false", "0")
+            return (f"sc_bytes_slice({self.expr(e.obj)}, {lo[0]}, {lo[1]}, {hi[0]}, {hi[1]}, "
+                    f"{self.pos(e.span)})")
+        if isinstance(e, ast.Unary):
+            if e.op is ast.UnaryOp.NOT:
+                return f"(!{self.expr(e.operand)})"
+            return f"sc_sub_i64(0, {self.expr(e.operand)}, {self.pos(e.span)})"
+        if isinstance(e, ast.Binary):
+            return self.binary(e)
+        if isinstance(e, ast.Cast):
+            return self.cast(e)
+        if isinstance(e, ast.IfExpr):
+            t = self.type_of(e)
+            return f"({self.expr(e.cond)} ? {self.expr_as(e.then, t)} : {self.expr_as(e.else_, t)})"
+        if isinstance(e, ast.Match):
+            return self.match_expr(e)
+        if isinstance(e, ast.StructLit):
+            info = self.program.structs[e.name]
+            fields = ", ".join(f".{f.name} = {self.expr_as(f.value, info.fields[f.name])}"
+                               for f in e.fields)
+            return f"(({e.name}){{ {fields} }})"
+        if isinstance(e, ast.SomeExpr):
+            return self.coerce(self.expr(e.value), self.type_of(e.value), self.type_of(e))
+        if isinstance(e, ast.TargetRef):
+            return str(("hvt", "unix", "python").index(self.program.target))
+        raise Unsupported(f"{type(e).__name__} expressions")
+
+    def name(self, e: ast.Name) -> str:
+        local = self.local(e.name)
+        if local is not None:
+            return local
+        symbol = self.folded.symbol(e)
+        if symbol is not None and symbol.kind == "device":
+            return self.devices[self.graph.devices[e.name]]
+        if symbol is not None and symbol.kind == "function":
+            return self.function_name(e.name)
+        if symbol is not None and symbol.kind in ("config-param", "config-const"):
+            return f"cfg_{e.name}"
+        return _KEYWORDS_SAFE_PREFIX + e.name
+
+    def string(self, e: ast.StringLit) -> str:
+        if all(isinstance(p, str) for p in e.parts):
+            return self.const("".join(p for p in e.parts if isinstance(p, str)), T.STRING)
+        buf = self.temp()
+        pieces = [f"sc_buf {buf} = {{ 0, 0, 0 }};"]
+        for part in e.parts:
+            if isinstance(part, str):
+                if part:
+                    data = part.encode()
+                    pieces.append(f"sc_buf_lit(&{buf}, {c_string(data)}, {len(data)});")
+            else:
+                pieces.append(self.format_into(buf, self.expr(part), self.type_of(part)))
+        pieces.append(f"sc_buf_done(&{buf});")
+        return "({ " + " ".join(pieces) + " })"
+
+    def format_into(self, buf: str, value: str, t: T.Type) -> str:
+        if t == T.STRING:
+            return f"sc_buf_str(&{buf}, {value});"
+        if t in (T.U8, T.U16, T.U32, T.U64):
+            return f"sc_buf_u64(&{buf}, {value});"
+        if t == T.I64:
+            return f"sc_buf_i64(&{buf}, {value});"
+        simple = {T.BOOL: "sc_buf_bool", T.IPV4: "sc_buf_ipv4", T.CIDR: "sc_buf_cidr",
+                  T.DURATION: "sc_buf_duration", T.SIZE: "sc_buf_size", T.BYTES: "sc_buf_hex"}
+        if t in simple:
+            return f"{simple[t]}(&{buf}, {value});"
+        if isinstance(t, T.EnumT):
+            names = f"{t.name}_names" if t.name != "Target" else "Target_names"
+            return f"{{ const char *n_ = {names}[{value}]; sc_buf_lit(&{buf}, n_, strlen(n_)); }}"
+        if isinstance(t, T.OptionT):
+            v = self.temp()
+            inner = self.format_into(buf, f"{v}.value", t.inner)
+            return (f"{{ __auto_type {v} = {value}; if ({v}.some) {{ {inner} }} else "
+                    f"sc_buf_lit(&{buf}, \"none\", 4); }}")
+        raise Unsupported(f"putting a `{t}` in a string")
+
+    def call(self, e: ast.Call) -> str:
+        symbol = self.folded.symbol(e.callee)
+        kind = symbol.kind if symbol is not None else ""
+        if kind == "builtin" and isinstance(e.callee, ast.Name):
+            name = e.callee.name
+            values = [self.expr(a.value) for a in e.args]
+            if name == "len":
+                return f"((uint64_t)({values[0]}).len)"
+            if name in ("min", "max"):
+                result = values[0]
+                for other in values[1:]:
+                    a, b = self.temp(), self.temp()
+                    op = "<" if name == "min" else ">"
+                    result = f"({{ __auto_type {a} = {result}; __auto_type {b} = {other}; " \
+                             f"{a} {op} {b} ? {a} : {b}; }})"
+                return result
+            mapping = {"utf8": "sc_utf8", "print": "sc_print", "exit": "sc_exit",
+                       "now": "sc_now"}
+            if name not in mapping:
+                raise Unsupported(f"`{name}` at run time")
+            return f"{mapping[name]}({', '.join(values)})"
+        if kind == "function" and isinstance(e.callee, ast.Name):
+            info = self.program.functions[e.callee.name]
+            args = self.arguments(e, list(info.param_names), list(info.type.params))
+            return f"{self.function_name(e.callee.name)}({args})"
+        if kind == "operation" and isinstance(e.callee, ast.Field) and symbol is not None:
+            iface, _, op = symbol.name.partition(".")
+            info_op = self.program.interfaces[iface].ops[op]
+            args = self.arguments(e, list(info_op.param_names), list(info_op.type.params))
+            return f"{self.expr(e.callee.obj)}_{op}({args})"
+        callee_type = self.type_of(e.callee)
+        if isinstance(callee_type, T.FnT):
+            args = ", ".join(self.expr_as(a.value, t) for a, t in
+                             zip(e.args, callee_type.params, strict=False))
+            return f"({self.expr(e.callee)})({args})"
+        raise Unsupported("this call")
+
+    def arguments(self, e: ast.Call, names: list[str], types: list[T.Type]) -> str:
+        ordered: list[str | None] = [None] * len(names)
+        position = 0
+        for arg in e.args:
+            index = position if arg.name is None else names.index(arg.name)
+            if arg.name is None:
+                position += 1
+            ordered[index] = self.expr_as(arg.value, types[index])
+        return ", ".join(a for a in ordered if a is not None)
+
+    def binary(self, e: ast.Binary) -> str:
+        op = e.op
+        if op in ("and", "or"):
+            return f"({self.expr(e.left)} {'&&' if op == 'and' else '||'} {self.expr(e.right)})"
+        if op == "??":
+            v = self.temp()
+            t = self.type_of(e)
+            return (f"({{ __auto_type {v} = {self.expr(e.left)}; {v}.some ? "
+                    f"{self.coerce(f'{v}.value', T.ERROR, None)} : {self.expr_as(e.right, t)}; }})")
+        left_t = self.type_of(e.left)
+        if op in ("==", "!="):
+            if isinstance(e.right, ast.NoneLit) or (isinstance(e.right, ast.Const)
+                                                   and e.right.value is None):
+                return f"({'!' if op == '==' else ''}{self.expr(e.left)}.some)"
+            text = self.equal(self.expr(e.left), self.expr_as(e.right, left_t), left_t)
+            return text if op == "==" else f"(!{text})"
+        left, right = self.expr(e.left), self.expr(e.right)
+        if op in ("<", "<=", ">", ">="):
+            if left_t in (T.STRING, T.BYTES):
+                cast = "sc_str_bytes" if left_t == T.STRING else ""
+                return f"(sc_bytes_cmp({cast}({left}), {cast}({right})) {op} 0)"
+            return f"({left} {op} {right})"
+        return self.operate(op, left, right, self.type_of(e), e.span)
+
+    def equal(self, left: str, right: str, t: T.Type) -> str:
+        if t == T.STRING:
+            return f"sc_str_eq({left}, {right})"
+        if t == T.BYTES:
+            return f"sc_bytes_eq({left}, {right})"
+        if isinstance(t, T.OptionT):
+            a, b = self.temp(), self.temp()
+            inner = self.equal(f"{a}.value", f"{b}.value", t.inner)
+            return (f"({{ __auto_type {a} = {left}; __auto_type {b} = {right}; "
+                    f"{a}.some == {b}.some && (!{a}.some || {inner}); }})")
+        if isinstance(t, T.StructT | T.ListT) or t == T.CIDR:
+            raise Unsupported(f"comparing `{t}` values")
+        return f"({left} == {right})"
+
+    def operate(self, op: str, left: str, right: str, t: T.Type, span: Span) -> str:
+        pos = self.pos(span)
+        if t == T.STRING:
+            return f"sc_str_concat({left}, {right})"
+        if t == T.BYTES:
+            return f"sc_bytes_concat({left}, {right})"
+        family = ARITH.get(str(t))
+        if family is None:
+            raise Unsupported(f"`{op}` on `{t}`")
+        if op in ("+", "-", "*"):
+            name = {"+": "add", "-": "sub", "*": "mul"}[op]
+            return f"sc_{name}_{family}({left}, {right}, {pos})"
+        if op == "/":
+            return f"sc_div_{family}({left}, {right}, {pos})"
+        if op == "%":
+            return f"sc_rem_{family}({left}, {right}, {pos})"
+        if op in ("&", "|", "^"):
+            return f"(({self.ctypes.name(t)})({left} {op} {right}))"
+        raise Unsupported(f"`{op}` (shifts) in the C targets")
+
+    def cast(self, e: ast.Cast) -> str:
+        target, source = self.type_of(e), self.type_of(e.expr)
+        inner = self.expr(e.expr)
+        if target == T.BYTES and source == T.STRING:
+            return f"sc_str_bytes({inner})"
+        if T.is_integer(target) and T.is_integer(source):
+            low, high = T.INTEGER_RANGES[target]  # type: ignore[index]
+            s_low, s_high = T.INTEGER_RANGES[source]  # type: ignore[index]
+            ctype = self.ctypes.name(target)
+            if s_low >= low and s_high <= high:
+                return f"(({ctype}){inner})"
+            if source == T.I64:
+                return f"(({ctype})sc_fit({inner}, {low}, INT64_C({high}), {self.pos(e.span)}))"
+            if target == T.I64:
+                return f"((int64_t)sc_fit_u({inner}, INT64_MAX, {self.pos(e.span)}))"
+            return f"(({ctype})sc_fit_u({inner}, UINT64_C({high}), {self.pos(e.span)}))"
+        return inner
+
+    def match_expr(self, m: ast.Match) -> str:
+        subject, result = self.temp(), self.temp()
+        t = self.type_of(m)
+        scrutinee_t = self.type_of(m.scrutinee)
+        parts = [f"__auto_type {subject} = {self.expr(m.scrutinee)};",
+                 f"{self.ctypes.name(t)} {result};"]
+        for index, arm in enumerate(m.arms):
+            assert isinstance(arm.body, ast.Expr)
+            self.locals.append(self.bindings_expr(arm.pattern, subject))
+            value = self.expr_as(arm.body, t)
+            self.locals.pop()
+            test = self.pattern_test(arm.pattern, subject, scrutinee_t)
+            parts.append(f"{'if' if index == 0 else 'else if'} ({test}) {result} = {value};")
+        parts.append(f"else sc_trap({self.pos(m.span)}, \"no arm matched\");")
+        return "({ " + " ".join(parts) + f" {result}; }})"

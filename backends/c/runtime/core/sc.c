@@ -1,0 +1,341 @@
+/* The run-time core: see sc.h. */
+#include "sc.h"
+
+#include <string.h>
+
+/* ---- traps and exit ------------------------------------------------------- */
+
+static void write_str(const char *s) { platform_console_write(s, strlen(s)); }
+
+_Noreturn void sc_exit(int status) { platform_exit(status); }
+
+_Noreturn void sc_trap(const char *pos, const char *message) {
+    write_str(pos);
+    write_str(": ");
+    write_str(message);
+    write_str("\n");
+    platform_exit(SC_EXIT_TRAP);
+}
+
+_Noreturn void sc_usage(const char *message, const char *name) {
+    write_str("--");
+    write_str(name);
+    write_str(": ");
+    write_str(message);
+    write_str("\n");
+    platform_exit(SC_EXIT_USAGE);
+}
+
+/* ---- the arena -------------------------------------------------------------- */
+
+/* One event's strings and bytes.  Big enough for any reply a datagram or a
+ * TCP chunk produces; exhausting it is a trap, not a corruption. */
+#define SC_ARENA_SIZE (1u << 20)
+static _Alignas(16) uint8_t arena[SC_ARENA_SIZE];
+static size_t arena_used;
+
+void *sc_alloc(size_t size) {
+    size_t start = (arena_used + 15u) & ~(size_t)15u;
+    if (start > SC_ARENA_SIZE || size > SC_ARENA_SIZE - start) sc_trap("runtime", "out of memory for this event");
+    arena_used = start + size;
+    return arena + start;
+}
+
+void sc_arena_reset(void) { arena_used = 0; }
+
+/* ---- bytes and strings ---------------------------------------------------------- */
+
+bool sc_bytes_eq(sc_bytes a, sc_bytes b) { return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0); }
+bool sc_str_eq(sc_str a, sc_str b) { return sc_bytes_eq(sc_str_bytes(a), sc_str_bytes(b)); }
+
+int sc_bytes_cmp(sc_bytes a, sc_bytes b) {
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c != 0) return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+sc_bytes sc_bytes_concat(sc_bytes a, sc_bytes b) {
+    uint8_t *p = sc_alloc(a.len + b.len);
+    if (a.len) memcpy(p, a.ptr, a.len);
+    if (b.len) memcpy(p + a.len, b.ptr, b.len);
+    return (sc_bytes){ p, a.len + b.len };
+}
+
+sc_str sc_str_concat(sc_str a, sc_str b) {
+    sc_bytes r = sc_bytes_concat(sc_str_bytes(a), sc_str_bytes(b));
+    return (sc_str){ (const char *)r.ptr, r.len };
+}
+
+uint8_t sc_bytes_at(sc_bytes b, uint64_t i, const char *pos) {
+    if (i >= b.len) sc_trap(pos, "index out of range");
+    return b.ptr[i];
+}
+
+sc_bytes sc_bytes_slice(sc_bytes b, bool has_lo, uint64_t lo, bool has_hi, uint64_t hi,
+                        const char *pos) {
+    uint64_t low = has_lo ? lo : 0, high = has_hi ? hi : b.len;
+    if (low > high || high > b.len) sc_trap(pos, "slice out of range");
+    return (sc_bytes){ b.ptr + low, (size_t)(high - low) };
+}
+
+/* RFC 3629: shortest forms only, no surrogates, nothing above U+10FFFF. */
+sc_opt_str sc_utf8(sc_bytes b) {
+    size_t i = 0;
+    while (i < b.len) {
+        uint8_t c = b.ptr[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > b.len) return (sc_opt_str){ false, { 0, 0 } };
+        uint32_t cp = n == 1 ? c : c & (0x7Fu >> n);
+        for (size_t k = 1; k < n; k++) {
+            if ((b.ptr[i + k] & 0xC0) != 0x80) return (sc_opt_str){ false, { 0, 0 } };
+            cp = cp << 6 | (b.ptr[i + k] & 0x3F);
+        }
+        static const uint32_t min_for[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+        if (cp < min_for[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return (sc_opt_str){ false, { 0, 0 } };
+        i += n;
+    }
+    return (sc_opt_str){ true, { (const char *)b.ptr, b.len } };
+}
+
+static void buf_grow(sc_buf *b, size_t more) {
+    if (b->len + more <= b->cap) return;
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    while (cap < b->len + more) cap *= 2;
+    char *p = sc_alloc(cap);
+    if (b->len) memcpy(p, b->ptr, b->len);
+    b->ptr = p;
+    b->cap = cap;
+}
+
+void sc_buf_lit(sc_buf *b, const char *s, size_t n) {
+    buf_grow(b, n);
+    if (n) memcpy(b->ptr + b->len, s, n);
+    b->len += n;
+}
+
+void sc_buf_str(sc_buf *b, sc_str s) { sc_buf_lit(b, s.ptr, s.len); }
+
+void sc_buf_u64(sc_buf *b, uint64_t v) {
+    char digits[20];
+    size_t n = 0;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    buf_grow(b, n);
+    while (n) b->ptr[b->len++] = digits[--n];
+}
+
+void sc_buf_i64(sc_buf *b, int64_t v) {
+    if (v < 0) { sc_buf_lit(b, "-", 1); sc_buf_u64(b, (uint64_t)0 - (uint64_t)v); }
+    else sc_buf_u64(b, (uint64_t)v);
+}
+
+void sc_buf_bool(sc_buf *b, bool v) { if (v) sc_buf_lit(b, "true", 4); else sc_buf_lit(b, "false", 5); }
+
+void sc_buf_ipv4(sc_buf *b, uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        sc_buf_u64(b, (v >> shift) & 255u);
+        if (shift) sc_buf_lit(b, ".", 1);
+    }
+}
+
+void sc_buf_cidr(sc_buf *b, sc_cidr v) { sc_buf_ipv4(b, v.address); sc_buf_lit(b, "/", 1); sc_buf_u64(b, v.prefix); }
+
+void sc_buf_duration(sc_buf *b, int64_t ns) {
+    static const struct { const char *unit; int64_t scale; } units[] = {
+        { "h", 3600000000000 }, { "m", 60000000000 }, { "s", 1000000000 },
+        { "ms", 1000000 }, { "us", 1000 }, { "ns", 1 } };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (ns != 0 && ns % units[i].scale == 0) {
+            sc_buf_i64(b, ns / units[i].scale);
+            sc_buf_lit(b, units[i].unit, strlen(units[i].unit));
+            return;
+        }
+    }
+    sc_buf_lit(b, "0s", 2);
+}
+
+void sc_buf_size(sc_buf *b, uint64_t n) {
+    static const struct { const char *unit; uint64_t scale; } units[] = {
+        { "GiB", 1u << 30 }, { "MiB", 1u << 20 }, { "KiB", 1u << 10 }, { "B", 1 } };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (n != 0 && n % units[i].scale == 0) {
+            sc_buf_u64(b, n / units[i].scale);
+            sc_buf_lit(b, units[i].unit, strlen(units[i].unit));
+            return;
+        }
+    }
+    sc_buf_lit(b, "0B", 2);
+}
+
+void sc_buf_hex(sc_buf *b, sc_bytes v) {
+    static const char hex[] = "0123456789abcdef";
+    buf_grow(b, v.len * 2);
+    for (size_t i = 0; i < v.len; i++) {
+        b->ptr[b->len++] = hex[v.ptr[i] >> 4];
+        b->ptr[b->len++] = hex[v.ptr[i] & 15];
+    }
+}
+
+void sc_console(sc_str s) { platform_console_write(s.ptr, s.len); }
+void sc_print(sc_str s) { platform_console_write(s.ptr, s.len); platform_console_write("\n", 1); }
+
+/* ---- time and the event loop ---------------------------------------------------- */
+
+static uint64_t boot_ns;
+static bool booted;
+
+int64_t sc_now(void) {
+    uint64_t now = platform_monotonic_ns();
+    if (!booted) { boot_ns = now; booted = true; }
+    return (int64_t)(now - boot_ns);
+}
+
+#define SC_MAX_TIMERS 64
+static struct { uint64_t due; int64_t period; sc_thunk f; bool used; } timers[SC_MAX_TIMERS];
+
+static void add_timer(int64_t delay, int64_t period, sc_thunk f) {
+    for (size_t i = 0; i < SC_MAX_TIMERS; i++) {
+        if (!timers[i].used) {
+            timers[i].used = true;
+            timers[i].due = platform_monotonic_ns() + (uint64_t)(delay > 0 ? delay : 0);
+            timers[i].period = period;
+            timers[i].f = f;
+            return;
+        }
+    }
+    sc_trap("runtime", "too many timers");
+}
+
+void sc_after(int64_t delay_ns, sc_thunk f) { add_timer(delay_ns, 0, f); }
+void sc_every(int64_t period_ns, sc_thunk f) { add_timer(period_ns, period_ns > 0 ? period_ns : 1, f); }
+
+void sc_loop_run(void) {
+    for (;;) {
+        uint64_t next = UINT64_MAX;
+        bool any = false;
+        for (size_t i = 0; i < SC_MAX_TIMERS; i++) {
+            if (timers[i].used) { any = true; if (timers[i].due < next) next = timers[i].due; }
+        }
+        bool listening = sc_target_listening();
+        if (!any && !listening) return;
+        sc_target_wait(next, !any);
+        uint64_t now = platform_monotonic_ns();
+        for (size_t i = 0; i < SC_MAX_TIMERS; i++) {
+            if (timers[i].used && timers[i].due <= now) {
+                sc_thunk f = timers[i].f;
+                if (timers[i].period > 0) timers[i].due = now + (uint64_t)timers[i].period;
+                else timers[i].used = false;
+                f();
+                sc_arena_reset();
+            }
+        }
+    }
+}
+
+/* ---- runtime parameters ------------------------------------------------------------ */
+
+static bool word_matches(const char *w, size_t n, const char *name, size_t *value_at) {
+    size_t k = strlen(name);
+    if (n < 3 + k || w[0] != '-' || w[1] != '-' || memcmp(w + 2, name, k) != 0 || w[2 + k] != '=')
+        return false;
+    *value_at = 3 + k;
+    return true;
+}
+
+const char *sc_param(const char *name, size_t *len) {
+    const char *p = platform_cmdline();
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *w = p;
+        while (*p && *p != ' ') p++;
+        size_t at;
+        if (p > w && word_matches(w, (size_t)(p - w), name, &at)) {
+            *len = (size_t)(p - w) - at;
+            return w + at;
+        }
+    }
+    return 0;
+}
+
+void sc_params_check(const char *const *known, const char *usage) {
+    const char *p = platform_cmdline();
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *w = p;
+        while (*p && *p != ' ') p++;
+        size_t n = (size_t)(p - w);
+        if (n == 0) continue;
+        if ((n == 6 && memcmp(w, "--help", 6) == 0) || (n == 2 && memcmp(w, "-h", 2) == 0)) {
+            write_str(usage);
+            platform_exit(0);
+        }
+        bool ok = false;
+        for (size_t i = 0; known[i]; i++) {
+            size_t at;
+            if (word_matches(w, n, known[i], &at)) ok = true;
+        }
+        if (!ok) {
+            write_str("unknown or malformed parameter `");
+            platform_console_write(w, n);
+            write_str("`; see --help\n");
+            platform_exit(SC_EXIT_USAGE);
+        }
+    }
+}
+
+uint64_t sc_param_uint(const char *name, const char *t, size_t n, uint64_t hi) {
+    uint64_t v = 0;
+    if (n == 0) sc_usage("is not an integer", name);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == '_') continue;
+        if (t[i] < '0' || t[i] > '9') sc_usage("is not an integer", name);
+        if (v > (UINT64_MAX - (uint64_t)(t[i] - '0')) / 10) sc_usage("is out of range", name);
+        v = v * 10 + (uint64_t)(t[i] - '0');
+    }
+    if (v > hi) sc_usage("is out of range", name);
+    return v;
+}
+
+int64_t sc_param_int(const char *name, const char *t, size_t n) {
+    bool negative = n > 0 && t[0] == '-';
+    uint64_t v = sc_param_uint(name, t + negative, n - negative, negative ? (uint64_t)INT64_MAX + 1 : INT64_MAX);
+    return negative ? (int64_t)(0 - v) : (int64_t)v;
+}
+
+bool sc_param_bool(const char *name, const char *t, size_t n) {
+    if (n == 4 && memcmp(t, "true", 4) == 0) return true;
+    if (n == 5 && memcmp(t, "false", 5) == 0) return false;
+    sc_usage("is not true or false", name);
+}
+
+uint32_t sc_param_ipv4(const char *name, const char *t, size_t n) {
+    uint32_t v = 0;
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        size_t start = i;
+        uint32_t octet = 0;
+        while (i < n && t[i] >= '0' && t[i] <= '9' && i - start < 3) octet = octet * 10 + (uint32_t)(t[i++] - '0');
+        if (i == start || octet > 255 || (part < 3 && (i >= n || t[i++] != '.'))) sc_usage("is not an IPv4 address", name);
+        v = v << 8 | octet;
+    }
+    if (i != n) sc_usage("is not an IPv4 address", name);
+    return v;
+}
+
+int64_t sc_param_duration(const char *name, const char *t, size_t n) {
+    size_t digits = 0;
+    while (digits < n && ((t[digits] >= '0' && t[digits] <= '9') || t[digits] == '_')) digits++;
+    int64_t scale = 0;
+    const char *u = t + digits;
+    size_t un = n - digits;
+    if (un == 2 && memcmp(u, "ns", 2) == 0) scale = 1;
+    else if (un == 2 && memcmp(u, "us", 2) == 0) scale = 1000;
+    else if (un == 2 && memcmp(u, "ms", 2) == 0) scale = 1000000;
+    else if (un == 1 && u[0] == 's') scale = 1000000000;
+    else if (un == 1 && u[0] == 'm') scale = 60000000000;
+    else if (un == 1 && u[0] == 'h') scale = 3600000000000;
+    if (scale == 0 || digits == 0) sc_usage("is not a duration (250ms, 5s, 2m, 1h)", name);
+    uint64_t v = sc_param_uint(name, t, digits, (uint64_t)INT64_MAX / (uint64_t)scale);
+    return (int64_t)v * scale;
+}

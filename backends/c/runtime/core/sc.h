@@ -1,0 +1,165 @@
+/*
+ * The run-time core of a C image: the values generated code works with,
+ * checked arithmetic, traps, string building and the event loop.
+ *
+ * Memory: strings, bytes and lists built while handling one event (a
+ * datagram, a timer) live in an arena that is reset after the event.
+ * Nothing outlives an event: specc has no global variables, and a handler's
+ * reply is consumed by the component before the reset.
+ */
+#ifndef SPECC_SC_H
+#define SPECC_SC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform/platform.h"
+
+/* ---- values --------------------------------------------------------- */
+
+typedef struct { const uint8_t *ptr; size_t len; } sc_bytes;
+typedef struct { const char *ptr; size_t len; } sc_str;
+typedef struct { uint32_t address; uint8_t prefix; } sc_cidr;
+typedef struct { bool some; sc_bytes value; } sc_opt_bytes;
+typedef struct { bool some; sc_str value; } sc_opt_str;
+
+/* The prelude's structs (LANGUAGE.md section 12). */
+typedef struct Datagram {
+    uint32_t src;
+    uint16_t src_port;
+    uint16_t dst_port;
+    sc_bytes payload;
+} Datagram;
+
+typedef struct Conn {
+    uint32_t peer;
+    uint16_t peer_port;
+    uint32_t id;
+} Conn;
+
+typedef sc_opt_bytes (*sc_udp_handler)(Datagram);
+typedef void (*sc_thunk)(void);
+
+#define SC_STR(literal) ((sc_str){ (literal), sizeof(literal) - 1 })
+
+/* ---- traps ------------------------------------------------------------ */
+
+/* "pos: message" on the console, then exit with status 70 (EX_SOFTWARE). */
+_Noreturn void sc_trap(const char *pos, const char *message);
+#define SC_EXIT_TRAP 70
+#define SC_EXIT_USAGE 64
+
+/* ---- checked arithmetic ------------------------------------------------ */
+
+#define SC_ARITH(T, N)                                                               \
+    static inline T sc_add_##N(T a, T b, const char *pos) {                         \
+        T r; if (__builtin_add_overflow(a, b, &r)) sc_trap(pos, "integer overflow"); \
+        return r; }                                                                  \
+    static inline T sc_sub_##N(T a, T b, const char *pos) {                         \
+        T r; if (__builtin_sub_overflow(a, b, &r)) sc_trap(pos, "integer overflow"); \
+        return r; }                                                                  \
+    static inline T sc_mul_##N(T a, T b, const char *pos) {                         \
+        T r; if (__builtin_mul_overflow(a, b, &r)) sc_trap(pos, "integer overflow"); \
+        return r; }
+SC_ARITH(uint8_t, u8)
+SC_ARITH(uint16_t, u16)
+SC_ARITH(uint32_t, u32)
+SC_ARITH(uint64_t, u64)
+SC_ARITH(int64_t, i64)
+
+/* Division and remainder truncate toward zero (C's own rule), trapping on
+ * zero and on the one signed overflow, INT64_MIN / -1. */
+#define SC_UDIV(T, N)                                                                \
+    static inline T sc_div_##N(T a, T b, const char *pos) {                         \
+        if (b == 0) sc_trap(pos, "division by zero");                                \
+        return (T)(a / b); }                                                         \
+    static inline T sc_rem_##N(T a, T b, const char *pos) {                         \
+        if (b == 0) sc_trap(pos, "division by zero");                                \
+        return (T)(a % b); }
+SC_UDIV(uint8_t, u8)
+SC_UDIV(uint16_t, u16)
+SC_UDIV(uint32_t, u32)
+SC_UDIV(uint64_t, u64)
+
+static inline int64_t sc_div_i64(int64_t a, int64_t b, const char *pos) {
+    if (b == 0) sc_trap(pos, "division by zero");
+    if (b == -1 && a == INT64_MIN) sc_trap(pos, "integer overflow");
+    return a / b;
+}
+
+static inline int64_t sc_rem_i64(int64_t a, int64_t b, const char *pos) {
+    if (b == 0) sc_trap(pos, "division by zero");
+    return b == -1 ? 0 : a % b;
+}
+
+/* A value converted to a narrower type must fit (`as`). */
+static inline int64_t sc_fit(int64_t v, int64_t lo, int64_t hi, const char *pos) {
+    if (v < lo || v > hi) sc_trap(pos, "integer overflow");
+    return v;
+}
+static inline uint64_t sc_fit_u(uint64_t v, uint64_t hi, const char *pos) {
+    if (v > hi) sc_trap(pos, "integer overflow");
+    return v;
+}
+
+/* ---- bytes and strings ---------------------------------------------------- */
+
+void *sc_alloc(size_t size);       /* from the event's arena; traps when exhausted */
+void sc_arena_reset(void);
+
+bool sc_bytes_eq(sc_bytes a, sc_bytes b);
+bool sc_str_eq(sc_str a, sc_str b);
+int sc_bytes_cmp(sc_bytes a, sc_bytes b);
+sc_bytes sc_bytes_concat(sc_bytes a, sc_bytes b);
+sc_str sc_str_concat(sc_str a, sc_str b);
+uint8_t sc_bytes_at(sc_bytes b, uint64_t i, const char *pos);
+sc_bytes sc_bytes_slice(sc_bytes b, bool has_lo, uint64_t lo, bool has_hi, uint64_t hi,
+                        const char *pos);
+sc_opt_str sc_utf8(sc_bytes b);
+static inline sc_bytes sc_str_bytes(sc_str s) { return (sc_bytes){ (const uint8_t *)s.ptr, s.len }; }
+
+/* A string built piece by piece (string interpolation). */
+typedef struct { char *ptr; size_t len, cap; } sc_buf;
+void sc_buf_str(sc_buf *b, sc_str s);
+void sc_buf_lit(sc_buf *b, const char *s, size_t n);
+void sc_buf_u64(sc_buf *b, uint64_t v);
+void sc_buf_i64(sc_buf *b, int64_t v);
+void sc_buf_bool(sc_buf *b, bool v);
+void sc_buf_ipv4(sc_buf *b, uint32_t v);
+void sc_buf_cidr(sc_buf *b, sc_cidr v);
+void sc_buf_duration(sc_buf *b, int64_t ns);
+void sc_buf_size(sc_buf *b, uint64_t bytes);
+void sc_buf_hex(sc_buf *b, sc_bytes v);
+static inline sc_str sc_buf_done(sc_buf *b) { return (sc_str){ b->ptr, b->len }; }
+
+void sc_print(sc_str s);           /* the console, with a newline */
+void sc_console(sc_str s);         /* the console, as is */
+
+/* ---- time and the event loop ---------------------------------------------- */
+
+int64_t sc_now(void);              /* monotonic Duration since boot, ns */
+void sc_after(int64_t delay_ns, sc_thunk f);
+void sc_every(int64_t period_ns, sc_thunk f);
+void sc_loop_run(void);            /* until nothing can happen any more */
+
+/* What each target's glue provides to the loop: wait for I/O or a deadline
+ * (dispatching whatever I/O arrived) and say whether anything listens. */
+void sc_target_wait(uint64_t deadline_ns, bool forever);
+bool sc_target_listening(void);
+
+/* ---- runtime parameters ------------------------------------------------------ */
+
+/* The value of --NAME=VALUE on the command line, or NULL (length in *len). */
+const char *sc_param(const char *name, size_t *len);
+/* Any --NAME not in the NULL-terminated list is a usage error (status 64). */
+void sc_params_check(const char *const *known, const char *usage);
+uint64_t sc_param_uint(const char *name, const char *text, size_t len, uint64_t hi);
+int64_t sc_param_int(const char *name, const char *text, size_t len);
+bool sc_param_bool(const char *name, const char *text, size_t len);
+uint32_t sc_param_ipv4(const char *name, const char *text, size_t len);
+int64_t sc_param_duration(const char *name, const char *text, size_t len);
+_Noreturn void sc_usage(const char *message, const char *name);
+_Noreturn void sc_exit(int status);
+
+#endif

@@ -1,0 +1,19 @@
+/* What the unix target's components get beyond platform.h: the event loop's
+ * file descriptors. */
+#ifndef SPECC_PLATFORM_POSIX_H
+#define SPECC_PLATFORM_POSIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void (*posix_callback)(void *ctx);
+
+/* Call callback(ctx) whenever fd is readable (or closed). */
+int posix_watch(int fd, posix_callback callback, void *ctx);
+void posix_unwatch(int fd);
+size_t posix_watching(void);
+/* Wait for readable descriptors until deadline_ns (or forever) and run their callbacks. */
+void posix_wait(uint64_t deadline_ns, bool forever);
+
+#endif
