@@ -18,7 +18,17 @@ from specc.backends.python.emitter import Emitter
 from specc.check.checker import terminates
 from specc.driver import Compilation
 from specc.span import Span
-from specc.values import CidrV, DeviceV, DurationV, EnumV, FnRefV, Ipv4V, SizeV, Value
+from specc.values import (
+    CidrV,
+    DeviceV,
+    DurationV,
+    EnumV,
+    FnRefV,
+    Ipv4V,
+    SizeV,
+    StructV,
+    Value,
+)
 
 _KEYWORDS_SAFE_PREFIX = "u_"
 
@@ -112,7 +122,13 @@ class CLowerer:
             return f"UINT64_C({value.size})"
         if isinstance(value, EnumV):
             return f"{value.enum}_{value.name}" if value.enum != "Target" else str(value.index)
-        raise Unsupported(f"the constant {value!r}")
+        if isinstance(value, tuple):
+            raise Unsupported("lists")
+        if isinstance(value, StructV):
+            info = self.program.structs[value.name]
+            fields = ", ".join(f".{k} = {self.const(v, info.fields[k])}" for k, v in value.fields)
+            return f"(({value.name}){{ {fields} }})"
+        raise Unsupported(f"constants of type `{t}`")
 
     def coerce(self, text: str, actual: T.Type, expected: T.Type | None) -> str:
         """`T` where `T?` is expected becomes `{true, value}`."""

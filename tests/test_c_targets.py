@@ -1,0 +1,221 @@
+"""The unix and hvt targets end to end: examples/dns.spec and echo.spec
+compiled to C, run as a native process and booted as a PVH unikernel under
+QEMU (TCG here), and asked over the network."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+from dns_queries import make, query_set
+from elftools.elf.elffile import ELFFile
+from test_dns_vs_nsd import NSD, ask, free_port, summary
+from test_python_dns import nsd  # noqa: F401  (a fixture)
+
+from specc.backends.c.build import qemu_command
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECC = [sys.executable, "-m", "specc"]
+DATA = ROOT / "tests" / "data" / "python_target"
+HAVE_GCC = shutil.which("gcc") is not None
+HAVE_QEMU = shutil.which("qemu-system-x86_64") is not None
+needs_gcc = pytest.mark.skipif(not HAVE_GCC, reason="gcc is not installed (scripts/setup.sh)")
+needs_qemu = pytest.mark.skipif(not (HAVE_GCC and HAVE_QEMU),
+                                reason="gcc or qemu-system-x86 is missing (scripts/setup.sh)")
+
+
+def compile_c(spec: Path, out: Path, target: str, *extra: str) -> Path:
+    result = subprocess.run([*SPECC, "compile", str(spec), "-t", target, "-o", str(out), *extra],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    images = [p for p in out.iterdir() if p.is_file() and p.name != "manifest.json"]
+    assert len(images) == 1
+    return images[0]
+
+
+def start_native(image: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    process = subprocess.Popen([str(image), "--bind=127.0.0.1", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    match = re.match(r"listening: udp 127\.0\.0\.1:(\d+)", line)
+    assert match, f"the image did not start: {line!r}"
+    return process, int(match.group(1))
+
+
+@pytest.fixture(scope="module")
+def unix_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+    if not HAVE_GCC:
+        pytest.skip("gcc is not installed")
+    port = free_port()
+    image = compile_c(ROOT / "examples" / "dns.spec", tmp_path_factory.mktemp("unix"), "unix",
+                      "-D", f"port={port}")
+    process, bound = start_native(image)
+    try:
+        assert bound == port
+        yield image, port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@needs_gcc
+def test_unix_dns_answers_dig(unix_dns: tuple[Path, int]) -> None:
+    _, port = unix_dns
+    reply = dns.query.udp(dns.message.make_query("www.example.org", "A"), "127.0.0.1",
+                          port=port, timeout=5)
+    assert reply.rcode() == dns.rcode.NOERROR and "192.0.2.80" in reply.to_text()
+    if shutil.which("dig"):
+        dig = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "example.org", "SOA",
+                              "+norecurse", "+time=2", "+tries=2"], capture_output=True,
+                             text=True, timeout=30)
+        assert "status: NOERROR" in dig.stdout and "flags: qr aa;" in dig.stdout
+
+
+@needs_gcc
+@pytest.mark.skipif(NSD is None, reason="NSD is not installed")
+def test_unix_dns_matches_nsd(unix_dns: tuple[Path, int], nsd: int) -> None:  # noqa: F811
+    _, port = unix_dns
+    differences = []
+    for query in [q for q in query_set() if q.zone == "example.org."]:
+        ours, theirs = ask(port, query.wire), ask(nsd, query.wire)
+        if theirs is None and ours is not None:
+            theirs = ask(nsd, query.wire, 1.5)  # NSD rate-limits error replies
+        if (ours is None) != (theirs is None):
+            differences.append(f"{query.label}: ours {ours!r}, NSD {theirs!r}")
+        elif ours is not None and theirs is not None and summary(ours) != summary(theirs):
+            differences.append(f"{query.label}: ours {summary(ours)} NSD {summary(theirs)}")
+    assert not differences, "\n".join(differences[:10])
+
+
+@needs_gcc
+def test_unix_dns_survives_garbage(unix_dns: tuple[Path, int]) -> None:
+    import random
+
+    _, port = unix_dns
+    rng = random.Random(11)
+    valid = make("www.example.org.", "A", edns=1232)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(2000):
+            size = rng.randrange(0, 100)
+            packet = bytes(rng.randrange(256) for _ in range(size)) if rng.random() < 0.5 \
+                else valid[:rng.randrange(len(valid))]
+            sock.sendto(packet, ("127.0.0.1", port))
+    reply = None
+    for _ in range(10):
+        reply = ask(port, valid, 1.0)
+        if reply is not None:
+            break
+    assert reply is not None
+
+
+@needs_gcc
+def test_unix_echo_and_parameters(tmp_path: Path) -> None:
+    image = compile_c(ROOT / "examples" / "echo.spec", tmp_path, "unix", "-D",
+                      f"port={free_port()}")
+    process, port = start_native(image, "--max-size=10")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(5)
+            client.sendto(b"hello", ("127.0.0.1", port))
+            assert client.recvfrom(100)[0] == b"hello"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    bad = subprocess.run([str(image), "--max-size=0"], capture_output=True, text=True,
+                         timeout=30)
+    assert bad.returncode == 64 and "max-size" in bad.stdout
+    unknown = subprocess.run([str(image), "--nope=1"], capture_output=True, text=True,
+                             timeout=30)
+    assert unknown.returncode == 64
+
+
+@needs_gcc
+def test_unix_trap_names_the_spec_position(tmp_path: Path) -> None:
+    image = compile_c(DATA / "adder.spec", tmp_path, "unix")
+    overflow = subprocess.run([str(image)], capture_output=True, text=True, timeout=30)
+    assert overflow.returncode == 70
+    assert overflow.stdout.strip() == "adder.spec:11:10: integer overflow"
+    fine = subprocess.run([str(image), "--a=1", "--b=2"], capture_output=True, text=True,
+                          timeout=30)
+    assert (fine.returncode, fine.stdout) == (0, "sum 3\n")
+
+
+@needs_gcc
+def test_unsupported_features_are_a_diagnostic(tmp_path: Path) -> None:
+    result = subprocess.run([*SPECC, "compile", str(ROOT / "examples" / "inventory.spec"), "-t",
+                             "unix", "-o", str(tmp_path), "--format", "gcc"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 1
+    assert "error[E0701]: the unix target does not build lists yet" in result.stdout
+
+
+def text_size(image: Path) -> int:
+    with image.open("rb") as handle:
+        section = ELFFile(handle).get_section_by_name(".text")
+        assert section is not None
+        return int(section["sh_size"])
+
+
+@needs_qemu
+def test_hvt_dns_boots_and_answers(tmp_path: Path) -> None:
+    image = compile_c(ROOT / "examples" / "dns.spec", tmp_path, "hvt",
+                      "-D", "address=10.0.2.15/24", "-D", "gateway=10.0.2.2")
+    assert text_size(image) <= 64 * 1024, "the DNS image's code is over its 64 KiB bar"
+    port = free_port()
+    command = qemu_command(image, net=f"user,hostfwd=udp:127.0.0.1:{port}-10.0.2.15:53")
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        query = make("www.example.org.", "A", edns=1232)
+        reply = None
+        deadline = started + 30
+        while reply is None and time.monotonic() < deadline:
+            reply = ask(port, query, 0.05)
+        first_answer = time.monotonic() - started
+        assert reply is not None, "the unikernel did not answer"
+        message = dns.message.from_wire(reply)
+        assert message.rcode() == dns.rcode.NOERROR and "192.0.2.80" in message.to_text()
+        print(f"hvt: first answer {first_answer * 1000:.0f} ms after launching QEMU")
+        missing = dns.message.from_wire(ask(port, make("nope.example.org.", "A"), 5.0) or b"")
+        assert missing.rcode() == dns.rcode.NXDOMAIN
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "[info] serving example.org. on port 53" in output
+
+
+@needs_qemu
+def test_hvt_echo(tmp_path: Path) -> None:
+    image = compile_c(ROOT / "examples" / "echo.spec", tmp_path, "hvt",
+                      "-D", "address=10.0.2.15/24")
+    port = free_port()
+    process = subprocess.Popen(qemu_command(image, net=f"user,hostfwd=udp:127.0.0.1:{port}-"
+                                                       "10.0.2.15:7", append="--max-size=100"),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(0.1)
+            data = None
+            deadline = time.monotonic() + 30
+            while data is None and time.monotonic() < deadline:
+                client.sendto(b"ping over virtio", ("127.0.0.1", port))
+                try:
+                    data = client.recvfrom(2048)[0]
+                except TimeoutError:
+                    continue
+            assert data == b"ping over virtio"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
