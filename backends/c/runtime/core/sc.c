@@ -43,6 +43,8 @@ void *sc_alloc(size_t size) {
 
 void sc_arena_reset(void) { arena_used = 0; }
 
+size_t sc_arena_free(void) { return SC_ARENA_SIZE - arena_used; }
+
 /* ---- bytes and strings ---------------------------------------------------------- */
 
 bool sc_bytes_eq(sc_bytes a, sc_bytes b) { return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0); }

@@ -107,6 +107,7 @@ static inline uint64_t sc_fit_u(uint64_t v, uint64_t hi, const char *pos) {
 
 void *sc_alloc(size_t size);       /* from the event's arena; traps when exhausted */
 void sc_arena_reset(void);
+size_t sc_arena_free(void);        /* bytes still available this event */
 
 bool sc_bytes_eq(sc_bytes a, sc_bytes b);
 bool sc_str_eq(sc_str a, sc_str b);
