@@ -30,8 +30,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT / "tests"))
 
 from dns_queries import SERVER_MAX_UDP  # noqa: E402
-from test_dns_vs_nsd import free_port, running_nsd  # noqa: E402
 from test_c_targets import compile_c, start_native  # noqa: E402
+from test_dns_vs_nsd import free_port, running_nsd  # noqa: E402
 from test_python_target import compile_python, start  # noqa: E402
 
 from specc.backends.c.build import qemu_command  # noqa: E402
