@@ -136,23 +136,42 @@ def build(result: Any, output_dir: str | None, output_format: str) -> str:
 @compile_options
 @click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False), default=None,
               help="Where to write the image (default: out/NAME-TARGET).")
+@click.option("--print-command", is_flag=True,
+              help="Print the command that runs the image (QEMU's for hvt) and stop.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def run(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
-        output_format: str, output_dir: str | None, args: tuple[str, ...]) -> None:
-    """Compile FILE and run the image in the foreground; ARGS (after --) go to the image."""
+        output_format: str, output_dir: str | None, print_command: bool,
+        args: tuple[str, ...]) -> None:
+    """Compile FILE and run the image in the foreground; ARGS (after --) go to the image.
+
+    hvt images run under QEMU microvm with user networking; the UDP and TCP
+    ports `main` listens on are forwarded from 127.0.0.1."""
+    import shlex
     import signal
     import subprocess
 
+    from specc.launch import command
+
     result = run_middle(file, target, defines, config_file, output_format)
     image = build(result, output_dir, output_format)
-    child = subprocess.Popen([sys.executable, image, *args])
+    argv = command(result, image, args)
+    if print_command:
+        click.echo(shlex.join(argv))
+        sys.exit(EXIT_OK)
+    child = subprocess.Popen(argv)
 
     def forward(signum: int, _frame: object) -> None:
         child.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    sys.exit(child.wait())
+    status = child.wait()
+    if target == "hvt":
+        from specc.backends.c.build import decode_exit_status
+
+        decoded = decode_exit_status(status)
+        status = decoded if decoded is not None else 1
+    sys.exit(status)
 
 
 @main.command()
