@@ -14,18 +14,15 @@ import functools
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from typing import Any
-
-import lark
-from lark.parse_tree_builder import ParseTreeBuilder
 
 from specc import ast
 from specc.diagnostics import DiagnosticSink, Note
 from specc.span import SourceFile, Span
 from specc.syntax.build import AstBuilder
 from specc.syntax.lexer import KEYWORDS, tokenize
+from specc.syntax.tables import Tables, load_tables
 from specc.syntax.tokens import Token
 
 MAX_SYNTAX_ERRORS = 50
@@ -54,27 +51,13 @@ _EXPRESSION_START = frozenset({
 
 @dataclass(frozen=True)
 class Grammar:
-    """The compiled grammar: parse tables, rules and terminal names.
+    """The grammar's tables (specc/syntax/tables.py) and its terminal names."""
 
-    The LALR tables are re-indexed by integers once (``actions``, ``gotos``,
-    ``rules``) because the driver below runs for every token: lark's own
-    loop hashes rule objects on each reduction.
-    """
-
-    parser: lark.Lark
+    tables: Tables
     terminal_names: dict[str, str]  # "==" -> "__ANON_6"
     terminal_text: dict[str, str]  # "__ANON_6" -> "=="
-    # actions[state][terminal] = (True, next state) or (False, rule index)
-    actions: dict[int, dict[str, tuple[bool, int]]]
-    gotos: dict[int, dict[str, int]]
-    # rules[i] = (length, nonterminal name, passes its only child through)
-    rules: list[tuple[int, str, bool]]
-    rule_objects: list[Any]
-    start_states: dict[str, int]
-    end_states: dict[str, int]
-    # (state below, top state, lookahead) -> top state after pass-through
-    # reductions; filled as parsing meets them (a pure function of the tables).
-    chains: dict[tuple[int, int, str], int] = field(default_factory=dict, compare=False)
+    # (length, nonterminal, passes its only child through) of each rule
+    machine_rules: list[tuple[int, str, bool]]
 
     def terminal_of(self, text: str) -> str:
         return self.terminal_names.get(text, "UNKNOWN")
@@ -87,45 +70,24 @@ class Grammar:
 
 @functools.cache
 def grammar() -> Grammar:
-    text = resources.files("specc.grammar").joinpath("spec.lark").read_text(encoding="utf-8")
-    # cache=True keeps the computed LALR tables in the temp directory, keyed by
-    # the grammar's hash: start-up drops from ~200 ms to ~10 ms.
-    parser = lark.Lark(text, parser="lalr", lexer="basic", start=["file", "expr"],
-                       keep_all_tokens=True, maybe_placeholders=True, cache=True)
-    names: dict[str, str] = {}
-    for terminal in parser.terminals:
-        if isinstance(terminal.pattern, lark.lexer.PatternStr):
-            names[terminal.pattern.value] = terminal.name
-    table = parser.parser.parser.parser.parse_table
-    rule_index: dict[Any, int] = {}
-    rule_objects: list[Any] = []
-    actions: dict[int, dict[str, tuple[bool, int]]] = {}
-    gotos: dict[int, dict[str, int]] = {}
-    for state, row in table.states.items():
-        acts: dict[str, tuple[bool, int]] = {}
-        goto: dict[str, int] = {}
-        for symbol, (action, arg) in row.items():
-            if action.name == "Shift":
-                if symbol.isupper() or symbol.startswith("$"):
-                    acts[symbol] = (True, arg)
-                else:
-                    goto[symbol] = arg
-            else:
-                if arg not in rule_index:
-                    rule_index[arg] = len(rule_objects)
-                    rule_objects.append(arg)
-                acts[symbol] = (False, rule_index[arg])
-        actions[state] = acts
-        gotos[state] = goto
-    rules = [(len(r.expansion), r.origin.name, _passes_child_through(r)) for r in rule_objects]
-    return Grammar(parser, names, {v: k for k, v in names.items()}, actions, gotos, rules,
-                   rule_objects, dict(table.start_states), dict(table.end_states))
+    tables = load_tables()
+    names = tables.terminal_names
+    rules = [(r.size, r.origin, r.passthrough) for r in tables.rules]
+    return Grammar(tables, names, {v: k for k, v in names.items()}, rules)
 
 
-def _passes_child_through(rule: Any) -> bool:
-    """A `?rule: x` alternative with one child: the value is the child itself."""
-    return bool(rule.options.expand1 and len(rule.expansion) == 1 and rule.alias is None
-                and not rule.options.empty_indices)
+def make_callback(method: Callable[[list[Any]], Any],
+                  placeholders: tuple[bool, ...]) -> Callable[[list[Any]], Any]:
+    """A reduction callback; `[optional]` parts that were absent become None,
+    so every builder method sees its rule's children at fixed positions."""
+    if not any(placeholders):
+        return method
+
+    def with_placeholders(children: list[Any]) -> Any:
+        it = iter(children)
+        return method([None if absent else next(it) for absent in placeholders])
+
+    return with_placeholders
 
 
 def parse_module(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
@@ -163,14 +125,11 @@ class _ParseSession:
         self.lexical_error_starts: set[int] = set()
         # The builder reads doc comments through this dict, filled once lexing is done.
         self.builder = AstBuilder(source.path, self.docs, self.report, self.parse_fragment)
-        g = grammar()
-        tree_builder = ParseTreeBuilder(g.parser.rules, lark.Tree,  # type: ignore[no-untyped-call]
-                                        maybe_placeholders=True)
-        by_rule = tree_builder.create_callback(self.builder)  # type: ignore[no-untyped-call]
         # None: the rule passes its only child through, no call needed.
         self.callbacks: list[Callable[[list[Any]], Any] | None] = [
-            None if through else by_rule[rule]
-            for rule, (_, _, through) in zip(g.rule_objects, g.rules, strict=True)
+            None if rule.passthrough else make_callback(getattr(self.builder, rule.callback),
+                                                        rule.placeholders)
+            for rule in grammar().tables.rules
         ]
 
     def report(self, code: str, span: Span, message: str) -> None:
@@ -387,13 +346,14 @@ class _Machine:
 
     def __init__(self, g: Grammar, callbacks: list[Callable[[list[Any]], Any] | None],
                  start: str) -> None:
-        self.actions = g.actions
-        self.gotos = g.gotos
-        self.rules = g.rules
+        t = g.tables
+        self.actions = t.actions
+        self.gotos = t.gotos
+        self.rules = g.machine_rules
         self.callbacks = callbacks
-        self.end_state = g.end_states[start]
-        self.chains = g.chains
-        self.state_stack: list[int] = [g.start_states[start]]
+        self.end_state = t.end_states[start]
+        self.chains = t.chains
+        self.state_stack: list[int] = [t.start_states[start]]
         self.value_stack: list[Any] = []
 
     def feed(self, tok: Token) -> Any:
