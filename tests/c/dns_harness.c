@@ -1,0 +1,151 @@
+/*
+ * Host harness for backends/c/runtime/dns/dns_answer.c, driven by
+ * tests/test_dns_c.py: it links dns_answer.c with the generated tables of
+ * the test zones and answers framed queries from stdin, so thousands of
+ * queries go through one process.  The test also generates the list of
+ * tables, `dns_harness_tables` (the zone id is the index in it).
+ *
+ * Request frame, integers big-endian:
+ *   u8 zone (an index in dns_harness_tables)
+ *   u8 tcp (0: UDP, 1: TCP, 2: "TCP when max_size >= 65535", Python's None)
+ *   u32 max_size
+ *   u32 out_cap (0: DNS_ANSWER_OUT_CAP(max_size), at most 1 MiB)
+ *   u32 length, then `length` query bytes
+ * Reply frame: u32 length (0: no reply), then the reply bytes.
+ *
+ * The query and the reply buffer are allocated at their exact sizes for
+ * every query, so that AddressSanitizer sees any access past either.
+ * `-r N` answers each query N times and reports on stderr the time spent in
+ * dns_answer() alone, for a throughput figure without the pipe's cost.
+ * Exit status: 0, 2 on a bad frame or usage, 3 when a table is invalid.
+ */
+#define _POSIX_C_SOURCE 199309L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dns_answer.h"
+
+extern const struct dns_table *const dns_harness_tables[];
+extern const size_t dns_harness_table_count;
+
+static const size_t MAX_OUT_CAP = 1u << 20;
+
+struct request {
+    uint8_t zone;
+    uint8_t tcp;
+    uint32_t max_size;
+    uint32_t out_cap;
+    uint32_t length;
+};
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads one request header: 1 on success, 0 at a clean end of input, -1 on a cut frame. */
+static int read_request(struct request *r)
+{
+    uint8_t head[14];
+    size_t got = fread(head, 1, sizeof head, stdin);
+    if (got == 0 && feof(stdin))
+        return 0;
+    if (got != sizeof head)
+        return -1;
+    r->zone = head[0];
+    r->tcp = head[1];
+    r->max_size = be32(head + 2);
+    r->out_cap = be32(head + 6);
+    r->length = be32(head + 10);
+    return r->zone < dns_harness_table_count && r->tcp <= 2 ? 1 : -1;
+}
+
+static size_t out_cap_for(const struct request *r)
+{
+    if (r->out_cap)
+        return r->out_cap;
+    size_t cap = DNS_ANSWER_OUT_CAP(r->max_size);
+    return cap < MAX_OUT_CAP ? cap : MAX_OUT_CAP;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int write_reply(const uint8_t *reply, size_t len)
+{
+    const uint8_t head[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+                             (uint8_t)len};
+    if (fwrite(head, 1, sizeof head, stdout) != sizeof head)
+        return -1;
+    return len && fwrite(reply, 1, len, stdout) != len ? -1 : 0;
+}
+
+/* Answers one request `repeat` times; adds the time spent to *elapsed. */
+static int answer_one(const struct request *r, long repeat, double *elapsed)
+{
+    /* malloc(0) may give NULL: keep one byte so the pointer is valid, as
+     * a caller's would be; ASan still flags a read of it since length 0. */
+    uint8_t *query = malloc(r->length ? r->length : 1);
+    size_t cap = out_cap_for(r);
+    uint8_t *out = malloc(cap ? cap : 1);
+    if (!query || !out || fread(query, 1, r->length, stdin) != r->length) {
+        free(query);
+        free(out);
+        return -1;
+    }
+    int tcp = r->tcp == 2 ? -1 : r->tcp;
+    size_t len = 0;
+    double start = now();
+    for (long i = 0; i < repeat; i++)
+        len = dns_answer(dns_harness_tables[r->zone], query, r->length, out, cap, r->max_size, tcp);
+    *elapsed += now() - start;
+    int status = write_reply(out, len);
+    free(query);
+    free(out);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    long repeat = 1;
+    if (argc == 3 && strcmp(argv[1], "-r") == 0)
+        repeat = strtol(argv[2], NULL, 10);
+    else if (argc != 1)
+        repeat = 0;
+    if (repeat < 1) {
+        fprintf(stderr, "usage: %s [-r REPEAT] < requests > replies\n", argv[0]);
+        return 2;
+    }
+    for (size_t i = 0; i < dns_harness_table_count; i++) {
+        if (!dns_table_valid(dns_harness_tables[i])) {
+            fprintf(stderr, "table %zu is not valid\n", i);
+            return 3;
+        }
+    }
+    struct request r;
+    int status;
+    long queries = 0;
+    double elapsed = 0;
+    while ((status = read_request(&r)) == 1) {
+        if (answer_one(&r, repeat, &elapsed) != 0) {
+            status = -1;
+            break;
+        }
+        queries++;
+    }
+    if (fflush(stdout) != 0 || status != 0) {
+        fprintf(stderr, "bad request frame after %ld queries\n", queries);
+        return 2;
+    }
+    double answered = (double)queries * (double)repeat;
+    fprintf(stderr, "answered %.0f queries in %.6f s: %.0f queries/s\n", answered, elapsed,
+            elapsed > 0 ? answered / elapsed : 0.0);
+    return 0;
+}
