@@ -1,8 +1,12 @@
 """The abstract syntax tree.
 
-Every node is a frozen dataclass with a :class:`~specc.span.Span`.  Nodes
-compare by identity (``eq=False``) so that passes can key side tables (types,
-resolved names, constant values) by node cheaply.
+Every node is a dataclass with a :class:`~specc.span.Span`.  Nodes are never
+changed after parsing: a pass that rewrites the tree builds new nodes with
+``dataclasses.replace``.  They are not declared ``frozen`` only because that
+doubles the cost of building them and of importing this module, both of
+which every ``specc check`` pays.  Nodes compare by identity (``eq=False``)
+so that passes can key side tables (types, resolved names, constant values)
+by node cheaply.
 """
 
 from __future__ import annotations
@@ -17,25 +21,25 @@ from specc.values import Value
 # Type expressions (what the user wrote where a type goes)
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class TypeName:
     span: Span
     name: str
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class OptionType:
     span: Span
     inner: TypeExpr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ListType:
     span: Span
     element: TypeExpr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class FnType:
     span: Span
     params: tuple[TypeExpr, ...]
@@ -48,24 +52,24 @@ TypeExpr = TypeName | OptionType | ListType | FnType
 # Expressions
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class IntLit:
     span: Span
     value: int
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class BoolLit:
     span: Span
     value: bool
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class NoneLit:
     span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class StringLit:
     """A string; ``parts`` alternate literal text and interpolated expressions."""
 
@@ -73,46 +77,46 @@ class StringLit:
     parts: tuple[str | Expr, ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class BytesLit:
     span: Span
     value: bytes
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class DurationLit:
     span: Span
     nanoseconds: int
     text: str
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class SizeLit:
     span: Span
     size: int  # in bytes
     text: str
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Ipv4Lit:
     span: Span
     address: int  # host byte order
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class CidrLit:
     span: Span
     address: int  # host bits kept
     prefix: int
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Name:
     span: Span
     name: str
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ConfigRef:
     """``config.key``."""
 
@@ -121,14 +125,14 @@ class ConfigRef:
     key_span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class TargetRef:
     """The builtin constant ``target``."""
 
     span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Field:
     """``obj.name``: a struct field, an enum value (``LogLevel.info``), a
     compile-time property (``zone.origin``) or, as a callee, a device operation."""
@@ -139,14 +143,14 @@ class Field:
     name_span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Index:
     span: Span
     obj: Expr
     index: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Slice:
     span: Span
     obj: Expr
@@ -154,7 +158,7 @@ class Slice:
     upper: Expr | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Arg:
     span: Span
     name: str | None
@@ -162,7 +166,7 @@ class Arg:
     value: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Call:
     span: Span
     callee: Expr
@@ -174,14 +178,14 @@ class UnaryOp(Enum):
     NOT = "not"
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Unary:
     span: Span
     op: UnaryOp
     operand: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Binary:
     span: Span
     op: str  # the operator as written: "+", "==", "and", "??", ...
@@ -190,14 +194,14 @@ class Binary:
     right: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Cast:
     span: Span
     expr: Expr
     type: TypeExpr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class IfExpr:
     span: Span
     cond: Expr
@@ -205,7 +209,7 @@ class IfExpr:
     else_: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class MatchArm:
     span: Span
     pattern: Pattern
@@ -213,7 +217,7 @@ class MatchArm:
     body: Expr | Block | Stmt
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Match:
     """``match e { ... }``, as an expression or (with statement arms) a statement."""
 
@@ -222,7 +226,7 @@ class Match:
     arms: tuple[MatchArm, ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class FieldInit:
     span: Span
     name: str
@@ -230,7 +234,7 @@ class FieldInit:
     value: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class StructLit:
     span: Span
     name: str
@@ -238,19 +242,19 @@ class StructLit:
     fields: tuple[FieldInit, ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ListLit:
     span: Span
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class SomeExpr:
     span: Span
     value: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Const:
     """A value computed at compile time; only the fold pass makes these."""
 
@@ -258,7 +262,7 @@ class Const:
     value: Value
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ErrorExpr:
     """Stands where the parser could not make sense of an expression."""
 
@@ -277,12 +281,12 @@ LITERAL_TYPES = (IntLit, BoolLit, NoneLit, StringLit, BytesLit, DurationLit, Siz
 # Patterns
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class WildcardPat:
     span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class BindPat:
     """A bare name in a pattern binds the matched value (``some(x)``)."""
 
@@ -290,13 +294,13 @@ class BindPat:
     name: str
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class LiteralPat:
     span: Span
     value: Expr  # a literal, possibly negated
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class EnumPat:
     span: Span
     enum: str
@@ -305,18 +309,18 @@ class EnumPat:
     value_span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class SomePat:
     span: Span
     inner: Pattern
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class NonePat:
     span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class AltPat:
     span: Span
     alternatives: tuple[Pattern, ...]
@@ -328,13 +332,13 @@ Pattern = WildcardPat | BindPat | LiteralPat | EnumPat | SomePat | NonePat | Alt
 # Statements
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Block:
     span: Span
     stmts: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Let:
     span: Span
     name: str
@@ -344,7 +348,7 @@ class Let:
     mutable: bool  # `var` rather than `let`
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Assign:
     span: Span
     target: str
@@ -353,13 +357,13 @@ class Assign:
     value: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ExprStmt:
     span: Span
     expr: Expr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class If:
     span: Span
     cond: Expr
@@ -367,7 +371,7 @@ class If:
     else_: Block | If | IfLet | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class IfLet:
     span: Span
     name: str
@@ -377,14 +381,14 @@ class IfLet:
     else_: Block | If | IfLet | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class While:
     span: Span
     cond: Expr
     body: Block
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class For:
     """``for x in xs`` (``upper`` is None) or ``for i in a..b``."""
 
@@ -396,18 +400,18 @@ class For:
     body: Block
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Return:
     span: Span
     value: Expr | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Break:
     span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Continue:
     span: Span
 
@@ -418,7 +422,7 @@ Stmt = Let | Assign | ExprStmt | If | IfLet | While | For | Return | Break | Con
 # Declarations
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Unikernel:
     span: Span
     name: str
@@ -427,21 +431,21 @@ class Unikernel:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Use:
     span: Span
     path: str
     path_span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class EnumVariant:
     span: Span
     name: str
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class EnumDecl:
     span: Span
     name: str
@@ -450,7 +454,7 @@ class EnumDecl:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class FieldDecl:
     span: Span
     name: str
@@ -459,7 +463,7 @@ class FieldDecl:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class StructDecl:
     span: Span
     name: str
@@ -473,7 +477,7 @@ class KeyKind(Enum):
     PARAM = "param"
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ConfigKey:
     span: Span
     kind: KeyKind
@@ -485,13 +489,13 @@ class ConfigKey:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ConfigBlock:
     span: Span
     keys: tuple[ConfigKey, ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Param:
     span: Span
     name: str
@@ -499,7 +503,7 @@ class Param:
     type: TypeExpr
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class OpDecl:
     """An operation of an interface."""
 
@@ -511,7 +515,7 @@ class OpDecl:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class InterfaceDecl:
     span: Span
     name: str
@@ -520,7 +524,7 @@ class InterfaceDecl:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ComponentParam:
     span: Span
     name: str
@@ -530,13 +534,13 @@ class ComponentParam:
     default: Expr | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class TargetsItem:
     span: Span
     targets: tuple[tuple[str, Span], ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ImplItem:
     span: Span
     language: str
@@ -545,7 +549,7 @@ class ImplItem:
     path_span: Span
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class DropItem:
     span: Span
     op: str
@@ -556,7 +560,7 @@ class DropItem:
 ComponentItem = TargetsItem | ImplItem | DropItem
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class ComponentDecl:
     span: Span
     name: str
@@ -569,7 +573,7 @@ class ComponentDecl:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class DeviceDecl:
     span: Span
     name: str
@@ -578,13 +582,13 @@ class DeviceDecl:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class DevicesBlock:
     span: Span
     devices: tuple[DeviceDecl, ...]
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class FnDecl:
     span: Span
     name: str
@@ -595,7 +599,7 @@ class FnDecl:
     doc: str | None
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class MainDecl:
     span: Span
     body: Block
@@ -614,7 +618,7 @@ class Comment:
     text: str  # including the leading `#`
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Module:
     """One parsed file."""
 
