@@ -108,7 +108,7 @@ def build(result: Any, output_dir: str | None, output_format: str) -> str:
             click.echo(f"specc: error: building the {target} image failed (a bug in specc; "
                        f"please report it):\n{error}", err=True)
             sys.exit(EXIT_INTERNAL)
-        write_manifest(result, directory)
+        write_manifest(result, directory, image)
         return image
     from specc.backends.python.emit import BackendError, emit_python
     from specc.diagnostics import DiagnosticSink

@@ -91,10 +91,25 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
     }
 
 
-def write_manifest(c: Compilation, directory: str) -> str:
+def image_report(image: str) -> dict[str, Any]:
+    """Section sizes of a built ELF image (the C targets), for the manifest."""
+    from elftools.elf.elffile import ELFFile
+
+    sizes: dict[str, int] = {}
+    with open(image, "rb") as handle:
+        for section in ELFFile(handle).iter_sections():
+            if section.name in (".text", ".rodata", ".data", ".bss"):
+                sizes[section.name.lstrip(".")] = int(section["sh_size"])
+    return {"file": os.path.basename(image), "bytes": os.path.getsize(image), "sections": sizes}
+
+
+def write_manifest(c: Compilation, directory: str, image: str | None = None) -> str:
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, "manifest.json")
-    text = json.dumps(build_manifest(c), indent=2, ensure_ascii=False) + "\n"
+    manifest = build_manifest(c)
+    if image is not None:
+        manifest["image"] = image_report(image)
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     temporary = path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
