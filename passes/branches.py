@@ -30,6 +30,8 @@ class BranchLog:
     decisions: list[Decision] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # file -> text, for conditions
     owner: str = "devices"  # set by the pass that records
+    _index: dict[str, list[Decision]] | None = field(default=None, repr=False)
+    _indexed: int = field(default=0, repr=False)
 
     def record(self, condition: ast.Expr, value: Value, pruned: list[object]) -> None:
         if not pruned:
@@ -42,13 +44,24 @@ class BranchLog:
     def reason_for(self, name: str, live: set[str] | None = None) -> Decision | None:
         """The first decision whose removed branches mention ``name`` (among
         decisions made in ``live`` owners, when given)."""
-        for decision in self.decisions:
-            if live is not None and decision.owner not in live:
-                continue
-            for node in decision.pruned:
-                if name in mentioned_names(node):
-                    return decision
+        for decision in self.mentioning().get(name, ()):
+            if live is None or decision.owner in live:
+                return decision
         return None
+
+    def mentioning(self) -> dict[str, list[Decision]]:
+        """name -> the decisions whose removed branches mention it, in order;
+        built once (each pruned branch is walked once, not once per name)."""
+        if self._index is None or self._indexed != len(self.decisions):
+            index: dict[str, list[Decision]] = {}
+            for decision in self.decisions:
+                names: set[str] = set()
+                for node in decision.pruned:
+                    names |= mentioned_names(node)
+                for found in sorted(names):
+                    index.setdefault(found, []).append(decision)
+            self._index, self._indexed = index, len(self.decisions)
+        return self._index
 
 
 def where(span: Span) -> str:

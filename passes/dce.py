@@ -22,7 +22,7 @@ import networkx as nx
 from specc import ast
 from specc.check.program import CheckedProgram
 from specc.diagnostics import DiagnosticSink
-from specc.passes.branches import BranchLog, Decision, walk
+from specc.passes.branches import BranchLog, Decision, mentioned_names, walk
 from specc.passes.devices import DeviceGraph
 from specc.passes.fold import Folded
 from specc.span import Span
@@ -63,6 +63,8 @@ class DeadCode:
         self.sink = sink
         self.result = Reachable()
         self.function_removals: dict[str, Removal] = {}
+        self._device_mentions: dict[str, list[str]] | None = None
+        self._function_mentions: dict[str, list[str]] | None = None
 
     def run(self) -> Reachable:
         r = self.result
@@ -232,26 +234,25 @@ class DeadCode:
 
     def function_users(self, name: str) -> list[str]:
         """Functions not in the image whose bodies mention ``name``."""
-        users = []
-        for function, removal in self.function_removals.items():
-            del removal
-            decl = self.program.functions[function].decl
-            if decl is not None and any(isinstance(n, ast.Name) and n.name == name
-                                        for n in walk(decl.body)):
-                users.append(function)
-        return users
+        if self._function_mentions is None:
+            self._function_mentions = {}
+            for function in self.function_removals:
+                decl = self.program.functions[function].decl
+                if decl is not None:
+                    for mentioned in sorted(mentioned_names(decl.body)):
+                        self._function_mentions.setdefault(mentioned, []).append(function)
+        return self._function_mentions.get(name, [])
 
     def device_users(self, name: str) -> list[str]:
-        """Other devices whose definitions mention ``name``."""
-        users = []
-        for other, device in self.program.devices.items():
-            if other == name:
-                continue
-            for node in walk(device.decl.value):
-                if isinstance(node, ast.Name) and node.name == name:
-                    users.append(other)
-                    break
-        return users
+        """Other devices whose definitions mention ``name`` (an index built
+        once: asking each device of every other is quadratic)."""
+        if self._device_mentions is None:
+            self._device_mentions = {}
+            for other, device in self.program.devices.items():
+                for mentioned in sorted(mentioned_names(device.decl.value)):
+                    if mentioned != other:
+                        self._device_mentions.setdefault(mentioned, []).append(other)
+        return self._device_mentions.get(name, [])
 
 
 def _pruned(decision: Decision) -> str:
