@@ -314,7 +314,10 @@ def _example(t: Type) -> str | None:
     if isinstance(t, EnumT):
         return "one of " + ", ".join(t.variants)
     example = examples.get(str(t))
-    return None if example is None else f"a `{t}` is written like {example}"
+    if example is None:
+        return None
+    article = "an" if str(t)[0].lower() in "aeio" else "a"  # a u16, an i64, an Ipv4
+    return f"{article} `{t}` is written like {example}"
 
 
 def run_config(program: CheckedProgram, defines: Sequence[str], config_file: str | None,

@@ -177,7 +177,10 @@ class DeadCode:
             instances = [i for i in self.graph.instances.values()
                          if i.component == component or component in i.via]
             if instances:  # built, then left out: say why its instances are out
-                users = ", ".join(f"`{n}`" for i in instances for n in (i.names or [i.key]))
+                names = [n for i in instances for n in (i.names or [i.key])]
+                users = ", ".join(f"`{n}`" for n in names[:5])
+                if len(names) > 5:
+                    users += f" and {len(names) - 5} more"
                 reason = f"its instances ({users}) are not in the image"
                 first = device_reasons.get(instances[0].names[0]) if instances[0].names else None
                 decision = first.decision if first else None

@@ -9,7 +9,7 @@ from typing import Any
 from specc import ast
 from specc.driver import Compilation
 from specc.manifest import decision_json, position
-from specc.passes.branches import Decision, mentioned_names
+from specc.passes.branches import Decision, mentioned_names, where
 from specc.span import Span
 from specc.values import source_text
 
@@ -39,9 +39,9 @@ class Explanation:
         lines.extend(f"  because: {r}" for r in self.reasons)
         if self.decision is not None:
             d = self.decision
-            lines.append(f"  decided by: `{d.condition}` = {d.value} at {d.span}")
+            lines.append(f"  decided by: `{d.condition}` = {d.value} at {where(d.span)}")
         if self.declared_at is not None:
-            lines.append(f"  declared at: {self.declared_at}")
+            lines.append(f"  declared at: {where(self.declared_at)}")
         return "\n".join(lines)
 
 
@@ -110,7 +110,7 @@ def explain_config(c: Compilation, name: str) -> Explanation:
     source = config.sources.get(name, "default")
     summary = f"const `{name}: {info.type}` = {source_text(value)} (from {source}); " \
               "folded into the image at compile time"
-    reasons = [f"decides `{d.condition}` = {d.value} at {d.span}, removing a branch"
+    reasons = [f"decides `{d.condition}` = {d.value} at {where(d.span)}, removing a branch"
                for d in c.branches.decisions if _mentions_key(d, name)]
     return Explanation("config", name, True, summary, reasons=reasons,
                        declared_at=decl.name_span)
