@@ -29,8 +29,6 @@ import cProfile
 import datetime
 import io
 import json
-import os
-import platform
 import pstats
 import statistics
 import subprocess
@@ -40,6 +38,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from machine import machine  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -337,37 +337,6 @@ def profile_in_process(text: str, path: Path, top: int = 15) -> str:
 
 # --------------------------------------------------------------------------
 # Machine and report
-
-
-def _command_output(args: list[str]) -> str:
-    try:
-        proc = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)
-    except OSError:
-        return "unknown"
-    return proc.stdout.strip() or "unknown"
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    commit = _command_output(["git", "rev-parse", "--short", "HEAD"])
-    dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
-    return {
-        "uname": _command_output(["uname", "-a"]),
-        "cpu": cpu,
-        "nproc": str(os.cpu_count() or "unknown"),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "commit": commit + ("-dirty" if dirty not in ("", "unknown") else ""),
-        # Other work on the machine skews the timings; the load says how much.
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-    }
 
 
 def write_report(

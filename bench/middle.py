@@ -42,10 +42,8 @@ import itertools
 import json
 import math
 import os
-import platform
 import pstats
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +51,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from machine import machine  # bench/machine.py, imported while bench/ is still on the path
 
 # `python bench/middle.py` puts bench/ first on sys.path, where a module of
 # another benchmark (bench/dns.py) would shadow dnspython's `dns`, which
@@ -273,37 +273,6 @@ def profile(instances: int, directory: Path, top: int = 15) -> str:
 
 # --------------------------------------------------------------------------
 # Machine and report
-
-
-def _command_output(args: list[str]) -> str:
-    try:
-        completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)
-    except OSError:
-        return "unknown"
-    return completed.stdout.strip() or "unknown"
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    commit = _command_output(["git", "rev-parse", "--short", "HEAD"])
-    dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
-    return {
-        "uname": _command_output(["uname", "-a"]),
-        "cpu": cpu,
-        "nproc": str(os.cpu_count() or "unknown"),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "commit": commit + ("-dirty" if dirty not in ("", "unknown") else ""),
-        # Other work on the machine skews the timings; the load says how much.
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-    }
 
 
 def growth(results: list[SizeResult], phase: str | None) -> list[float]:

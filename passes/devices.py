@@ -63,6 +63,26 @@ class DeviceGraph:
         key = self.devices.get(device)
         return self.instances.get(key) if key is not None else None
 
+    def construction_order(self, kept: list[str]) -> list[str]:
+        """The ``kept`` instances, each after the instances it uses: the order
+        an image builds its devices in."""
+        order: list[str] = []
+        done: set[str] = set()
+        wanted = set(kept)
+
+        def visit(key: str) -> None:
+            if key in done:
+                return
+            done.add(key)
+            for target in self.graph.successors(key):
+                if target in wanted:
+                    visit(target)
+            order.append(key)
+
+        for key in kept:
+            visit(key)
+        return order
+
 
 class DevicesPass:
     def __init__(self, program: CheckedProgram, config: ConfigValues, sink: DiagnosticSink,

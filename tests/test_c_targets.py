@@ -19,7 +19,7 @@ import dns.rcode
 import pytest
 from dns_queries import make, query_set
 from elftools.elf.elffile import ELFFile
-from test_dns_vs_nsd import NSD, ask, free_port, summary
+from test_dns_vs_nsd import NSD, ask, differences_over_the_network, free_port
 from test_python_dns import nsd  # noqa: F401  (a fixture)
 
 from specc.backends.c.build import qemu_command
@@ -86,15 +86,8 @@ def test_unix_dns_answers_dig(unix_dns: tuple[Path, int]) -> None:
 @pytest.mark.skipif(NSD is None, reason="NSD is not installed")
 def test_unix_dns_matches_nsd(unix_dns: tuple[Path, int], nsd: int) -> None:  # noqa: F811
     _, port = unix_dns
-    differences = []
-    for query in [q for q in query_set() if q.zone == "example.org."]:
-        ours, theirs = ask(port, query.wire), ask(nsd, query.wire)
-        if theirs is None and ours is not None:
-            theirs = ask(nsd, query.wire, 1.5)  # NSD rate-limits error replies
-        if (ours is None) != (theirs is None):
-            differences.append(f"{query.label}: ours {ours!r}, NSD {theirs!r}")
-        elif ours is not None and theirs is not None and summary(ours) != summary(theirs):
-            differences.append(f"{query.label}: ours {summary(ours)} NSD {summary(theirs)}")
+    queries = [q for q in query_set() if q.zone == "example.org."]
+    differences = differences_over_the_network(port, nsd, queries)
     assert not differences, "\n".join(differences[:10])
 
 

@@ -18,7 +18,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 from dns_queries import SERVER_MAX_UDP, make, query_set
-from test_dns_vs_nsd import NSD, ask, free_port, running_nsd, summary
+from test_dns_vs_nsd import NSD, ask, differences_over_the_network, free_port, running_nsd
 from test_python_target import ROOT, compile_python, start
 
 pytestmark = pytest.mark.skipif(NSD is None, reason="NSD is not installed (scripts/setup.sh)")
@@ -78,16 +78,7 @@ def test_answers_match_nsd_over_the_network(image: tuple[Path, int], nsd: int) -
     _, port = image
     queries = [q for q in query_set() if q.zone == "example.org."]
     assert len(queries) > 500
-    differences = []
-    for query in queries:
-        ours, theirs = ask(port, query.wire), ask(nsd, query.wire)
-        if theirs is None and ours is not None:
-            theirs = ask(nsd, query.wire, 1.5)  # NSD rate-limits error replies
-        if (ours is None) != (theirs is None):
-            differences.append(f"{query.label}: ours {ours!r}, NSD {theirs!r}")
-        elif ours is not None and theirs is not None and summary(ours) != summary(theirs):
-            differences.append(f"{query.label}:\n  ours {summary(ours)}\n  NSD  "
-                               f"{summary(theirs)}")
+    differences = differences_over_the_network(port, nsd, queries)
     assert not differences, f"{len(differences)} differ:\n" + "\n".join(differences[:10])
 
 

@@ -262,7 +262,7 @@ class _CImage:
                 lines.append(f"    if (!({condition})) sc_usage(\"does not meet its `requires` "
                              f"({os.path.basename(info.decl.requires.span.file)}:"
                              f"{info.decl.requires.span.line})\", \"{flag}\");")
-        for key in self._construction_order():
+        for key in self.graph.construction_order(self.reachable.instances):
             lines.append(f"    {self.devices[key]}_init();")
         lines += ["    f_main();", "    sc_loop_run();", "    return 0;", "}"]
         return "\n".join(lines) + "\n"
@@ -304,24 +304,6 @@ class _CImage:
             if info.decl.doc:
                 lines.extend(f"      {d}" for d in info.decl.doc.splitlines())
         return "\n".join(lines) + "\n"
-
-    def _construction_order(self) -> list[str]:
-        order: list[str] = []
-        done: set[str] = set()
-        kept = set(self.reachable.instances)
-
-        def visit(key: str) -> None:
-            if key in done:
-                return
-            done.add(key)
-            for target in self.graph.graph.successors(key):
-                if target in kept:
-                    visit(target)
-            order.append(key)
-
-        for key in self.reachable.instances:
-            visit(key)
-        return order
 
 
 def _struct_order(program: object) -> list[str]:

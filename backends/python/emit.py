@@ -230,7 +230,7 @@ class _PythonImage:
                                  f"hold ({where})')")
             out.line("rt = Runtime()")
             out.line("rt.bind_address = parse_ipv4('bind', given.get('bind', '0.0.0.0'))")
-            for key in self._construction_order():
+            for key in self.graph.construction_order(self.reachable.instances):
                 instance = self.graph.instances[key]
                 args = ["rt", *(self.names["device " + target]
                                 for _, target in instance.device_args)]
@@ -250,24 +250,6 @@ class _PythonImage:
         with out.indent():
             out.line("sys.exit(_boot(sys.argv[1:]))")
         return out.text()
-
-    def _construction_order(self) -> list[str]:
-        order: list[str] = []
-        done: set[str] = set()
-        kept = set(self.reachable.instances)
-
-        def visit(key: str) -> None:
-            if key in done:
-                return
-            done.add(key)
-            for target in self.graph.graph.successors(key):
-                if target in kept:
-                    visit(target)
-            order.append(key)
-
-        for key in self.reachable.instances:
-            visit(key)
-        return order
 
     def param_parser(self, flag: str, t: T.Type) -> Callable[[str], str]:
         inner = t.inner if isinstance(t, T.OptionT) else t

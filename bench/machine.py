@@ -1,0 +1,46 @@
+"""What every benchmark records about the machine it ran on.
+
+The scripts in bench/ import this first: bench/dns.py would otherwise hide
+dnspython's `dns` package once bench/ is on sys.path, so the scripts that
+need `dns` drop bench/ from sys.path right after.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _command_output(args: list[str]) -> str:
+    try:
+        completed = subprocess.run(args, capture_output=True, text=True, check=False, cwd=ROOT)
+    except OSError:
+        return "unknown"
+    return completed.stdout.strip() or "unknown"
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    commit = _command_output(["git", "rev-parse", "--short", "HEAD"])
+    dirty = _command_output(["git", "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "uname": _command_output(["uname", "-a"]),
+        "cpu": cpu,
+        "nproc": str(os.cpu_count() or "unknown"),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "commit": commit + ("-dirty" if dirty not in ("", "unknown") else ""),
+        # Other work on the machine skews the timings; the load says how much.
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
