@@ -199,11 +199,28 @@ class ConfigPass:
 
     def param_default(self, name: str, info: ConfigKeyInfo) -> None:
         try:
-            self.result.param_defaults[name] = self.evaluator.eval(info.decl.default)
+            default = self.evaluator.eval(info.decl.default)
         except EvalError as error:
             self.sink.add(error.code, error.span, error.message)
+            return
         except NotConstant:
-            pass
+            return
+        self.result.param_defaults[name] = default
+        requires = info.decl.requires
+        if requires is None:
+            return
+        from specc.evaluate import Env
+
+        try:
+            holds = self.evaluator.eval(requires, Env(None, {name: default}))
+        except (EvalError, NotConstant):
+            return  # it reads other params: only the image can tell
+        if not holds:
+            flag = name.replace("_", "-")
+            self.sink.add("W0004", requires.span, f"the default of param `{name}` "
+                          f"({source_text(default)}) does not meet its `requires`: the image "
+                          f"will not start unless it is given --{flag}=...",
+                          notes=[Note(f"`{name}` is declared here", info.decl.name_span)])
 
     def check_requires(self, info: ConfigKeyInfo, value: Value, source: str) -> None:
         decl = info.decl

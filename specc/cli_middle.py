@@ -6,6 +6,7 @@ problems exactly as `specc check` does.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -17,6 +18,25 @@ import click
 from specc.cli import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK, FORMATS, TARGETS, _emit, main
 
 PASS_NAMES = ("config", "devices", "fold", "dce")
+
+
+def guarded(command: Callable[..., None]) -> Callable[..., None]:
+    """A failure of specc itself in a command becomes one internal-error
+    report (exit 3), never a traceback."""
+
+    @functools.wraps(command)
+    def run_guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as error:
+            from specc.cli import _ice_message
+
+            click.echo(f"specc: {_ice_message(error)}", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    return run_guarded
 
 
 def compile_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,6 +90,7 @@ def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: st
               help="Where to write the image and manifest.json (default: out/NAME-TARGET).")
 @click.option("--dump-after", type=click.Choice(PASS_NAMES), default=None,
               help="Print the program after this pass and stop.")
+@guarded
 def compile_command(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
                     output_format: str, output_dir: str | None, dump_after: str | None) -> None:
     """Compile FILE for a target: check, evaluate, specialize, write the manifest."""
@@ -139,6 +160,7 @@ def build(result: Any, output_dir: str | None, output_format: str) -> str:
 @click.option("--print-command", is_flag=True,
               help="Print the command that runs the image (QEMU's for hvt) and stop.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@guarded
 def run(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
         output_format: str, output_dir: str | None, print_command: bool,
         args: tuple[str, ...]) -> None:
@@ -178,6 +200,7 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
 @compile_options
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@guarded
 def explain(file: str, name: str, target: str, defines: tuple[str, ...], config_file: str | None,
             output_format: str, as_json: bool) -> None:
     """Is NAME (a device, component, function or config key) in the image, and why."""
@@ -205,6 +228,7 @@ def explain(file: str, name: str, target: str, defines: tuple[str, ...], config_
               help="Write the graph to this file (default: standard output).")
 @click.option("--as", "graph_format", type=click.Choice(("dot", "svg", "png")), default=None,
               help="dot, svg or png (default: from the output's extension, else dot).")
+@guarded
 def graph(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
           output_format: str, output: str | None, graph_format: str | None) -> None:
     """The device graph of FILE: kept instances solid, removed ones greyed with the reason."""

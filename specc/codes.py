@@ -94,6 +94,7 @@ _ENTRIES = [
     CodeEntry("W0001", "unreachable match arm", is_error=False),
     CodeEntry("W0002", "unused variable", is_error=False),
     CodeEntry("W0003", "device is never used", is_error=False),
+    CodeEntry("W0004", "a param's default does not meet its `requires`", is_error=False),
     # Internal (E9xxx)
     CodeEntry("E9001", "internal compiler error"),
 ]

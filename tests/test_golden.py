@@ -76,7 +76,7 @@ NOT_REPORTED_BY_CHECK: frozenset[str] = frozenset({
     "E0501", "E0502",
     "E0601",
     "E0701",
-    "W0003",
+    "W0003", "W0004",
 })
 
 

@@ -83,7 +83,7 @@ MIDDLE_END_CODES = frozenset({
     "E0401", "E0402", "E0403", "E0404", "E0405", "E0406",
     "E0501", "E0502",
     "E0601",
-    "W0003",
+    "W0003", "W0004",
 })
 
 # Cases whose expectations show the correct behaviour, which the middle end
