@@ -92,9 +92,6 @@ MIDDLE_END_CODES = frozenset({
 # recorded.  When a bug is fixed, the case XPASSes (a failure): take its entry
 # out and run --update-golden to record the notes too.
 KNOWN_MIDDLE_END_BUGS: dict[str, str] = {
-    "deep_recursion": "a pure recursive function more than 64 calls deep is rejected with "
-    "E0303 ('nests calls more than 64 deep') although it is far within the step budget, the "
-    "only limit LANGUAGE.md section 9 sets",
     "zonefile_bad_rdata": "a malformed record is reported on the line after it (dnspython "
     "counts the end of the record's line before it complains): bad.zone:6:1 for line 5",
 }
