@@ -167,7 +167,7 @@ def test_explain_an_unknown_name_is_an_error() -> None:
 
 
 def test_tcp_true_puts_them_in(tmp_path: Path) -> None:
-    # For python: the hvt back end has no C `dns_over_tcp` yet (E0701), and
+    # For python: the hvt back end has no C `direct_tcp` yet (E0701), and
     # writes no manifest then; test_tcp_true_on_hvt checks the hvt middle end.
     manifest = compile_manifest(tmp_path, DNS, "-D", "tcp=true", "-t", "python")
     assert manifest["config"]["tcp"]["value"] is True

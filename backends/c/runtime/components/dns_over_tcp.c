@@ -1,0 +1,128 @@
+/* dns_over_tcp(tcp, zone): DNS over TCP (RFC 7766), the twin of
+ * backends/python/runtime/dns_over_tcp.py.  Each message is preceded by its
+ * length in two bytes; a chunk may hold several messages and a message may
+ * span chunks.  Every complete message is answered with zone.answer(msg,
+ * 65535), framed the same way, and a chunk's answers go back as one reply.
+ *
+ * State, all static (the instance is its own translation unit):
+ *  - the unfinished message of a connection waits in one of MAX_CLIENTS
+ *    slots, keyed by Conn.id.  The Tcp interface does not say when a
+ *    connection goes away, so a slot is only freed when its message is
+ *    complete; when all are taken, the least recently used one is reclaimed
+ *    and its connection closed (a no-op for a connection already gone).
+ *  - a message longer than MAX_MESSAGE closes its connection.  With the
+ *    default, the largest a two-byte length can say, that never happens (nor
+ *    does the Python twin's cap on what it buffers); lower it to cap memory.
+ *  - a chunk's answers are gathered in a static buffer of OUT_CAP bytes; a
+ *    chunk whose answers do not fit gets those that do, then its connection
+ *    is closed after the reply (RFC 7766 clients retry on a new connection).
+ *
+ * dns_zone takes 64 KiB of the event arena for each answer; when the arena
+ * runs low between answers, it is reset.  That is safe: the chunk has been
+ * copied into `stage` by then and the answers into `out`, and the Tcp
+ * implementation holds nothing in the arena across on_data (socket_tcp's
+ * chunk is a static buffer and it resets the arena after each on_data). */
+#include "components/component.h"
+
+#include <string.h>
+
+#define MAX_CLIENTS 64
+#define MAX_MESSAGE 65535u                   /* the largest message accepted */
+#define PIECE 65536u                         /* input staged per round */
+#define OUT_CAP (4u * (2u + 65535u))         /* a chunk's answers, framed */
+#define ANSWER_ARENA (65535u + 1024u)        /* what one zone.answer may take */
+
+static struct client {
+    bool used;
+    Conn conn;
+    uint64_t last_use;
+    size_t len;
+    uint8_t buf[2 + MAX_MESSAGE];
+} clients[MAX_CLIENTS];
+static uint64_t uses;
+
+/* An unfinished message (< 2 + MAX_MESSAGE bytes) followed by new input. */
+static uint8_t stage[2 + MAX_MESSAGE + PIECE];
+static uint8_t out[OUT_CAP];
+
+void SC_FN(init)(void) {}
+
+static struct client *find(uint32_t id) {
+    for (size_t i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].used && clients[i].conn.id == id) return &clients[i];
+    return NULL;
+}
+
+/* Keep the unfinished message `data` of conn (len <= sizeof buf). */
+static void keep(Conn conn, const uint8_t *data, size_t len) {
+    struct client *slot = NULL;
+    for (size_t i = 0; i < MAX_CLIENTS && slot == NULL; i++)
+        if (!clients[i].used) slot = &clients[i];
+    if (slot == NULL) {  /* reclaim the least recently used slot */
+        slot = &clients[0];
+        for (size_t i = 1; i < MAX_CLIENTS; i++)
+            if (clients[i].last_use < slot->last_use) slot = &clients[i];
+        slot->used = false;
+        SC_OP(tcp, close)(slot->conn);
+    }
+    slot->used = true;
+    slot->conn = conn;
+    slot->last_use = ++uses;
+    slot->len = len;
+    memcpy(slot->buf, data, len);
+}
+
+static sc_opt_bytes on_data(Conn conn, sc_bytes data) {
+    size_t len = 0;  /* bytes in stage */
+    struct client *c = find(conn.id);
+    if (c != NULL) {
+        memcpy(stage, c->buf, c->len);
+        len = c->len;
+        c->used = false;
+    }
+    size_t out_len = 0, taken = 0;
+    bool cut = false;  /* close the connection after the reply */
+    for (;;) {
+        size_t piece = data.len - taken;
+        if (piece > sizeof stage - len) piece = sizeof stage - len;
+        if (piece > 0) memcpy(stage + len, data.ptr + taken, piece);
+        len += piece;
+        taken += piece;
+        bool staged = taken == data.len;  /* nothing left in `data`: the arena may go */
+        size_t at = 0;
+        while (!cut && len - at >= 2) {
+            size_t n = (size_t)stage[at] << 8 | stage[at + 1];
+            if (n > MAX_MESSAGE) { cut = true; break; }
+            if (len - at - 2 < n) break;
+            if (sc_arena_free() < ANSWER_ARENA) {
+                if (!staged) { cut = true; break; }
+                sc_arena_reset();
+            }
+            sc_opt_bytes reply = SC_OP(zone, answer)((sc_bytes){ stage + at + 2, n }, 65535);
+            if (reply.some) {
+                if (reply.value.len > 65535 || sizeof out - out_len < 2 + reply.value.len) {
+                    cut = true;
+                    break;
+                }
+                out[out_len] = (uint8_t)(reply.value.len >> 8);
+                out[out_len + 1] = (uint8_t)reply.value.len;
+                memcpy(out + out_len + 2, reply.value.ptr, reply.value.len);
+                out_len += 2 + reply.value.len;
+            }
+            at += 2 + n;
+        }
+        memmove(stage, stage + at, len - at);
+        len -= at;
+        /* What is left is one unfinished message, so the next piece has room. */
+        if (cut || staged) break;
+    }
+    if (cut) {
+        SC_OP(tcp, close)(conn);
+    } else if (len > 0) {
+        keep(conn, stage, len);
+    }
+    if (out_len == 0) return (sc_opt_bytes){ false, { 0, 0 } };
+    return (sc_opt_bytes){ true, { out, out_len } };
+}
+
+void SC_FN(serve)(uint16_t port) { SC_OP(tcp, listen)(port, on_data); }
