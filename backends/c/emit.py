@@ -16,12 +16,12 @@ from specc import ast
 from specc import types as T
 from specc.backends.c.build import RUNTIME_DIR, BuildError, build_hvt, find_cc
 from specc.backends.c.ctypes import CTypes, Unsupported
-from specc.backends.c.lower import CLowerer, c_string
+from specc.backends.c.lower import CLowerer, c_string, scalar_literal
 from specc.check.program import ConfigKeyInfo
 from specc.driver import Compilation
 from specc.passes.devices import Instance
 from specc.span import Span
-from specc.values import CidrV, DurationV, EnumV, Ipv4V, SizeV, Value, ZoneV
+from specc.values import CidrV, EnumV, Value, ZoneV
 
 UNIX_CFLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
                "-Wno-unused-function", "-ffunction-sections", "-fdata-sections")
@@ -157,22 +157,12 @@ class _CImage:
 
     @staticmethod
     def scalar(value: Value) -> str:
-        if isinstance(value, bool):
-            return "1" if value else "0"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, Ipv4V):
-            return f"UINT32_C(0x{value.address:08x})"
-        if isinstance(value, DurationV):
-            return f"INT64_C({value.nanoseconds})"
-        if isinstance(value, SizeV):
-            return f"UINT64_C({value.size})"
         if isinstance(value, EnumV):
-            return str(value.index)
-        if isinstance(value, str):
-            data = value.encode()
-            return f"((sc_str){{ {c_string(data)}, {len(data)} }})"
-        raise Unsupported(f"the component constant {value!r}")
+            return str(value.index)  # component code sees enums as ints
+        literal = scalar_literal(value)
+        if literal is None:
+            raise Unsupported(f"the component constant {value!r}")
+        return literal
 
     def zone_table(self, instance: Instance) -> list[str]:
         from specc.backends.dns.c_table import table_to_c

@@ -47,6 +47,33 @@ def c_string(data: bytes) -> str:
     return '"' + "".join(out) + '"'
 
 
+def scalar_literal(value: Value, t: T.Type | None = None) -> str | None:
+    """C for a bool, integer, string, bytes, address, duration or size; None
+    for the other values (enums, structs, lists, functions, devices)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if t in (T.U64, T.SIZE) or value > 0x7FFF_FFFF_FFFF_FFFF:
+            return f"UINT64_C({value})"
+        if value < -0x7FFF_FFFF_FFFF_FFFF:
+            return "INT64_MIN"
+        return f"INT64_C({value})" if abs(value) > 0x7FFF_FFFF else str(value)
+    if isinstance(value, str):
+        data = value.encode()
+        return f"((sc_str){{ {c_string(data)}, {len(data)} }})"
+    if isinstance(value, bytes):
+        return f"((sc_bytes){{ (const uint8_t *){c_string(value)}, {len(value)} }})"
+    if isinstance(value, Ipv4V):
+        return f"UINT32_C(0x{value.address:08x})"
+    if isinstance(value, CidrV):
+        return f"((sc_cidr){{ UINT32_C(0x{value.address:08x}), {value.prefix} }})"
+    if isinstance(value, DurationV):
+        return f"INT64_C({value.nanoseconds})"
+    if isinstance(value, SizeV):
+        return f"UINT64_C({value.size})"
+    return None
+
+
 class CLowerer:
     def __init__(self, c: Compilation, types: CTypes, devices: dict[str, str]) -> None:
         assert c.program is not None and c.folded is not None and c.graph is not None
@@ -99,27 +126,9 @@ class CLowerer:
             return f"(({option}){{ true, {self.const(value, t.inner)} }})"
         if value is None:
             raise Unsupported("a `none` whose type is unknown")
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            if t in (T.U64, T.SIZE) or value > 0x7FFF_FFFF_FFFF_FFFF:
-                return f"UINT64_C({value})"
-            if value < -0x7FFF_FFFF_FFFF_FFFF:
-                return "INT64_MIN"
-            return f"INT64_C({value})" if abs(value) > 0x7FFF_FFFF else str(value)
-        if isinstance(value, str):
-            data = value.encode()
-            return f"((sc_str){{ {c_string(data)}, {len(data)} }})"
-        if isinstance(value, bytes):
-            return f"((sc_bytes){{ (const uint8_t *){c_string(value)}, {len(value)} }})"
-        if isinstance(value, Ipv4V):
-            return f"UINT32_C(0x{value.address:08x})"
-        if isinstance(value, CidrV):
-            return f"((sc_cidr){{ UINT32_C(0x{value.address:08x}), {value.prefix} }})"
-        if isinstance(value, DurationV):
-            return f"INT64_C({value.nanoseconds})"
-        if isinstance(value, SizeV):
-            return f"UINT64_C({value.size})"
+        scalar = scalar_literal(value, t)
+        if scalar is not None:
+            return scalar
         if isinstance(value, EnumV):
             return f"{value.enum}_{value.name}" if value.enum != "Target" else str(value.index)
         if isinstance(value, tuple):
