@@ -83,7 +83,7 @@ class CLowerer:
         self.graph = c.graph
         self.ctypes = types
         self.devices = devices  # instance key -> C prefix
-        self.out = Emitter()
+        self.out = Emitter(empty_body=None)
         self.locals: list[dict[str, str]] = []
         self.temps = 0
 
@@ -163,7 +163,7 @@ class CLowerer:
 
     def function(self, decl: ast.FnDecl) -> str:
         info = self.program.functions[decl.name]
-        self.out = Emitter()
+        self.out = Emitter(empty_body=None)
         self.locals = [{p.name: _KEYWORDS_SAFE_PREFIX + p.name for p in decl.params}]
         self.result = info.type.result
         self.out.line(self.prototype(decl) + " {")
@@ -176,7 +176,7 @@ class CLowerer:
         return self.out.text()
 
     def main(self, body: ast.Block) -> str:
-        self.out = Emitter()
+        self.out = Emitter(empty_body=None)
         self.locals = [{}]
         self.result = None
         self.out.line("static void f_main(void) {")
