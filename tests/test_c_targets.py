@@ -212,3 +212,21 @@ def test_hvt_echo(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+@needs_gcc
+def test_an_empty_main_builds_and_exits(tmp_path: Path) -> None:
+    spec = tmp_path / "quiet.spec"
+    spec.write_text("unikernel quiet\n\nmain {\n}\n")
+    image = compile_c(spec, tmp_path / "out", "unix")
+    assert subprocess.run([str(image)], timeout=30).returncode == 0
+
+
+@needs_gcc
+def test_a_missing_c_implementation_is_a_diagnostic(tmp_path: Path) -> None:
+    result = subprocess.run([*SPECC, "compile", str(DATA / "custom.spec"), "-t", "unix", "-o",
+                             str(tmp_path), "--format", "gcc"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 1
+    assert "error[E0701]: the C implementation of component `led` (led.c) does not exist" \
+        in result.stdout

@@ -21,7 +21,7 @@ from specc.check.program import ConfigKeyInfo
 from specc.driver import Compilation
 from specc.passes.devices import Instance
 from specc.span import Span
-from specc.values import CidrV, EnumV, Value, ZoneV
+from specc.values import CidrV, EnumV, FilesV, Value, ZoneV
 
 UNIX_CFLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
                "-Wno-unused-function", "-ffunction-sections", "-fdata-sections")
@@ -113,10 +113,15 @@ class _CImage:
         info = self.program.components[instance.component]
         for item in info.decl.items:
             if isinstance(item, ast.ImplItem) and item.language == "c":
-                path = os.path.normpath(os.path.join(os.path.dirname(info.decl.span.file),
-                                                     item.path))
-                runtime = os.path.normpath(RUNTIME_DIR)
-                return os.path.relpath(path, runtime) if path.startswith(runtime) else path
+                path = os.path.abspath(os.path.join(os.path.dirname(info.decl.span.file),
+                                                    item.path))
+                if not os.path.isfile(path):
+                    raise CBackendError(f"the C implementation of component "
+                                        f"`{instance.component}` ({item.path}) does not exist",
+                                        item.path_span)
+                runtime = os.path.abspath(RUNTIME_DIR)
+                return os.path.relpath(path, runtime) if path.startswith(runtime + os.sep) \
+                    else path
         raise Unsupported(f"component `{instance.component}` (it has no C implementation)")
 
     def op_prototypes(self, instance: Instance) -> list[str]:
@@ -124,9 +129,21 @@ class _CImage:
         iface = self.program.components[instance.component].interface
         lines = [f"void {prefix}_init(void);"]
         for name, op in self.program.interfaces[iface].ops.items():
-            params = ", ".join(f"{self.ctypes.name(t)} {p}"
-                               for p, t in zip(op.param_names, op.type.params, strict=True))
-            lines.append(f"{self.ctypes.name(op.type.result)} {prefix}_{name}({params or 'void'});")
+            try:
+                params = ", ".join(f"{self.ctypes.name(t)} {p}"
+                                   for p, t in zip(op.param_names, op.type.params, strict=True))
+                if op.type.result == T.ListT(T.STRING):
+                    # Kv.keys(): the one list a component gives; only `len()` of it
+                    # builds (anything else on a list is refused by the lowerer).
+                    self.ctypes.typedefs.setdefault(
+                        "sc_list_str", "typedef struct { const sc_str *ptr; size_t len; } "
+                        "sc_list_str;")
+                    result = "sc_list_str"
+                else:
+                    result = self.ctypes.name(op.type.result)
+            except Unsupported:
+                continue  # an operation C cannot name the types of has no C version
+            lines.append(f"{result} {prefix}_{name}({params or 'void'});")
         return lines
 
     def instance_file(self, instance: Instance) -> None:
@@ -137,6 +154,8 @@ class _CImage:
             lines.append(f"#define SC_DEV_{param} {self.devices[target]}")
         for param, value in instance.const_args:
             lines.extend(self.const_macros(instance, param, value))
+        if instance.component == "http_server":
+            lines.extend(self.site_table(instance))
         lines.append(f'#include "{self.implementation(instance)}"')
         self.write(f"inst_{prefix}.c", "\n".join(lines) + "\n")
 
@@ -144,6 +163,8 @@ class _CImage:
         name = f"SC_CONST_{param}"
         if isinstance(value, ZoneV):
             return self.zone_table(instance)
+        if isinstance(value, FilesV):
+            return self.files_table(instance, value)
         if isinstance(value, CidrV):
             return [f"#define {name}_ip UINT32_C(0x{value.address:08x})",
                     f"#define {name}_prefix {value.prefix}"]
@@ -174,6 +195,33 @@ class _CImage:
         if RUNTIME_DIR / "dns" / "dns_answer.c" not in self.sources:
             self.sources.append(RUNTIME_DIR / "dns" / "dns_answer.c")
         return [f"#define SC_DNS_TABLE {prefix}_table"]
+
+    def files_table(self, instance: Instance, files: FilesV) -> list[str]:
+        from specc.backends.http.c_site import files_to_c
+
+        prefix = self.devices[instance.key]
+        self.write(f"files_{prefix}.c", files_to_c(files.files, f"{prefix}_files"))
+        return [f"#define SC_KV_DATA {prefix}_files_data",
+                f"#define SC_KV_INDEX {prefix}_files_index",
+                f"#define SC_KV_COUNT {prefix}_files_count",
+                f"#define SC_KV_KEYS {prefix}_files_keys"]
+
+    def site_table(self, instance: Instance) -> list[str]:
+        """The responses of an http_server, from the files of its `site` (a kv_ro)."""
+        from specc.backends.http.c_site import max_response, site_to_c
+        from specc.backends.http.precompute import build_site
+
+        site_key = dict(instance.device_args)["site"]
+        files = dict(self.graph.instances[site_key].const_args).get("files")
+        if not isinstance(files, FilesV):
+            raise Unsupported("an http_server whose site is not a kv_ro")
+        site = build_site(files.files)
+        prefix = self.devices[instance.key]
+        self.write(f"site_{prefix}.c", site_to_c(site, f"{prefix}_site"))
+        if RUNTIME_DIR / "http" / "http_engine.c" not in self.sources:
+            self.sources.append(RUNTIME_DIR / "http" / "http_engine.c")
+        return [f"#define SC_HTTP_SITE {prefix}_site",
+                f"#define SC_HTTP_MAX_RESPONSE {max_response(site)}u"]
 
     # ------------------------------------------------------------ program
     def generate(self) -> CProgram:

@@ -479,6 +479,11 @@ class CLowerer:
         if kind == "operation" and isinstance(e.callee, ast.Field) and symbol is not None:
             iface, _, op = symbol.name.partition(".")
             info_op = self.program.interfaces[iface].ops[op]
+            for t in info_op.type.params:
+                self.ctypes.name(t)  # an operation C cannot declare is refused here
+            result = info_op.type.result
+            if isinstance(result, T.ListT) and result != T.ListT(T.STRING):
+                raise Unsupported(f"operation `{op}` (it returns a list)")
             args = self.arguments(e, list(info_op.param_names), list(info_op.type.params))
             return f"{self.expr(e.callee.obj)}_{op}({args})"
         callee_type = self.type_of(e.callee)

@@ -1,0 +1,120 @@
+/* http_server(tcp, site): static files over HTTP/1.1, the twin of
+ * backends/python/runtime/http_server.py.  The responses were built at
+ * compile time from the files of `site` (a kv_ro): the generated instance
+ * file names the table SC_HTTP_SITE and gives the size of its largest
+ * response as SC_HTTP_MAX_RESPONSE; runtime/http/http_engine.c parses the
+ * requests and copies the answers.  `site` itself is not called at run time.
+ *
+ * State, all static (the instance is its own translation unit):
+ *  - the unfinished request of a connection waits in one of MAX_CLIENTS
+ *    slots keyed by Conn.id (at most HTTP_MAX_PENDING bytes: the engine
+ *    answers 414 or 431 before a request grows larger).  The Tcp interface
+ *    does not say when a connection goes away, so a slot is freed when its
+ *    request is complete; when all are taken, the least recently used one is
+ *    reclaimed and its connection closed (the Python twin drops the oldest
+ *    buffer of its 4096 without closing; closing is the safer of the two).
+ *  - input is staged after the unfinished request in pieces of PIECE bytes;
+ *    the engine decides about a request from at most HTTP_MAX_PENDING bytes
+ *    from its start, so answering piece by piece answers as the Python twin
+ *    does with the whole buffer.
+ *  - a chunk's answers are gathered in `out` (OUT_CAP bytes, at least one
+ *    of the largest response); when the answers to a pipeline do not all
+ *    fit, those that do are sent and the connection is closed after them
+ *    (the Python twin would send them all; clients retry what was not
+ *    answered on a new connection). */
+#include "components/component.h"
+#include "http/http_engine.h"
+
+#include <string.h>
+
+#define MAX_CLIENTS 64
+#define PIECE 65536u
+#define OUT_MIN (256u * 1024u)
+#define OUT_CAP (SC_HTTP_MAX_RESPONSE > OUT_MIN ? SC_HTTP_MAX_RESPONSE : OUT_MIN)
+
+extern const struct http_site SC_HTTP_SITE;
+
+static struct client {
+    bool used;
+    Conn conn;
+    uint64_t last_use;
+    size_t len;
+    uint8_t buf[HTTP_MAX_PENDING];
+} clients[MAX_CLIENTS];
+static uint64_t uses;
+
+static uint8_t stage[HTTP_MAX_PENDING + PIECE];
+static uint8_t out[OUT_CAP];
+
+void SC_FN(init)(void) {}
+
+static struct client *find(uint32_t id) {
+    for (size_t i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].used && clients[i].conn.id == id) return &clients[i];
+    return NULL;
+}
+
+/* Keep the unfinished request `data` of conn (len <= HTTP_MAX_PENDING). */
+static void keep(Conn conn, const uint8_t *data, size_t len) {
+    struct client *slot = NULL;
+    for (size_t i = 0; i < MAX_CLIENTS && slot == NULL; i++)
+        if (!clients[i].used) slot = &clients[i];
+    if (slot == NULL) {  /* reclaim the least recently used slot */
+        slot = &clients[0];
+        for (size_t i = 1; i < MAX_CLIENTS; i++)
+            if (clients[i].last_use < slot->last_use) slot = &clients[i];
+        slot->used = false;
+        SC_OP(tcp, close)(slot->conn);
+    }
+    slot->used = true;
+    slot->conn = conn;
+    slot->last_use = ++uses;
+    slot->len = len;
+    memcpy(slot->buf, data, len);
+}
+
+static sc_opt_bytes on_data(Conn conn, sc_bytes data) {
+    size_t len = 0;  /* bytes in stage */
+    struct client *c = find(conn.id);
+    if (c != NULL) {
+        memcpy(stage, c->buf, c->len);
+        len = c->len;
+        c->used = false;
+    }
+    size_t out_len = 0, taken = 0;
+    bool cut = false;  /* close the connection after the reply */
+    for (;;) {
+        size_t piece = data.len - taken;
+        if (piece > sizeof stage - len) piece = sizeof stage - len;
+        if (piece > 0) memcpy(stage + len, data.ptr + taken, piece);
+        len += piece;
+        taken += piece;
+        size_t n = 0;
+        bool close_after = false, full = false;
+        size_t consumed = http_handle(&SC_HTTP_SITE, stage, len, out + out_len,
+                                      sizeof out - out_len, &n, &close_after, &full);
+        out_len += n;
+        if (close_after || full || consumed > len) {
+            cut = true;
+            len = 0;
+            break;
+        }
+        memmove(stage, stage + consumed, len - consumed);
+        len -= consumed;
+        if (len > HTTP_MAX_PENDING) {  /* cannot happen (see above); never overflow a slot */
+            cut = true;
+            len = 0;
+            break;
+        }
+        if (taken == data.len) break;
+    }
+    if (cut) {
+        SC_OP(tcp, close)(conn);
+    } else if (len > 0) {
+        keep(conn, stage, len);
+    }
+    if (out_len == 0) return (sc_opt_bytes){ false, { 0, 0 } };
+    return (sc_opt_bytes){ true, { out, out_len } };
+}
+
+void SC_FN(serve)(uint16_t port) { SC_OP(tcp, listen)(port, on_data); }
