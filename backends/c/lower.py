@@ -481,8 +481,8 @@ class CLowerer:
             info_op = self.program.interfaces[iface].ops[op]
             for t in info_op.type.params:
                 self.ctypes.name(t)  # an operation C cannot declare is refused here
-            result = info_op.type.result
-            if isinstance(result, T.ListT) and result != T.ListT(T.STRING):
+            returned = info_op.type.result
+            if isinstance(returned, T.ListT) and returned != T.ListT(T.STRING):
                 raise Unsupported(f"operation `{op}` (it returns a list)")
             args = self.arguments(e, list(info_op.param_names), list(info_op.type.params))
             return f"{self.expr(e.callee.obj)}_{op}({args})"
