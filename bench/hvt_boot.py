@@ -71,9 +71,9 @@ def main() -> int:
         f"from launching QEMU to the first answer to `www.example.org A`.\n\n"
         f"Median {median:.0f} ms, best {min(times):.0f} ms over {runs} runs "
         f"({', '.join(f'{t:.0f}' for t in times)} ms). Bar 100 ms: {verdict}.\n\n"
-        f"Some runs take about 2 s instead: the first queries' answers are lost and come back "
-        f"only after about 2 s (under investigation; see the closing note of the first "
-        f"session).\n\n"
+        f"The image announces its address with ARP as its stack comes up; before it did, QEMU's "
+        f"user networking held a query that arrived early for about 2 s, waiting for its own "
+        f"ARP retry.\n\n"
         f"Machine: `{host['uname']}`, {host['cpu']}, load {host['load_average']}.\n")
     print(json.dumps(record, indent=2))
     return 0

@@ -534,6 +534,12 @@ def test_raw_frames_over_a_socket_netdev(
             guest.wait_for_line(r"udp-echo: listening on 10\.0\.2\.15:7", BOOT_DEADLINE_S)
             wire = Wire(sock, qemu_port)
 
+            # At start the guest announces its address (RFC 5227 2.3): an ARP
+            # request for its own address, so neighbours learn its MAC.
+            announcement = wire.expect(lambda f: is_arp(f, 1))
+            assert announcement[:12] == BROADCAST_MAC + GUEST_MAC
+            assert announcement[28:32] == us and announcement[38:42] == us
+
             # From off the subnet: the guest asks for its gateway's MAC, keeps
             # the echo meanwhile and sends it once answered.
             wire.send(eth(GUEST_MAC, GATEWAY_MAC, 0x0800,

@@ -584,6 +584,11 @@ int net_init(uint32_t address, uint8_t prefix, uint32_t gateway)
     net.gateway = gateway;
     net.ip_id = (uint16_t)platform_monotonic_ns();
     net.up = true;
+    /* An ARP announcement (RFC 5227 section 2.3): neighbours, and QEMU's user
+     * networking in particular, learn our MAC now rather than by asking, so a
+     * packet that reached them before we were up is not held for a retry. */
+    static const uint8_t unknown[6];
+    (void)arp_send(ARP_REQUEST, broadcast_mac, unknown, address);
     return 0;
 }
 

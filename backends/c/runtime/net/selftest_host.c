@@ -368,6 +368,7 @@ static void start(uint32_t gateway)
         fprintf(stderr, "net_init failed\n");
         exit(2);
     }
+    reset_sent(); /* the ARP announcement net_init sends (test_init checks it) */
     CHECK(net_udp_listen(7, on_udp, &seen) == 0);
 }
 
@@ -423,8 +424,15 @@ static void test_init(void)
     CHECK(net_init(OUR_IP, 24, GW_IP) == 0);
     CHECK(net.mtu == 1500);
     fake_mtu = 1500;
+    reset_sent();
     CHECK(net_init(OUR_IP, 24, GW_IP) == 0);
     CHECK(net_address() == OUR_IP);
+    /* An ARP announcement: a broadcast request for our own address. */
+    CHECK(nsent == 1 && memcmp(sent[0].data, "\xff\xff\xff\xff\xff\xff", 6) == 0);
+    CHECK(nsent == 1 && rd16(sent[0].data + 12) == 0x0806 && rd16(sent[0].data + 14 + 6) == 1);
+    CHECK(nsent == 1 && rd32(sent[0].data + 14 + 14) == OUR_IP &&
+          rd32(sent[0].data + 14 + 24) == OUR_IP);
+    reset_sent();
 }
 
 static void test_listen(void)
