@@ -92,8 +92,6 @@ MIDDLE_END_CODES = frozenset({
 # recorded.  When a bug is fixed, the case XPASSes (a failure): take its entry
 # out and run --update-golden to record the notes too.
 KNOWN_MIDDLE_END_BUGS: dict[str, str] = {
-    "zonefile_bad_rdata": "a malformed record is reported on the line after it (dnspython "
-    "counts the end of the record's line before it complains): bad.zone:6:1 for line 5",
 }
 
 

@@ -58,7 +58,7 @@ def read_zone(path: str, span: Span, sink: DiagnosticSink, log: DataLog | None =
         match = re.match(rf"{re.escape(full)}:(\d+): (.*)", message)
         source = SourceFile(full, text)
         if match:
-            line = int(match.group(1))
+            line = _error_line(text, full, int(match.group(1)), match.group(2))
             start = source.offset(line, 1)
             where = source.span(start, start + len(source.line_text(line)))
             message = match.group(2)
@@ -75,6 +75,26 @@ def read_zone(path: str, span: Span, sink: DiagnosticSink, log: DataLog | None =
     records = sum(len(rdataset) for node in zone.nodes.values() for rdataset in node.rdatasets)
     origin = zone.origin.to_text() if zone.origin is not None else "."
     return ZoneV(path, origin, records, hashlib.sha256(data).hexdigest(), zone)
+
+
+def _error_line(text: str, full: str, line: int, message: str) -> int:
+    """The line a zone syntax error is on.  dnspython counts the end of the
+    line before it rejects a record's data, so its number can be one past
+    the record: when the text before that line already fails the same way,
+    the record is the line before."""
+    lines = text.split("\n")
+    while line > 1:
+        try:
+            dns.zone.from_text("\n".join(lines[:line - 1]) + "\n", origin=None,
+                               relativize=False, filename=full)
+        except dns.exception.SyntaxError as error:
+            if str(error).endswith(message):
+                line -= 1
+                continue
+        except (dns.exception.DNSException, ValueError):
+            pass  # fails only for lack of what follows (the SOA, say): not this error
+        break
+    return line
 
 
 def read_directory(path: str, span: Span, sink: DiagnosticSink,
