@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import os
 import random
 import re
-import select
 import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from servers import Server, compile_spec, start_server
 from test_dns_vs_nsd import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,56 +31,12 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None,
 
 
 def compile_image(out: Path, target: str, port: int) -> Path:
-    result = subprocess.run([*SPECC, "compile", str(ROOT / "examples" / "http.spec"), "-t",
-                             target, "-o", str(out), "-D", f"port={port}"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    images = [p for p in out.iterdir() if p.is_file() and p.name != "manifest.json"]
-    assert len(images) == 1
-    return images[0]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> bytes:
-        """Stop the server; what it printed on stdout."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            output, _ = self.process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            output, _ = self.process.communicate(timeout=10)
-        return output
+    return compile_spec(ROOT / "examples" / "http.spec", out, target, "-D", f"port={port}")
 
 
 def start(image: Path) -> Server:
     """Run `image` on 127.0.0.1 until it says it listens on TCP."""
-    command = [str(image)] if image.suffix != ".py" else [sys.executable, str(image)]
-    process = subprocess.Popen([*command, "--bind=127.0.0.1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    seen = b""
-    deadline = time.monotonic() + 20
-    match = None
-    while match is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
-        data = os.read(process.stderr.fileno(), 4096) if ready else b""
-        if not data:
-            break
-        seen += data
-        match = re.search(rb"listening: tcp 127\.0\.0\.1:(\d+)\n", seen)
-    server = Server(process, int(match.group(1)) if match else 0)
-    if match is None:
-        server.stop()
-        pytest.fail(f"{image.name} did not start: {seen!r}")
-    return server
+    return start_server(image, ("tcp",))
 
 
 @pytest.fixture(scope="module")

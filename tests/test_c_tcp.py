@@ -7,18 +7,13 @@ process and with the TCP answers of the python target."""
 from __future__ import annotations
 
 import contextlib
-import os
 import random
-import re
-import select
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import dns.flags
@@ -27,6 +22,7 @@ import dns.query
 import dns.rcode
 import pytest
 from dns_queries import Query, make, query_set
+from servers import Server, compile_spec, start_server
 from test_dns_vs_nsd import free_port, summary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,56 +36,15 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None,
 
 def compile_image(out: Path, target: str, *defines: str) -> Path:
     args = [a for d in defines for a in ("-D", d)]
-    result = subprocess.run([*SPECC, "compile", str(ROOT / "examples" / "dns.spec"), "-t", target,
-                             "-o", str(out), *args], capture_output=True, text=True, cwd=ROOT,
-                            timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    images = [p for p in out.iterdir() if p.is_file() and p.name != "manifest.json"]
-    assert len(images) == 1
-    return images[0]
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> bytes:
-        """Stop the server; what it printed on stdout."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            output, _ = self.process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            output, _ = self.process.communicate(timeout=10)
-        return output
+    return compile_spec(ROOT / "examples" / "dns.spec", out, target, *args)
 
 
 def start(image: Path) -> Server:
-    """Run `image` on 127.0.0.1 until it says it listens on UDP and on TCP."""
-    command = [str(image)] if image.suffix != ".py" else [sys.executable, str(image)]
-    process = subprocess.Popen([*command, "--bind=127.0.0.1"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
-    assert process.stderr is not None
-    ports: dict[bytes, int] = {}
-    seen = b""
-    deadline = time.monotonic() + 20
-    while len(ports) < 2 and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stderr], [], [], deadline - time.monotonic())
-        data = os.read(process.stderr.fileno(), 4096) if ready else b""
-        if not data:
-            break
-        seen += data
-        ports = {m.group(1): int(m.group(2)) for m in
-                 re.finditer(rb"listening: (udp|tcp) 127\.0\.0\.1:(\d+)\n", seen)}
-    server = Server(process, ports.get(b"tcp", 0))
-    if len(ports) < 2 or ports[b"udp"] != ports[b"tcp"]:
+    """Run `image` on 127.0.0.1 until it listens on UDP and on TCP, one port."""
+    server = start_server(image, ("udp", "tcp"))
+    if server.ports["udp"] != server.ports["tcp"]:
         server.stop()
-        pytest.fail(f"{image.name} did not start: {seen!r}")
+        pytest.fail(f"{image.name} listens on two ports: {server.ports}")
     return server
 
 

@@ -34,53 +34,17 @@
 
 extern const struct http_site SC_HTTP_SITE;
 
-static struct client {
-    bool used;
-    Conn conn;
-    uint64_t last_use;
-    size_t len;
-    uint8_t buf[HTTP_MAX_PENDING];
-} clients[MAX_CLIENTS];
-static uint64_t uses;
+#define PENDING_CLIENTS MAX_CLIENTS
+#define PENDING_BYTES HTTP_MAX_PENDING
+#include "components/pending.h"
 
 static uint8_t stage[HTTP_MAX_PENDING + PIECE];
 static uint8_t out[OUT_CAP];
 
 void SC_FN(init)(void) {}
 
-static struct client *find(uint32_t id) {
-    for (size_t i = 0; i < MAX_CLIENTS; i++)
-        if (clients[i].used && clients[i].conn.id == id) return &clients[i];
-    return NULL;
-}
-
-/* Keep the unfinished request `data` of conn (len <= HTTP_MAX_PENDING). */
-static void keep(Conn conn, const uint8_t *data, size_t len) {
-    struct client *slot = NULL;
-    for (size_t i = 0; i < MAX_CLIENTS && slot == NULL; i++)
-        if (!clients[i].used) slot = &clients[i];
-    if (slot == NULL) {  /* reclaim the least recently used slot */
-        slot = &clients[0];
-        for (size_t i = 1; i < MAX_CLIENTS; i++)
-            if (clients[i].last_use < slot->last_use) slot = &clients[i];
-        slot->used = false;
-        SC_OP(tcp, close)(slot->conn);
-    }
-    slot->used = true;
-    slot->conn = conn;
-    slot->last_use = ++uses;
-    slot->len = len;
-    memcpy(slot->buf, data, len);
-}
-
 static sc_opt_bytes on_data(Conn conn, sc_bytes data) {
-    size_t len = 0;  /* bytes in stage */
-    struct client *c = find(conn.id);
-    if (c != NULL) {
-        memcpy(stage, c->buf, c->len);
-        len = c->len;
-        c->used = false;
-    }
+    size_t len = pending_take(conn.id, stage);  /* bytes in stage */
     size_t out_len = 0, taken = 0;
     bool cut = false;  /* close the connection after the reply */
     for (;;) {
@@ -111,7 +75,7 @@ static sc_opt_bytes on_data(Conn conn, sc_bytes data) {
     if (cut) {
         SC_OP(tcp, close)(conn);
     } else if (len > 0) {
-        keep(conn, stage, len);
+        pending_keep(conn, stage, len);
     }
     if (out_len == 0) return (sc_opt_bytes){ false, { 0, 0 } };
     return (sc_opt_bytes){ true, { out, out_len } };
