@@ -74,11 +74,14 @@ def where(span: Span) -> str:
 
 
 def mentioned_names(node: object) -> set[str]:
-    """Every bare name (function, device, component) a subtree mentions."""
+    """Every bare name (function, device, component, top-level `var`) a
+    subtree mentions, or assigns."""
     names: set[str] = set()
     for item in walk(node):
         if isinstance(item, ast.Name):
             names.add(item.name)
+        elif isinstance(item, ast.Assign):
+            names.add(item.target)
     return names
 
 

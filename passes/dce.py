@@ -33,7 +33,7 @@ from specc.values import DeviceV, FnRefV
 class Removal:
     """Something that is not in the image, and why."""
 
-    kind: str  # "device", "instance", "component", "function"
+    kind: str  # "device", "instance", "component", "function", "var"
     name: str
     reason: str
     decision: Decision | None = None  # the constant condition behind it, if any
@@ -46,6 +46,7 @@ class Reachable:
     instances: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
     devices: list[str] = field(default_factory=list)
+    vars: list[str] = field(default_factory=list)  # top-level `var`s kept code reads or sets
     # instance key -> operations called on it
     operations: dict[str, set[str]] = field(default_factory=dict)
     # how each kept item was reached: item -> the item that uses it ("main" at the root)
@@ -82,6 +83,8 @@ class DeadCode:
                         r.used_by[f"fn {function}"] = owner
                         work.append((f"fn {function}", self.folded.functions[function].body))
                 self.note_device_use(owner, node)
+                self.note_var_use(owner, node)
+        r.vars = [name for name in self.program.vars if name in r.vars]  # declaration order
         self.close_instances()
         self.removals()
         return r
@@ -115,6 +118,15 @@ class DeadCode:
             r.used_by.setdefault(key, owner)
         if isinstance(node, ast.Name):
             r.operations.setdefault(key, set())
+
+    def note_var_use(self, owner: str, node: object) -> None:
+        if not isinstance(node, ast.Name | ast.Assign):
+            return
+        symbol = self.folded.symbol(node)
+        if symbol is None or symbol.kind != "global-var" or symbol.name in self.result.vars:
+            return
+        self.result.vars.append(symbol.name)
+        self.result.used_by.setdefault(f"var {symbol.name}", owner)
 
     def close_instances(self) -> None:
         """Everything a kept instance uses is kept too."""
@@ -164,6 +176,9 @@ class DeadCode:
             removal = Removal("function", name, reason, decision, info.decl.name_span)
             self.function_removals[name] = removal
             removed.append(removal)
+        for name, var in self.program.vars.items():
+            if name not in r.vars:
+                removed.append(self.var_removal(name, var.decl.name_span, live))
         device_reasons: dict[str, Removal] = {}
         for name in self.program.devices:
             if name in r.devices:
@@ -223,6 +238,21 @@ class DeadCode:
                                   "is not built", hint=f"remove it, or name it `_{name}`")
         done[name] = removal
         return removal
+
+    def var_removal(self, name: str, span: Span, live: set[str]) -> Removal:
+        """Why a top-level `var` is not in the image.  One that nothing reads
+        at all has its W0002 from the checker already."""
+        decision = self.branches.reason_for(name, live)
+        if decision is not None:
+            return Removal("var", name, _pruned(decision), decision, span)
+        functions = self.function_users(name)
+        if functions:
+            listing = ", ".join(f"`{f}`" for f in functions)
+            first = self.function_removals[functions[0]]
+            return Removal("var", name, f"used only by {listing}, which "
+                           f"{'is' if len(functions) == 1 else 'are'} not in the image "
+                           f"({first.reason})", first.decision, span)
+        return Removal("var", name, "never used", None, span)
 
     def unused_function_reason(self, name: str) -> str:
         if name in self.folded.evaluated:

@@ -56,6 +56,9 @@ class Folded:
     program: CheckedProgram | None = None
     # Functions called in code that folding evaluated to a value.
     evaluated: set[str] = field(default_factory=set)
+    # The initial value of each top-level `var`.  The variables themselves
+    # stay names in the residual program: they are never folded.
+    vars: dict[str, Value] = field(default_factory=dict)
 
     def symbol(self, node: object) -> Symbol | None:
         found = self.references.get(node)
@@ -93,6 +96,15 @@ class Folder:
     # ------------------------------------------------------------ entry
     def run(self) -> Folded:
         p = self.program
+        for name, var in p.vars.items():
+            self.evaluator.used_steps = 0
+            try:
+                self.result.vars[name] = self.evaluator.eval(var.decl.value, Env())
+            except EvalError as error:
+                self.report(error)
+            except NotConstant as why:  # the stage checker has reported it already
+                self.sink.add("E0301", why.span, f"the initial value of `var {name}` must be "
+                              f"known at compile time, but {why.reason}")
         if p.main is not None:
             self.branches.owner = "main"
             self.result.main = self.block(p.main.body, Env())

@@ -600,6 +600,18 @@ class FnDecl:
 
 
 @dataclass(eq=False, slots=True)
+class VarDecl:
+    """A top-level ``var``: state that lives for the whole run (v1.1)."""
+
+    span: Span
+    name: str
+    name_span: Span
+    type: TypeExpr | None
+    value: Expr  # a constant: the value the variable starts with
+    doc: str | None
+
+
+@dataclass(eq=False, slots=True)
 class MainDecl:
     span: Span
     body: Block
@@ -608,7 +620,7 @@ class MainDecl:
 
 Decl = (
     Unikernel | Use | EnumDecl | StructDecl | ConfigBlock | InterfaceDecl | ComponentDecl
-    | DevicesBlock | FnDecl | MainDecl
+    | DevicesBlock | FnDecl | MainDecl | VarDecl
 )
 
 

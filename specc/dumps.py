@@ -49,6 +49,7 @@ def dump_program(c: Compilation, *, kept_only: bool) -> str:
     folded, reachable = c.folded, c.reachable
     assert folded is not None
     out = [dump_config(c), dump_devices(c) if not kept_only else _kept_devices(c)]
+    out.extend(_vars(c, kept_only=kept_only))
     names = reachable.functions if kept_only and reachable is not None else list(folded.functions)
     for name in names:
         out.append(residual_print.function(folded.functions[name]) + "\n")
@@ -73,3 +74,13 @@ def _kept_devices(c: Compilation) -> str:
         lines.append(f"  {names} = {instance.label}" + (f"  # uses {ops}" if ops else ""))
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _vars(c: Compilation, *, kept_only: bool) -> list[str]:
+    """Top-level `var`s with the value they start with (never folded further)."""
+    program, folded, reachable = c.program, c.folded, c.reachable
+    assert program is not None and folded is not None
+    names = reachable.vars if kept_only and reachable is not None else list(folded.vars)
+    lines = [f"var {name}: {program.vars[name].type} = {source_text(folded.vars[name])}"
+             for name in program.vars if name in names and name in folded.vars]
+    return ["\n".join(lines) + "\n"] if lines else []

@@ -64,6 +64,8 @@ class _PythonImage:
             self.names[name] = self.namer.fresh(name)
         for key in p.config:
             self.names["config " + key] = self.namer.fresh(f"cfg_{key}")
+        for name in self.reachable.vars:
+            self.names["var " + name] = self.namer.fresh(f"var_{name}")
         for key in self.reachable.instances:
             self.names["device " + key] = self.namer.fresh("dev_" + re.sub(r"\W", "_", key))
 
@@ -177,6 +179,18 @@ class _PythonImage:
         if folded.main is not None:
             chunks.append(lowerer.main(folded.main))
         return "\n\n".join(chunks)
+
+    def state_section(self) -> str:
+        """The top-level `var`s, at their initial values (after the functions,
+        which a `var` of function type may name)."""
+        folded = self.c.folded
+        assert folded is not None
+        out = Emitter()
+        for name in self.reachable.vars:
+            t = self.program.vars[name].type
+            value = literal(folded.vars[name], self.names)
+            out.line(f"{self.names['var ' + name]}: {annotation(t, self.names)} = {value}")
+        return out.text()
 
     def boot_section(self, lowerer: Lowerer) -> str:
         p = self.program
@@ -330,7 +344,10 @@ class _PythonImage:
         ]
         body = "\n\n".join([self.linker.bodies(), "# ---- types\n" + self.types_section(),
                             "# ---- components\n" + components,
-                            "# ---- the application\n" + functions, "# ---- boot\n" + boot])
+                            "# ---- the application\n" + functions,
+                            *(["# ---- state\n" + self.state_section()] if self.reachable.vars
+                              else []),
+                            "# ---- boot\n" + boot])
         return prune("\n".join(header) + body)
 
 

@@ -37,6 +37,9 @@ class Lowerer:
         self.out = Emitter()
         self.locals: list[dict[str, str]] = []
         self.temp_count = 0
+        # The top-level `var`s the body being lowered assigns: they need a
+        # `global` statement at the top of its Python function.
+        self.assigned_globals: set[str] = set()
 
     # ------------------------------------------------------------ helpers
     def position(self, span: Span) -> str:
@@ -83,20 +86,30 @@ class Lowerer:
         if decl.doc:
             self.out.line(f"# {decl.doc.splitlines()[0]}")
         self.out.line(f"def {self.names[decl.name]}({', '.join(params)}) -> {result}:")
+        header = len(self.out.lines)
+        self.assigned_globals = set()
         with self.out.indent():
             self.block(decl.body)
             if info.type.result is not None and not terminates(decl.body.stmts):
                 self.out.line(f"trap({self.position(decl.span)!r}, 'function ended without "
                               "returning a value')")
+        self.declare_globals(header)
         return self.out.text()
 
     def main(self, body: ast.Block) -> str:
         self.out = Emitter()
         self.locals = [{}]
         self.out.line("def main() -> None:")
+        self.assigned_globals = set()
         with self.out.indent():
             self.block(body)
+        self.declare_globals(1)
         return self.out.text()
+
+    def declare_globals(self, at: int) -> None:
+        if self.assigned_globals:
+            names = ", ".join(sorted(self.assigned_globals))
+            self.out.lines.insert(at, f"    global {names}")
 
     def expression_text(self, e: ast.Expr) -> str:
         """A lone expression (a `requires` condition), outside any function."""
@@ -179,11 +192,15 @@ class Lowerer:
                 self.else_body(current)
 
     def assign(self, s: ast.Assign) -> None:
-        name = self.local(s.target) or s.target
+        symbol = self.folded.symbol(s)
+        name = self.local(s.target)
+        if name is None and symbol is not None and symbol.kind == "global-var":
+            name = self.names["var " + s.target]
+            self.assigned_globals.add(name)
+        name = name or s.target
         if s.op == "=":
             self.out.line(f"{name} = {self.expr(s.value)}")
             return
-        symbol = self.folded.symbol(s)
         t = symbol.type if symbol is not None and symbol.type is not None else T.I64
         value = self.operate(s.op[0], name, self.expr(s.value), t, s.span)
         self.out.line(f"{name} = {value}")
@@ -324,6 +341,8 @@ class Lowerer:
             return self.names["device " + key]
         if symbol is not None and symbol.kind in ("config-param", "config-const"):
             return self.names["config " + e.name]
+        if symbol is not None and symbol.kind == "global-var":
+            return self.names["var " + e.name]
         return self.names.get(e.name, e.name)
 
     def string(self, e: ast.StringLit) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from specc import ast
 from specc.check.context import Context
 from specc.check.declarations import Declarations
-from specc.check.program import Symbol
+from specc.check.program import Symbol, VarInfo
 from specc.check.scope import Local, Scope
 from specc.check.stages import check_stages
 from specc.check.statements import BodyChecker
@@ -14,9 +14,11 @@ from specc.span import Span
 from specc.types import (
     BOOL,
     ERROR,
+    ComponentT,
     DeviceT,
     ErrorT,
     Type,
+    VoidT,
     contains_compile_time_only,
     is_error,
 )
@@ -28,6 +30,8 @@ class ProgramChecker(BodyChecker):
         p = self.program
         for key in p.config.values():
             self.config_key(key.decl, key.type)
+        for var in p.vars.values():
+            self.global_var(var)
         for module in p.modules:
             for decl in module.decls:
                 if isinstance(decl, ast.ComponentDecl) and \
@@ -47,6 +51,7 @@ class ProgramChecker(BodyChecker):
             self.block(p.main.body)
         self.compute_purity()
         check_stages(p, self.sink, self.compile_time_values)
+        self.report_unused_vars()
 
     # ------------------------------------------------------------ config
     def config_key(self, key: ast.ConfigKey, t: Type) -> None:
@@ -60,6 +65,44 @@ class ProgramChecker(BodyChecker):
             self.scope.bind(Local(key.name, t, key.name_span, "config-" + key.kind.value,
                                   key.doc))
             self.expect(key.requires, BOOL, "`requires`")
+
+    # ------------------------------------------------------------ top-level vars
+    def global_var(self, var: VarInfo) -> None:
+        """`var NAME: T = constant`: the type (declared, or the initializer's) and
+        what a variable that lives for the whole run may hold."""
+        decl = var.decl
+        self.context = Context("var")
+        self.scope = Scope()
+        if decl.type is not None:
+            self.expect(decl.value, var.type, f"`var {decl.name}`")
+        else:
+            t = self.expr(decl.value)
+            if isinstance(t, VoidT):
+                self.sink.add("E0201", decl.value.span, "this gives no value to start "
+                              f"`var {decl.name}` with")
+                t = ERROR
+            var.type = t
+        t = var.type
+        where = decl.type.span if decl.type is not None else decl.value.span
+        if isinstance(t, DeviceT | ComponentT):
+            self.sink.add("E0221", where, f"`var {decl.name}` cannot hold a device: devices "
+                          "are built once, at compile time",
+                          hint="use the device by its name wherever you need it")
+            var.type = ERROR
+        elif contains_compile_time_only(t):
+            self.sink.add("E0302", where, f"`var {decl.name}` has type `{t}`, which exists "
+                          "only at compile time; a `var` is run-time state",
+                          hint="read what you need from the constant (such as "
+                          "`config.zone.origin`) instead")
+            var.type = ERROR
+
+    def report_unused_vars(self) -> None:
+        for var in self.program.vars.values():
+            name = var.decl.name
+            if not var.used and not name.startswith("_") and not is_error(var.type) \
+                    and name not in self.program.broken_names:
+                self.sink.add("W0002", var.decl.name_span, f"`var {name}` is never read",
+                              hint=f"remove it, or name it `_{name}` to keep it")
 
     # ------------------------------------------------------------ components
     def component(self, decl: ast.ComponentDecl) -> None:

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from specc.types import Type
 
 # Contexts whose expressions are evaluated at compile time.
-COMPILE_TIME_CONTEXTS = frozenset({"config", "devices", "composition", "drop", "default"})
+COMPILE_TIME_CONTEXTS = frozenset({"config", "devices", "composition", "drop", "default",
+                                   "var"})
 
 
 @dataclass
 class Context:
-    kind: str  # "fn", "main", "config", "devices", "composition", "drop", "default"
+    kind: str  # "fn", "main", "config", "devices", "composition", "drop", "default",
+    # "var" (the initializer of a top-level `var`)
     result: Type | None = None  # a function's result type; None: it gives no value
     fn_name: str | None = None
     loops: int = 0

@@ -14,6 +14,7 @@ from specc.check.program import (
     OperationInfo,
     StructInfo,
     Symbol,
+    VarInfo,
 )
 from specc.check.suggest import did_you_mean
 from specc.diagnostics import DiagnosticSink, Note
@@ -84,9 +85,10 @@ class Declarations:
         for module in p.used:
             for decl in module.decls:
                 if isinstance(decl, ast.Unikernel | ast.ConfigBlock | ast.DevicesBlock
-                              | ast.MainDecl):
+                              | ast.MainDecl | ast.VarDecl):
                     kind = {ast.Unikernel: "`unikernel` line", ast.ConfigBlock: "`config` block",
-                            ast.DevicesBlock: "`devices` block", ast.MainDecl: "`main` block"}
+                            ast.DevicesBlock: "`devices` block", ast.MainDecl: "`main` block",
+                            ast.VarDecl: "top-level `var`"}
                     self.sink.add(
                         "E0110", decl.span,
                         f"a used file cannot have a {kind[type(decl)]}",
@@ -131,6 +133,16 @@ class Declarations:
             if self.claim(decl.name, decl.name_span, in_prelude, "function"):
                 self.forget(decl.name)
                 p.functions[decl.name] = FunctionInfo(decl.name, FnT((), None), (), decl, decl.doc)
+        elif isinstance(decl, ast.VarDecl):
+            if self.program.root.decls and decl not in self.program.root.decls:
+                return  # a used file's `var` is reported by check_file_shape
+            if decl.name in p.devices:
+                self.sink.add("E0102", decl.name_span, f"`var {decl.name}` has the name of a "
+                              "device", notes=[Note("the device",
+                                                    p.devices[decl.name].decl.name_span)])
+            elif self.claim(decl.name, decl.name_span, in_prelude, "var"):
+                self.forget(decl.name)
+                p.vars[decl.name] = VarInfo(decl, ERROR)
         elif isinstance(decl, ast.ConfigBlock):
             for key in decl.keys:
                 if key.name in p.config:
@@ -146,10 +158,11 @@ class Declarations:
                     self.sink.add("E0102", device.name_span, f"device `{device.name}` is "
                                   "declared twice", notes=[Note("first declared here", first)])
                     continue
-                if device.name in p.functions:
+                if device.name in p.functions or device.name in p.vars:
+                    what = "function" if device.name in p.functions else "`var`"
                     decl_span = self.declared[device.name][0]
                     self.sink.add("E0102", device.name_span, f"device `{device.name}` has the "
-                                  "name of a function", notes=[Note("the function", decl_span)])
+                                  f"name of a {what}", notes=[Note(f"the {what}", decl_span)])
                 from specc.check.program import DeviceInfo
 
                 p.devices[device.name] = DeviceInfo(device, ERROR)
@@ -246,6 +259,9 @@ class Declarations:
         elif isinstance(decl, ast.ComponentDecl) and decl.name in p.components \
                 and p.components[decl.name].decl is decl:
             self.resolve_component(p.components[decl.name])
+        elif isinstance(decl, ast.VarDecl) and p.vars.get(decl.name) is not None \
+                and p.vars[decl.name].decl is decl and decl.type is not None:
+            p.vars[decl.name].type = self.resolve_type(decl.type)
         elif isinstance(decl, ast.ConfigBlock):
             for key in decl.keys:
                 key_info = p.config.get(key.name)

@@ -293,6 +293,15 @@ class ExprChecker:
             local.used = True
             p.references[e] = Symbol(local.kind, local.name, local.span, local.type, local.doc)
             return local.type
+        var = p.vars.get(e.name)
+        if var is not None:
+            var.used = True
+            p.references[e] = Symbol("global-var", e.name, var.decl.name_span, var.type,
+                                     var.decl.doc)
+            if self.context.fn_name is not None:
+                self.impure.setdefault(self.context.fn_name, f"it reads the `var` `{e.name}`, "
+                                       "which changes at run time")
+            return var.type
         if e.name in p.devices:
             if self.context.kind in ("config", "drop", "default"):
                 self.sink.add("E0221", e.span, f"device `{e.name}` cannot be used here: devices "
@@ -330,7 +339,8 @@ class ExprChecker:
         p = self.program
         if e.name in p.broken_names:
             return  # declared in code a syntax error made unreadable
-        candidates = [*self.scope.visible(), *p.functions, *BUILTINS, *SPECIAL_BUILTINS]
+        candidates = [*self.scope.visible(), *p.vars, *p.functions, *BUILTINS,
+                      *SPECIAL_BUILTINS]
         if self.context.kind not in ("config", "drop", "default"):
             candidates += list(p.devices)
         if self.context.allows_components:

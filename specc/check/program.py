@@ -67,12 +67,22 @@ class ConfigKeyInfo:
     type: Type
 
 
+@dataclass
+class VarInfo:
+    """A top-level `var` (v1.1): run-time state shared by `main` and every function."""
+
+    decl: ast.VarDecl
+    type: Type
+    used: bool = False  # read somewhere (a plain `x = e` alone does not count)
+
+
 @dataclass(frozen=True, slots=True)
 class Symbol:
     """What a name refers to, for hover, go-to-definition and references."""
 
     kind: str  # "function", "device", "component", "config", "local", "param", "enum",
-    # "variant", "struct", "field", "interface", "operation", "builtin", "type"
+    # "variant", "struct", "field", "interface", "operation", "builtin", "type",
+    # "global-var" (a top-level `var`)
     name: str
     span: Span | None  # where it is declared; None for builtins
     type: Type | None
@@ -97,6 +107,7 @@ class CheckedProgram:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     devices: dict[str, DeviceInfo] = field(default_factory=dict)
     config: dict[str, ConfigKeyInfo] = field(default_factory=dict)
+    vars: dict[str, VarInfo] = field(default_factory=dict)  # top-level `var`s, in order
     # Side tables keyed by AST node (nodes hash by identity).
     types: dict[object, Type] = field(default_factory=dict)
     references: dict[object, Symbol] = field(default_factory=dict)

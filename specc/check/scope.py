@@ -16,14 +16,15 @@ class Local:
     span: Span
     # "let", "var", "binding" (if let / match / for), "param" (function),
     # "const-param" and "device-param" (component), "config-const" and
-    # "config-param" (a key's bare name inside its own `requires`).
+    # "config-param" (a key's bare name inside its own `requires`); "global-var"
+    # stands for a top-level `var` while an assignment to it is checked.
     kind: str
     doc: str | None = None
     used: bool = False
 
     @property
     def mutable(self) -> bool:
-        return self.kind == "var"
+        return self.kind in ("var", "global-var")
 
 
 class Scope:

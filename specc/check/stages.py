@@ -66,6 +66,9 @@ class Stages:
                    "function is called"
         if kind == "var":
             return f"`{e.name}` is a `var`: its value can change at run time"
+        if kind == "global-var":
+            return f"`{e.name}` is a top-level `var`: it is run-time state, which `main` and " \
+                   "the handlers change as the image runs"
         if kind == "binding":
             return f"`{e.name}` is bound by a pattern or loop at run time"
         if kind == "config-param":
@@ -105,6 +108,15 @@ class Stages:
         if reason is not None:
             sink.add("E0301", e.span, f"{what} must be known at compile time, but {reason}",
                      hint=None)
+
+
+def walk(e: ast.Expr) -> Iterator[ast.Expr]:
+    """``e`` and every expression inside it."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(children(node))
 
 
 def children(e: ast.Expr) -> Iterator[ast.Expr]:
@@ -163,6 +175,16 @@ def check_stages(program: CheckedProgram, sink: DiagnosticSink,
         stages.require(decl.default, sink, f"the default of `{decl.name}`")
         if decl.requires is not None and decl.kind is ast.KeyKind.CONST:
             stages.require(decl.requires, sink, f"the `requires` of const `{decl.name}`")
+        elif decl.requires is not None:
+            for node in walk(decl.requires):
+                symbol = program.references.get(node)
+                if isinstance(node, ast.Name) and symbol is not None \
+                        and symbol.kind == "global-var":
+                    sink.add("E0301", node.span, f"the `requires` of param `{decl.name}` is "
+                             f"checked at boot, before any code runs, so it cannot read "
+                             f"`{node.name}`, a top-level `var` (run-time state)")
+    for var in program.vars.values():
+        stages.require(var.decl.value, sink, f"the initial value of `var {var.decl.name}`")
     for device in program.devices.values():
         stages.require(device.decl.value, sink, f"device `{device.decl.name}`")
     for component in program.components.values():

@@ -110,6 +110,13 @@ class BodyChecker(ExprChecker):
 
     def assign(self, s: ast.Assign) -> None:
         local = self.scope.lookup(s.target)
+        var = self.program.vars.get(s.target) if local is None else None
+        if var is not None:
+            # A top-level `var`: state that outlives the call (v1.1).
+            local = Local(s.target, var.type, var.decl.name_span, "global-var", var.decl.doc)
+            if self.context.fn_name is not None:
+                self.impure.setdefault(self.context.fn_name, f"it assigns the `var` "
+                                       f"`{s.target}`")
         if local is None:
             name = ast.Name(s.target_span, s.target)
             if s.target in self.program.devices or s.target in self.program.functions:

@@ -216,6 +216,7 @@ class Evaluator:
             return self.hooks.config(e.name, e.span)
         reasons = {"param": f"`{e.name}` is a function parameter",
                    "var": f"`{e.name}` is a `var`", "binding": f"`{e.name}` is bound at run time",
+                   "global-var": f"`{e.name}` is a top-level `var`, run-time state",
                    "device": f"device `{e.name}` exists only once the devices are built"}
         raise NotConstant(reasons.get(kind, f"`{e.name}` is not a constant"), e.span)
 

@@ -3,7 +3,7 @@
 * two-space indentation; blocks, ``config``, ``devices``, interface and
   component bodies and ``match`` arms one item per line; ``{}`` when empty;
 * one blank line between top-level declarations (consecutive ``use`` lines
-  keep the user's choice), at most one where the user left blank lines
+  and top-level ``var`` lines keep the user's choice), at most one where the user left blank lines
   inside a block;
 * struct and enum declarations, parameter and argument lists, list and
   struct literals on one line when they fit in the width, else one item per
@@ -126,6 +126,9 @@ class Printer(ExprLayout):
         if isinstance(d, ast.FnDecl):
             return concat("fn ", d.name, self.params(d.params, d.name_span), self.result(d.result),
                           " ", self.block(d.body))
+        if isinstance(d, ast.VarDecl):
+            annotation = concat(": ", self.type(d.type)) if d.type is not None else ""
+            return concat("var ", d.name, annotation, " = ", self.expr(d.value))
         return concat("main ", self.block(d.body))
 
     def field_decl(self, f: ast.FieldDecl) -> Doc:
@@ -166,8 +169,12 @@ class Printer(ExprLayout):
         for index, entry in enumerate(contents.entries):
             if index:
                 parts.append(HARDLINE)
+                # Consecutive `use` lines, and consecutive top-level `var`s,
+                # keep the user's choice of blank lines between them.
                 header = (isinstance(m.decls[index], ast.Use)
-                          and isinstance(m.decls[index - 1], _HEADER))
+                          and isinstance(m.decls[index - 1], _HEADER)) or \
+                    (isinstance(m.decls[index], ast.VarDecl)
+                     and isinstance(m.decls[index - 1], ast.VarDecl))
                 if entry.blank_before or not header:
                     parts.append(HARDLINE)
             parts += self.comment_lines(entry)

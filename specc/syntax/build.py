@@ -207,6 +207,11 @@ class AstBuilder:
         return ast.FnDecl(self.span(kw, body), name.value, self.tspan(name), params or (),
                           result, body, self.doc(kw))
 
+    def var_decl(self, c: Children) -> ast.VarDecl:
+        kw, name, type_, _, value = c
+        return ast.VarDecl(self.span(kw, value), name.value, self.tspan(name), type_, value,
+                           self.doc(kw))
+
     def main_decl(self, c: Children) -> ast.MainDecl:
         kw, body = c
         return ast.MainDecl(self.span(kw, body), body, self.doc(kw))
