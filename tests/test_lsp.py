@@ -416,6 +416,53 @@ async def test_rename_edits_every_reference(client: LanguageClient, workspace: P
     close_doc(client, uri)
 
 
+COUNTER = """\
+unikernel counter
+
+## Datagrams answered since boot.
+var served: u64 = 0
+
+fn bump() -> u64 {
+  served += 1
+  return served
+}
+
+main {
+  served = bump() * 2
+  print("{served}")
+}
+"""
+
+
+async def test_top_level_var_hover_definition_rename(client: LanguageClient,
+                                                     workspace: Path) -> None:
+    path = workspace / "counter.spec"
+    path.write_text(COUNTER, encoding="utf-8")
+    uri = open_doc(client, path)
+    assert await diagnostics_when(client, uri, lambda ds: True) == []
+
+    text = await hover_text(client, uri, position_of(COUNTER, "return served", 8))
+    assert "var served: u64 = 0" in text and "Datagrams answered since boot." in text
+
+    found = await client.text_document_definition_async(lsp.DefinitionParams(
+        text_document=doc(uri), position=position_of(COUNTER, "{served}", 2)))
+    assert isinstance(found, list) and isinstance(found[0], lsp.Location)
+    assert found[0].range.start == position_of(COUNTER, "served: u64")
+
+    edit = await client.text_document_rename_async(lsp.RenameParams(
+        text_document=doc(uri), position=position_of(COUNTER, "served += 1", 1),
+        new_name="answered"))
+    assert edit is not None and edit.changes is not None
+    # the declaration, `+=`, `return`, the assignment in main and the interpolation
+    assert len(edit.changes[uri]) == 5
+    assert apply_edits(COUNTER, edit.changes[uri]) == COUNTER.replace("served", "answered")
+    with pytest.raises(JsonRpcException, match="already declared"):
+        await client.text_document_rename_async(lsp.RenameParams(
+            text_document=doc(uri), position=position_of(COUNTER, "served += 1", 1),
+            new_name="bump"))
+    close_doc(client, uri)
+
+
 async def test_code_action_for_did_you_mean(client: LanguageClient, workspace: Path) -> None:
     text = APP.replace("udp4.listen(config.port, reply)", "udp4.listen(port, rpely)")
     path = workspace / "typos.spec"

@@ -214,6 +214,11 @@ def _declarations(index: Index, decl: ast.Decl) -> None:
             kind = "const-param" if cparam.is_const else "device-param"
             add(cparam.name_span, Symbol(kind, cparam.name, cparam.name_span,
                                          known.type if known else None), cparam, True)
+    elif isinstance(decl, ast.VarDecl):
+        var = p.vars.get(decl.name)
+        vtype = var.type if var is not None and var.decl is decl else None
+        add(decl.name_span, Symbol("global-var", decl.name, decl.name_span, vtype, decl.doc),
+            decl, True)
     elif isinstance(decl, ast.Unikernel):
         add(decl.name_span, Symbol("unikernel", decl.name, decl.name_span, None, decl.doc), decl,
             True)

@@ -128,7 +128,8 @@ def _chain_type(chain: list[str], offset: int, programs: list[CheckedProgram]) -
         if local is not None:
             t = local.type
         else:
-            t = _first(p.devices[head].type for p in programs if head in p.devices)
+            t = _first(p.devices[head].type for p in programs if head in p.devices) or \
+                _first(p.vars[head].type for p in programs if head in p.vars)
     for name in rest:
         if isinstance(t, StructT):
             t = _first(p.structs[t.name].fields.get(name) for p in programs
@@ -216,6 +217,8 @@ def _names(offset: int, programs: list[CheckedProgram],
                 items.append(_item(name, Kind.Function, "fn " + name + _fn_params(info), info.doc))
         for name, dinfo in p.devices.items():
             items.append(_item(name, Kind.Module, f"device {name}: {dinfo.type}", dinfo.decl.doc))
+        for name, vinfo in p.vars.items():
+            items.append(_item(name, Kind.Variable, f"var {name}: {vinfo.type}", vinfo.decl.doc))
         for name, decl in p.enums.items():
             items.append(_item(name, Kind.Enum, f"enum {name}", decl.doc))
         for name, sinfo in p.structs.items():

@@ -160,6 +160,10 @@ def signature(program: CheckedProgram, symbol: Symbol) -> str:
         return f"(parameter) {name}: {type_text}"
     if kind in ("let", "var"):
         return f"{kind} {name}: {type_text}"
+    if kind == "global-var":
+        var = program.vars.get(name)
+        initial = _source_text(program, var.decl.value.span) if var is not None else None
+        return f"var {name}: {type_text}" + (f" = {initial}" if initial else "")
     if kind == "binding":
         return f"(binding) {name}: {type_text}"
     return f"{name}: {type_text}"

@@ -75,7 +75,7 @@ def _renamable_at(state: DocumentState, position: lsp.Position, encoding: str) -
 _TABLES = {
     "function": "functions", "device": "devices", "component": "components",
     "config-const": "config", "config-param": "config", "struct": "structs",
-    "interface": "interfaces", "enum": "enums",
+    "interface": "interfaces", "enum": "enums", "global-var": "vars",
 }
 
 
@@ -87,7 +87,7 @@ def _check_clash(program: CheckedProgram, symbol: Symbol, new_name: str) -> None
     table: dict[str, object] = getattr(program, table_name)
     if new_name in table and new_name != symbol.name:
         raise RenameError(f"`{new_name}` is already declared")
-    if symbol.kind in ("function", "device", "component") and new_name in (
-            set(program.functions) | set(program.devices) | set(program.components)) - {
-            symbol.name}:
+    if symbol.kind in ("function", "device", "component", "global-var") and new_name in (
+            set(program.functions) | set(program.devices) | set(program.components)
+            | set(program.vars)) - {symbol.name}:
         raise RenameError(f"`{new_name}` is already declared")

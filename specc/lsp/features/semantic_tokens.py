@@ -45,6 +45,7 @@ _SYMBOL_TOKENS: dict[str, tuple[str, int]] = {
     "type": ("type", DEFAULT_LIBRARY),
     "let": ("variable", READONLY),
     "var": ("variable", 0),
+    "global-var": ("variable", 0),
     "binding": ("variable", READONLY),
     "param": ("parameter", 0),
     "device-param": ("parameter", 0),

@@ -57,6 +57,9 @@ def _decl_symbol(decl: ast.Decl, source: SourceFile, encoding: str) -> lsp.Docum
         params = ", ".join(f"{p.name}: {_type_text(p.type, source)}" for p in decl.params)
         result = f" -> {_type_text(decl.result, source)}" if decl.result is not None else ""
         return make(decl.name, Kind.Function, decl.span, decl.name_span, f"({params}){result}")
+    if isinstance(decl, ast.VarDecl):
+        return make(decl.name, Kind.Variable, decl.span, decl.name_span,
+                    f"var {_type_text(decl.type, source)}".rstrip())
     if isinstance(decl, ast.MainDecl):
         return make("main", Kind.Function, decl.span, _keyword_span(decl.span, 4))
     if isinstance(decl, ast.EnumDecl):
