@@ -29,9 +29,34 @@ class CidrV:
         return f"{Ipv4V(self.address)}/{self.prefix}"
 
 
-_DURATION_UNITS = (("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
-                   ("ms", 1_000_000), ("us", 1_000), ("ns", 1))
 _SIZE_UNITS = (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1))
+
+
+_WHOLE_UNITS = (("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000))
+_DECIMAL_UNITS = (("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000))
+
+
+def format_duration(nanoseconds: int) -> str:
+    """A Duration as interpolation writes it (docs/language.md section 4.11).
+
+    A whole number of seconds takes the largest of h, m, s that divides it
+    (``90s``, ``2m``); anything else is written in the largest of s, ms, us
+    that it reaches, with up to three decimals truncated toward zero
+    (``4.489s``, ``250ms``, ``1.5us``), or in ns below 1us.  The C runtime
+    (``sc_buf_duration``) and the python runtime (``fmt_duration``) do the
+    same, digit for digit.
+    """
+    if nanoseconds == 0:
+        return "0s"
+    sign = "-" if nanoseconds < 0 else ""
+    n = abs(nanoseconds)
+    if n % 1_000_000_000 == 0:
+        unit, scale = next((u, s) for u, s in _WHOLE_UNITS if n % s == 0)
+        return f"{sign}{n // scale}{unit}"
+    unit, scale = next(((u, s) for u, s in _DECIMAL_UNITS if n >= s), ("ns", 1))
+    fraction = (n % scale) // (scale // 1000) if scale > 1 else 0
+    decimals = f".{fraction:03d}".rstrip("0") if fraction else ""
+    return f"{sign}{n // scale}{decimals}{unit}"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -39,11 +64,7 @@ class DurationV:
     nanoseconds: int
 
     def __str__(self) -> str:
-        n = self.nanoseconds
-        for unit, scale in _DURATION_UNITS:
-            if n % scale == 0 and n != 0:
-                return f"{n // scale}{unit}"
-        return "0s"
+        return format_duration(self.nanoseconds)
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -123,7 +123,29 @@ def test_python_target_keeps_state_across_handler_calls(tmp_path: Path) -> None:
     assert run_counter([sys.executable, str(image), "--bind=127.0.0.1"]) == EXPECTED
 
 
-@pytest.mark.parametrize("target", ["python"])
+def test_unix_target_keeps_state_across_handler_calls(tmp_path: Path) -> None:
+    """The C static variables, with strings and bytes copied out of the
+    per-event arena (the arena is reset between datagrams)."""
+    result = subprocess.run([*SPECC, "compile", str(COUNTER), "-t", "unix", "-o",
+                             str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    app = (tmp_path / "c" / "app.c").read_text()
+    assert "static uint64_t var_served;" in app and "var_last_keep(" in app
+    assert run_counter([str(tmp_path / "counter"), "--bind=127.0.0.1"]) == EXPECTED
+
+
+def test_c_var_storage_is_bounded_and_traps(tmp_path: Path) -> None:
+    spec = tmp_path / "big.spec"
+    spec.write_text("unikernel big\nvar text: string = \"x\"\n"
+                    "main {\n  while len(text) < 100000 {\n    text = text + text\n  }\n"
+                    "  print(\"{len(text)}\")\n}\n")
+    result = subprocess.run([*SPECC, "run", str(spec), "-t", "unix", "-o", str(tmp_path / "o")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 70, result.stdout + result.stderr
+    assert "big.spec:5:5: value too big for its `var` (64 KiB)" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("target", ["python", "unix", "hvt"])
 def test_a_var_is_initialized_before_main(tmp_path: Path, target: str) -> None:
     spec = tmp_path / "init.spec"
     spec.write_text("unikernel init\nvar items: u32 = 2 + 3\nvar label = \"n\"\n"

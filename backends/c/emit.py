@@ -14,6 +14,7 @@ from pathlib import Path
 
 from specc import ast
 from specc import types as T
+from specc.backends.c import globals as cglobals
 from specc.backends.c.build import RUNTIME_DIR, BuildError, build_hvt, find_cc
 from specc.backends.c.ctypes import CTypes, Unsupported
 from specc.backends.c.lower import CLowerer, c_string, scalar_literal
@@ -274,6 +275,10 @@ class _CImage:
         for name, info in self.program.config.items():
             if info.decl.kind is ast.KeyKind.PARAM:
                 lines.append(f"static {self.ctypes.name(info.type)} cfg_{name};")
+        structs = {name: info.fields for name, info in self.program.structs.items()}
+        for name in self.reachable.vars:  # top-level `var`s (backends/c/globals.py)
+            lines += cglobals.definitions(name, self.program.vars[name].type, self.ctypes,
+                                          structs)
         return lines
 
     def app_main(self, lowerer: CLowerer) -> str:
@@ -289,6 +294,11 @@ class _CImage:
                  "    static const char *const known[] = { " +
                  "".join(f'"{k}", ' for k in known) + "0 };",
                  f"    sc_params_check(known, {c_string(usage.encode())});"]
+        folded = self.c.folded
+        assert folded is not None
+        for name in self.reachable.vars:  # initial values: constants, not in the arena
+            t = p.vars[name].type
+            lines.append(f"    {cglobals.c_name(name)} = {lowerer.const(folded.vars[name], t)};")
         for name, info in params:
             flag = name.replace("_", "-")
             default = lowerer.const(config.param_defaults.get(name), info.type)

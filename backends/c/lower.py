@@ -13,6 +13,7 @@ import os
 
 from specc import ast
 from specc import types as T
+from specc.backends.c import globals as cglobals
 from specc.backends.c.ctypes import ARITH, CTypes, Unsupported
 from specc.backends.python.emitter import Emitter
 from specc.check.checker import terminates
@@ -209,7 +210,14 @@ class CLowerer:
             name = self.local(s.target) or s.target
             symbol = self.folded.symbol(s)
             t = symbol.type if symbol is not None and symbol.type is not None else T.I64
-            if s.op == "=":
+            if symbol is not None and symbol.kind == "global-var" and \
+                    self.local(s.target) is None:
+                name = cglobals.c_name(s.target)
+                value = self.expr_as(s.value, t) if s.op == "=" else \
+                    self.operate(s.op[0], name, self.expr(s.value), t, s.span)
+                out.line(cglobals.assignment(s.target, value, self.pos(s.span), t,
+                                             self.struct_fields()))
+            elif s.op == "=":
                 out.line(f"{name} = {self.expr_as(s.value, t)};")
             else:
                 out.line(f"{name} = {self.operate(s.op[0], name, self.expr(s.value), t, s.span)};")
@@ -413,7 +421,12 @@ class CLowerer:
             return self.function_name(e.name)
         if symbol is not None and symbol.kind in ("config-param", "config-const"):
             return f"cfg_{e.name}"
+        if symbol is not None and symbol.kind == "global-var":
+            return cglobals.c_name(e.name)
         return _KEYWORDS_SAFE_PREFIX + e.name
+
+    def struct_fields(self) -> dict[str, dict[str, T.Type]]:
+        return {name: info.fields for name, info in self.program.structs.items()}
 
     def string(self, e: ast.StringLit) -> str:
         if all(isinstance(p, str) for p in e.parts):
@@ -520,6 +533,8 @@ class CLowerer:
             text = self.equal(self.expr(e.left), self.expr_as(e.right, left_t), left_t)
             return text if op == "==" else f"(!{text})"
         left, right = self.expr(e.left), self.expr(e.right)
+        if op == "/" and left_t == T.DURATION and self.type_of(e.right) == T.DURATION:
+            return f"sc_ratio_duration({left}, {right}, {self.pos(e.span)})"  # a u64 (v1.1)
         if op in ("<", "<=", ">", ">="):
             if left_t in (T.STRING, T.BYTES):
                 cast = "sc_str_bytes" if left_t == T.STRING else ""

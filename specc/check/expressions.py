@@ -691,6 +691,11 @@ class ExprChecker:
             return left
         if op == "*" and right in (DURATION, SIZE) and is_integer(left):
             return right
+        # v1.1: how many times one quantity goes into another, and what is left.
+        if op == "/" and left == right and left in (DURATION, SIZE):
+            return U64
+        if op == "%" and left == right == DURATION:
+            return DURATION
         if left == right:
             if is_integer(left):
                 return left

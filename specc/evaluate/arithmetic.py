@@ -64,9 +64,21 @@ def int_op(op: str, a: int, b: int, t: Type) -> int:
 
 def quantity_op(op: str, a: Value, b: Value) -> Value:
     """Arithmetic on durations and sizes (with each other or with integers)."""
+    if op == "%":  # Duration % Duration (v1.1)
+        assert isinstance(a, DurationV) and isinstance(b, DurationV)
+        return DurationV(remainder(a.nanoseconds, b.nanoseconds))
     if isinstance(a, DurationV) or isinstance(b, DurationV):
         return DurationV(_quantity(op, a, b, DURATION, _DURATION_RANGE))
     return SizeV(_quantity(op, a, b, SIZE, _SIZE_RANGE))
+
+
+def ratio(a: Value, b: Value) -> int:
+    """``Duration / Duration`` and ``Size / Size`` (v1.1): a `u64`, truncated
+    toward zero; a negative quotient (durations are signed) does not fit."""
+    x = a.nanoseconds if isinstance(a, DurationV) else a.size if isinstance(a, SizeV) else None
+    y = b.nanoseconds if isinstance(b, DurationV) else b.size if isinstance(b, SizeV) else None
+    assert isinstance(x, int) and isinstance(y, int)
+    return fit(divide(x, y), Prim("u64"))
 
 
 def _quantity(op: str, a: Value, b: Value, t: Type, bounds: tuple[int, int]) -> int:

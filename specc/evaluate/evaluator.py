@@ -384,6 +384,9 @@ class Evaluator:
         if op in ("<", "<=", ">", ">="):
             return _compare(op, _ordered(left), _ordered(right))
         try:
+            if op == "/" and isinstance(left, DurationV | SizeV) \
+                    and isinstance(right, DurationV | SizeV):
+                return arithmetic.ratio(left, right)
             if t in (DURATION, SIZE):
                 return arithmetic.quantity_op(op, left, right)
             if isinstance(left, bool) or isinstance(right, bool):

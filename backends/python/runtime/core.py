@@ -112,11 +112,22 @@ def fmt_cidr(value: tuple[int, int]) -> str:
 
 
 def fmt_duration(value: int) -> str:
-    for unit, scale in (("h", 3_600_000_000_000), ("m", 60_000_000_000),
-                        ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)):
-        if value % scale == 0 and value != 0:
-            return f"{value // scale}{unit}"
-    return "0s"
+    """The rule of docs/language.md section 4.11, as the compiler applies it."""
+    if value == 0:
+        return "0s"
+    sign = "-" if value < 0 else ""
+    n = abs(value)
+    if n % 1_000_000_000 == 0:
+        for unit, scale in (("h", 3_600_000_000_000), ("m", 60_000_000_000)):
+            if n % scale == 0:
+                return f"{sign}{n // scale}{unit}"
+        return f"{sign}{n // 1_000_000_000}s"
+    for unit, scale in (("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)):
+        if n >= scale:
+            fraction = (n % scale) // (scale // 1000)
+            decimals = f".{fraction:03d}".rstrip("0") if fraction else ""
+            return f"{sign}{n // scale}{decimals}{unit}"
+    return f"{sign}{n}ns"
 
 
 def fmt_size(value: int) -> str:

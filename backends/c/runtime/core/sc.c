@@ -143,18 +143,41 @@ void sc_buf_ipv4(sc_buf *b, uint32_t v) {
 
 void sc_buf_cidr(sc_buf *b, sc_cidr v) { sc_buf_ipv4(b, v.address); sc_buf_lit(b, "/", 1); sc_buf_u64(b, v.prefix); }
 
+/* The rule of docs/language.md section 4.11, digit for digit as the
+ * compiler (specc/values.py format_duration) and the python runtime write
+ * it: a whole number of seconds in the largest of h, m, s that divides it;
+ * anything else in the largest of s, ms, us it reaches, with up to three
+ * decimals truncated toward zero; below 1us in ns. */
 void sc_buf_duration(sc_buf *b, int64_t ns) {
-    static const struct { const char *unit; int64_t scale; } units[] = {
-        { "h", 3600000000000 }, { "m", 60000000000 }, { "s", 1000000000 },
-        { "ms", 1000000 }, { "us", 1000 }, { "ns", 1 } };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (ns != 0 && ns % units[i].scale == 0) {
-            sc_buf_i64(b, ns / units[i].scale);
-            sc_buf_lit(b, units[i].unit, strlen(units[i].unit));
-            return;
+    if (ns == 0) { sc_buf_lit(b, "0s", 2); return; }
+    if (ns < 0) sc_buf_lit(b, "-", 1);
+    uint64_t n = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns; /* INT64_MIN too */
+    static const struct { const char *unit; uint64_t scale; } whole[] = {
+        { "h", 3600000000000u }, { "m", 60000000000u }, { "s", 1000000000u } };
+    static const struct { const char *unit; uint64_t scale; } decimal[] = {
+        { "s", 1000000000u }, { "ms", 1000000u }, { "us", 1000u }, { "ns", 1u } };
+    if (n % 1000000000u == 0) {
+        for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) {
+            if (n % whole[i].scale == 0) {
+                sc_buf_u64(b, n / whole[i].scale);
+                sc_buf_lit(b, whole[i].unit, strlen(whole[i].unit));
+                return;
+            }
         }
     }
-    sc_buf_lit(b, "0s", 2);
+    size_t i = 0;
+    while (n < decimal[i].scale) i++;
+    uint64_t scale = decimal[i].scale;
+    sc_buf_u64(b, n / scale);
+    uint64_t fraction = scale > 1 ? (n % scale) / (scale / 1000u) : 0; /* three digits */
+    if (fraction) {
+        char digits[4] = { '.', (char)('0' + fraction / 100), (char)('0' + fraction / 10 % 10),
+                           (char)('0' + fraction % 10) };
+        size_t len = 4;
+        while (digits[len - 1] == '0') len--;
+        sc_buf_lit(b, digits, len);
+    }
+    sc_buf_lit(b, decimal[i].unit, strlen(decimal[i].unit));
 }
 
 void sc_buf_size(sc_buf *b, uint64_t n) {
@@ -184,14 +207,9 @@ void sc_print(sc_str s) { platform_console_write(s.ptr, s.len); platform_console
 
 /* ---- time and the event loop ---------------------------------------------------- */
 
-static uint64_t boot_ns;
-static bool booted;
-
-int64_t sc_now(void) {
-    uint64_t now = platform_monotonic_ns();
-    if (!booted) { boot_ns = now; booted = true; }
-    return (int64_t)(now - boot_ns);
-}
+/* The platform's monotonic clock counts from boot (platform.h), so `now()`
+ * reads the same on every target: time since the image started. */
+int64_t sc_now(void) { return (int64_t)platform_monotonic_ns(); }
 
 #define SC_MAX_TIMERS 64
 static struct { uint64_t due; int64_t period; sc_thunk f; bool used; } timers[SC_MAX_TIMERS];

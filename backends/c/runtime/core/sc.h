@@ -4,8 +4,9 @@
  *
  * Memory: strings, bytes and lists built while handling one event (a
  * datagram, a timer) live in an arena that is reset after the event.
- * Nothing outlives an event: specc has no global variables, and a handler's
- * reply is consumed by the component before the reset.
+ * A handler's reply is consumed by the component before the reset.  The one
+ * thing that outlives an event is a top-level `var`: a value assigned to one
+ * is copied out of the arena into the var's own storage (sc_keep below).
  */
 #ifndef SPECC_SC_H
 #define SPECC_SC_H
@@ -93,6 +94,15 @@ static inline int64_t sc_rem_i64(int64_t a, int64_t b, const char *pos) {
     return b == -1 ? 0 : a % b;
 }
 
+/* Duration / Duration (v1.1): a u64, so a negative quotient does not fit;
+ * INT64_MIN / -1 is 2^63, which does. */
+static inline uint64_t sc_ratio_duration(int64_t a, int64_t b, const char *pos) {
+    if (b == 0) sc_trap(pos, "division by zero");
+    if (b == -1 && a == INT64_MIN) return UINT64_C(1) << 63;
+    if ((a < 0) != (b < 0) && a / b != 0) sc_trap(pos, "integer overflow");
+    return (uint64_t)(a / b);
+}
+
 /* A value converted to a narrower type must fit (`as`). */
 static inline int64_t sc_fit(int64_t v, int64_t lo, int64_t hi, const char *pos) {
     if (v < lo || v > hi) sc_trap(pos, "integer overflow");
@@ -136,6 +146,22 @@ static inline sc_str sc_buf_done(sc_buf *b) { return (sc_str){ b->ptr, b->len };
 
 void sc_print(sc_str s);           /* the console, with a newline */
 void sc_console(sc_str s);         /* the console, as is */
+
+/* ---- top-level vars ------------------------------------------------------- */
+
+/* The storage of a `var` whose values hold strings, bytes or lists is two
+ * halves of SC_VAR_CAPACITY bytes; an assignment deep-copies the new value
+ * into the half not in use (the value may still point into the other one,
+ * as `s = s[1:]` does).  A value that does not fit traps at the assignment. */
+#define SC_VAR_CAPACITY 65536u
+typedef struct { uint8_t *base; size_t used; const char *pos; } sc_keep;
+static inline const uint8_t *sc_keep_bytes(sc_keep *k, const uint8_t *p, size_t n) {
+    if (n > SC_VAR_CAPACITY - k->used) sc_trap(k->pos, "value too big for its `var` (64 KiB)");
+    uint8_t *q = k->base + k->used;
+    if (n) __builtin_memcpy(q, p, n);
+    k->used += n;
+    return q;
+}
 
 /* ---- time and the event loop ---------------------------------------------- */
 

@@ -70,7 +70,9 @@ struct platform_region platform_heap(void);
 
 /* ---- clocks -------------------------------------------------------- */
 
-/* Nanoseconds since an arbitrary point at boot; never goes backwards. */
+/* Nanoseconds since boot (on hvt, since the clock started early in the boot
+ * sequence; on unix, since the process started); never goes backwards.
+ * `now()` of the language is this value. */
 uint64_t platform_monotonic_ns(void);
 
 /* Nanoseconds since the Unix epoch, UTC.  On hvt it comes from the CMOS RTC
