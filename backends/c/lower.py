@@ -68,8 +68,8 @@ def scalar_literal(value: Value, t: T.Type | None = None) -> str | None:
         return f"UINT32_C(0x{value.address:08x})"
     if isinstance(value, CidrV):
         return f"((sc_cidr){{ UINT32_C(0x{value.address:08x}), {value.prefix} }})"
-    if isinstance(value, DurationV):
-        return f"INT64_C({value.nanoseconds})"
+    if isinstance(value, DurationV):  # as an i64: INT64_MIN has no literal of its own
+        return scalar_literal(value.nanoseconds, T.I64)
     if isinstance(value, SizeV):
         return f"UINT64_C({value.size})"
     return None
