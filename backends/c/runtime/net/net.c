@@ -74,6 +74,7 @@ static struct {
     uint64_t icmp_window; /* start of the current one-second window */
     unsigned icmp_sent;   /* errors sent in it */
     struct net_stats stats;
+    const struct net_protocol *proto; /* TCP, when the image has it */
     struct listener listeners[NET_UDP_LISTENERS];
     struct arp_entry arp[NET_ARP_ENTRIES];
     uint8_t rx[NET_FRAME_MAX];
@@ -540,7 +541,11 @@ static enum verdict ip_input(const uint8_t *frame, size_t len, bool link_broadca
     case IP_PROTO_UDP:
         return udp_input(src, dst, ip, ihl, payload, plen, now);
     default:
-        return IGNORED;
+        if (net.proto == NULL || ip[9] != net.proto->number)
+            return IGNORED;
+        /* The protocol counts its own drops. */
+        net.proto->input(src, dst, to_broadcast, payload, plen, now);
+        return TAKEN;
     }
 }
 
@@ -625,7 +630,10 @@ void net_poll(void)
             break;
         }
     }
-    arp_timers(platform_monotonic_ns());
+    uint64_t now = platform_monotonic_ns();
+    arp_timers(now);
+    if (net.proto != NULL)
+        net.proto->timers(now);
     net.polling = false;
 }
 
@@ -659,6 +667,39 @@ int net_udp_send(uint32_t dst, uint16_t dst_port, uint16_t src_port, const uint8
     uint16_t c = csum_fold(csum_add(sum, u, UDP_HLEN + len));
     put16(u + 6, c == 0 ? 0xffffu : c); /* RFC 768: 0 means "no checksum" */
     return ip_output(dst, IP_PROTO_UDP, UDP_HLEN + len, platform_monotonic_ns());
+}
+
+uint64_t net_deadline(void)
+{
+    return net.up && net.proto != NULL ? net.proto->deadline() : UINT64_MAX;
+}
+
+void net_set_protocol(const struct net_protocol *p)
+{
+    net.proto = p;
+}
+
+uint8_t *net_ip_payload(void)
+{
+    return net.tx + IP_DATA_OFF;
+}
+
+int net_ip_send(uint32_t dst, uint8_t proto, size_t len)
+{
+    if (!net.up)
+        return -1;
+    return ip_output(dst, proto, len, platform_monotonic_ns());
+}
+
+size_t net_mtu(void)
+{
+    return net.up ? net.mtu : 0;
+}
+
+uint16_t net_pseudo_checksum(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *p,
+                             size_t n)
+{
+    return csum_fold(csum_add(csum_pseudo(src, dst, proto, (uint16_t)n), p, n));
 }
 
 const struct net_stats *net_stats(void)

@@ -23,6 +23,7 @@
 #ifndef SPECC_NET_H
 #define SPECC_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,46 @@ int net_udp_listen(uint16_t port, net_udp_handler handler, void *ctx);
  */
 int net_udp_send(uint32_t dst, uint16_t dst_port, uint16_t src_port, const uint8_t *payload,
                  size_t len);
+
+/*
+ * The earliest time net_poll has work besides received frames (a TCP timer,
+ * an owed acknowledgement), or UINT64_MAX.  The event loop waits no longer.
+ */
+uint64_t net_deadline(void);
+
+/* ---- for protocol modules (tcp.c): not for applications ---------------- */
+
+/* A protocol on top of IPv4.  input gets each accepted datagram of its
+ * protocol (src, dst, payload); to_broadcast says dst was a broadcast
+ * address.  timers runs at the end of each net_poll, deadline says when it
+ * must run next (UINT64_MAX: no hurry). */
+struct net_protocol {
+    uint8_t number; /* the IPv4 protocol field */
+    void (*input)(uint32_t src, uint32_t dst, bool to_broadcast, const uint8_t *payload,
+                  size_t len, uint64_t now);
+    void (*timers)(uint64_t now);
+    uint64_t (*deadline)(void);
+};
+
+/* Install p (one protocol module at a time; NULL removes it).  Calling it
+ * is what links the module into an image: net.c names none of its symbols.
+ * net_init removes it. */
+void net_set_protocol(const struct net_protocol *p);
+
+/* Where the payload of the next net_ip_send goes (after the IPv4 header). */
+uint8_t *net_ip_payload(void);
+
+/* Send the len bytes at net_ip_payload() to dst as protocol proto:
+ * 0 when sent or queued behind ARP, -1 otherwise (as net_udp_send). */
+int net_ip_send(uint32_t dst, uint8_t proto, size_t len);
+
+/* The interface's MTU (IPv4 header included); 0 before net_init. */
+size_t net_mtu(void);
+
+/* The Internet checksum of p (n bytes) under the IPv4 pseudo-header of
+ * (src, dst, proto, n): 0 over a datagram whose checksum is right. */
+uint16_t net_pseudo_checksum(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *p,
+                             size_t n);
 
 /* Counters since net_init, for tests and diagnostics. */
 struct net_stats {
