@@ -16,8 +16,7 @@ from typing import Any
 import click
 
 from specc.cli import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK, FORMATS, TARGETS, _emit, main
-
-PASS_NAMES = ("config", "devices", "fold", "dce")
+from specc.passes import DUMP_PASSES as PASS_NAMES
 
 
 def guarded(command: Callable[..., None]) -> Callable[..., None]:
@@ -106,51 +105,29 @@ def compile_command(file: str, target: str, defines: tuple[str, ...], config_fil
 
 def build(result: Any, output_dir: str | None, output_format: str) -> str:
     """Write the image and the manifest; exit on errors.  Returns the image's path."""
+    from specc.backends import BackendError, emit_image
+    from specc.backends.c.build import BuildError
+    from specc.diagnostics import DiagnosticSink
     from specc.manifest import write_manifest
 
-    program = result.program
-    target = program.target
-    name = program.unikernel.name if program.unikernel else "image"
-    directory = output_dir or os.path.join("out", f"{name}-{target}")
-    if target != "python":
-        from specc.backends.c.build import BuildError
-        from specc.backends.c.emit import CBackendError, build_c
-        from specc.diagnostics import DiagnosticSink as Sink
-
-        try:
-            image = build_c(result, directory)
-        except CBackendError as error:
-            sink = Sink()
-            sink.add("E0701", error.span if error.span is not None else program.unikernel.span,
-                     str(error))
-            _emit(sink.items, result.check.sources, output_format, "auto")
-            sys.exit(EXIT_ERRORS)
-        except BuildError as error:
-            click.echo(f"specc: error: building the {target} image failed (a bug in specc; "
-                       f"please report it):\n{error}", err=True)
-            sys.exit(EXIT_INTERNAL)
-        write_manifest(result, directory, image)
-        return image
-    from specc.backends.python.emit import BackendError, emit_python
-    from specc.diagnostics import DiagnosticSink
-
+    image = result.image
+    target = image.target
+    directory = output_dir or os.path.join("out", f"{image.name}-{target}")
     try:
-        text = emit_python(result)
+        emitted = emit_image(image, directory)
     except BackendError as error:
         sink = DiagnosticSink()
+        program = result.program
         span = error.span if error.span is not None else program.unikernel.span
-        sink.add("E0701", span, str(error))
+        sink.add("E0701", span, error.message)
         _emit(sink.items, result.check.sources, output_format, "auto")
         sys.exit(EXIT_ERRORS)
-    os.makedirs(directory, exist_ok=True)
-    image = os.path.join(directory, f"{name}.py")
-    temporary = image + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(temporary, 0o755)
-    os.replace(temporary, image)
-    write_manifest(result, directory)
-    return image
+    except BuildError as error:
+        click.echo(f"specc: error: building the {target} image failed (a bug in specc; "
+                   f"please report it):\n{error}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    write_manifest(result, directory, emitted.path if target != "python" else None)
+    return emitted.path
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -176,7 +153,7 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
 
     result = run_middle(file, target, defines, config_file, output_format)
     image = build(result, output_dir, output_format)
-    argv = command(result, image, args)
+    argv = command(result.image, image, args)
     if print_command:
         click.echo(shlex.join(argv))
         sys.exit(EXIT_OK)
@@ -207,7 +184,8 @@ def explain(file: str, name: str, target: str, defines: tuple[str, ...], config_
     from specc.check.suggest import did_you_mean
     from specc.explain import explain as explain_name
 
-    result = run_middle(file, target, defines, config_file, output_format)
+    # Up to dce: explain says itself when a kept device cannot be built.
+    result = run_middle(file, target, defines, config_file, output_format, "dce")
     explanations = explain_name(result, name)
     if not explanations:
         program = result.program

@@ -1,4 +1,4 @@
-"""The pipeline after checking: config, devices, fold, dce (DESIGN.md).
+"""The pipeline after checking: config, devices, fold, dce, image (DESIGN.md).
 
 Each pass is one function in `specc.passes`; this module runs them in order
 and stops at the first pass that reports an error.
@@ -13,13 +13,13 @@ from specc.api import CheckResult, check_file
 from specc.check.program import CheckedProgram
 from specc.diagnostics import Diagnostic, DiagnosticSink
 from specc.evaluate.data import DataLog
+from specc.passes import DUMP_PASSES, PASSES  # noqa: F401  (re-exported)
 from specc.passes.branches import BranchLog
 from specc.passes.config import ConfigValues, run_config
 from specc.passes.dce import Reachable, run_dce
 from specc.passes.devices import DeviceGraph, run_devices
 from specc.passes.fold import Folded, run_fold
-
-PASSES = ("check", "config", "devices", "fold", "dce")
+from specc.passes.image import Image, run_image
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Compilation:
     graph: DeviceGraph | None = None
     folded: Folded | None = None
     reachable: Reachable | None = None
+    image: Image | None = None  # what the back ends build from
     branches: BranchLog = field(default_factory=BranchLog)
     data: DataLog = field(default_factory=DataLog)  # files compile-time data came from
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -76,7 +77,11 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         if _stop(result, sink, "fold"):
             return result
         result.reachable = run_dce(program, result.graph, result.folded, result.branches, sink)
-        _stop(result, sink, "dce")
+        if _stop(result, sink, "dce"):
+            return result
+        result.image = run_image(program, result.config, result.graph, result.folded,
+                                 result.reachable, sink)
+        _stop(result, sink, "image")
     finally:
         result.check.sources.update(program.sources)
     return result

@@ -14,6 +14,8 @@ def dump(c: Compilation, after: str) -> str:
         return dump_devices(c)
     if after == "fold":
         return dump_program(c, kept_only=False)
+    if after == "image":
+        return dump_image(c)
     return dump_program(c, kept_only=True)
 
 
@@ -84,3 +86,56 @@ def _vars(c: Compilation, *, kept_only: bool) -> list[str]:
     lines = [f"var {name}: {program.vars[name].type} = {source_text(folded.vars[name])}"
              for name in program.vars if name in names and name in folded.vars]
     return ["\n".join(lines) + "\n"] if lines else []
+
+
+def dump_image(c: Compilation) -> str:
+    """The `Image` the back ends build from (passes/image.py)."""
+    image = c.image
+    assert image is not None
+    lines = [f"# the image after the image pass (target {image.target})",
+             f"image {image.name}" + (f" \"{image.description}\"" if image.description else ""),
+             "", "instances {  # in construction order"]
+    for i in image.instances:
+        names = ", ".join(i.names) if i.names else f"<{i.key}>"
+        lines.append(f"  {names} = {i.label}")
+        if i.device_args:
+            lines.append("    uses " + ", ".join(f"{a.name} = {a.instance}" for a in i.device_args))
+        lines.append("    operations " + (", ".join(sorted(i.operations)) or "(none)"))
+        lines.append(f"    implementation {_shown(i.implementation)}")
+        lines.extend(f"    data {d.describe()}" for d in i.data)
+    lines.append("}")
+    lines.append("")
+    lines.append("params {  # read at boot")
+    for p in image.params:
+        owner = f"  # read by {p.owner}" if p.owner else ""
+        lines.append(f"  --{p.flag}: {p.type} = {p.default_text}{owner}")
+        if p.requires_text is not None:
+            lines.append(f"    requires {p.requires_text}  # {p.requires_at}")
+    lines.append("}")
+    lines.append("")
+    lines.append("listens " + (", ".join(f"{p.protocol} {p.port}" for p in image.ports)
+                               or "(nothing)"))
+    if image.guest_address is not None:
+        gateway = image.guest_address.gateway
+        lines.append(f"address {image.guest_address.address}" +
+                     (f" gateway {gateway}" if gateway is not None else ""))
+    lines.append("")
+    lines.append("runtime sources {")
+    lines.extend(f"  {_shown(path)}" for path in image.runtime_sources)
+    lines.append("}")
+    lines.append("")
+    lines.extend(f"var {v.name}: {v.type} = {source_text(v.initial)}" for v in image.vars)
+    code = residual_print.block(image.code.main) if image.code.main is not None else "{}"
+    lines.extend(residual_print.function(f) for f in image.code.functions)
+    lines.append("main " + code)
+    return "\n".join(lines) + "\n"
+
+
+def _shown(path: str) -> str:
+    """Shipped files relative to the installed package, so dumps do not
+    depend on where specc is installed."""
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    real = os.path.realpath(path)
+    return "<specc>/" + os.path.relpath(real, root) if real.startswith(root + os.sep) else path

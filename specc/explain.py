@@ -10,6 +10,7 @@ from specc import ast
 from specc.driver import Compilation
 from specc.manifest import decision_json, position
 from specc.passes.branches import Decision, mentioned_names, where
+from specc.passes.image import unbuildable
 from specc.span import Span
 from specc.values import source_text
 
@@ -62,8 +63,11 @@ def explain(c: Compilation, name: str) -> list[Explanation]:
             summary = f"built as {instance.label}{via}"
             if ops:
                 summary += "; operations used: " + ", ".join(ops)
+            unbuilt = unbuildable(program, graph, instance.key)
             found.append(Explanation("device", name, True, summary,
-                                     use_path(c, instance.key), declared_at=decl.name_span))
+                                     use_path(c, instance.key),
+                                     reasons=[unbuilt] if unbuilt else [],
+                                     declared_at=decl.name_span))
         else:
             r = removed[("device", name)]
             found.append(Explanation("device", name, False, "removed", reasons=[r.reason],

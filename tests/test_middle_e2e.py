@@ -197,6 +197,18 @@ def test_explain_tcp4_with_tcp_true() -> None:
     assert "use path: main -> dns_tcp (dns_over_tcp) -> tcp4 (direct_tcp)" in out, out
 
 
+def test_explain_says_a_kept_device_cannot_be_built() -> None:
+    spec = str(ROOT / "tests" / "middle_golden" / "no_implementation" / "input.spec")
+    status, out, err = cli("explain", spec, "light")
+    assert status == 0, err
+    assert out.startswith("device `light`: in the image\n"), out
+    assert "because: cannot be built for target `hvt`: component `led` has no C " \
+        "implementation" in out, out
+    status, out, err = cli("explain", spec, "light", "-t", "python")
+    assert status == 0, err
+    assert "cannot be built" not in out, out
+
+
 # --- hosted targets ----------------------------------------------------------------
 
 
@@ -256,7 +268,7 @@ def test_log_debug_vanishes_at_info_and_stays_at_debug(tmp_path: Path) -> None:
 def test_dump_after_is_the_golden_text() -> None:
     """The CLI prints what tests/test_middle_golden.py records in-process."""
     case = ROOT / "tests" / "middle_golden" / "dns_tcp"
-    status, out, err = cli("compile", str(case / "input.spec"), "-D", "tcp=true",
+    status, out, err = cli("compile", str(case / "input.spec"), "-t", "unix", "-D", "tcp=true",
                            "--dump-after", "dce")
     assert status == 0, err
     from specc.check.loader import prelude_path

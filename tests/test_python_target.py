@@ -148,7 +148,9 @@ def test_component_without_python_implementation_is_a_diagnostic(tmp_path: Path)
                              "-o", str(tmp_path), "--format", "gcc"], capture_output=True,
                             text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 1
-    assert "error[E0701]: component `led` has no Python implementation" in result.stdout
+    assert re.search(r"custom\.spec:\d+:\d+: error\[E0701\]: device `light` cannot be built for "
+                     r"target `python`: component `led` has no Python implementation",
+                     result.stdout), result.stdout
     assert "Traceback" not in result.stderr
 
 

@@ -8,19 +8,24 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from specc import ast
 from specc import types as T
+from specc.backends import BackendError, EmittedImage
 from specc.backends.c import globals as cglobals
-from specc.backends.c.build import RUNTIME_DIR, BuildError, build_hvt, find_cc
+from specc.backends.c.build import (
+    LINKER_SCRIPT,
+    RUNTIME_DIR,
+    BuildError,
+    build_hvt,
+    find_cc,
+    hvt_runtime_sources,
+)
 from specc.backends.c.ctypes import CTypes, Unsupported
 from specc.backends.c.lower import CLowerer, c_string, scalar_literal
-from specc.check.program import ConfigKeyInfo
-from specc.driver import Compilation
-from specc.passes.devices import Instance
+from specc.passes.image import ConstArg, Declarations, Image, ImageInstance
 from specc.span import Span
 from specc.values import CidrV, EnumV, FilesV, Value, ZoneV
 
@@ -32,12 +37,28 @@ C_SOURCES = {  # run-time sources per target, besides the generated ones
 }
 
 
-class CBackendError(Exception):
-    """A spec the C targets cannot build (reported as E0701)."""
+class _LocatedLowerer(CLowerer):
+    """The lowerer, with what C cannot build yet located at the innermost
+    expression or statement (E0701 is never on line 1)."""
 
-    def __init__(self, message: str, span: Span | None = None) -> None:
-        super().__init__(message)
-        self.span = span
+    def expr(self, e: ast.Expr) -> str:
+        try:
+            return super().expr(e)
+        except Unsupported as error:
+            _locate(error, e.span)
+            raise
+
+    def stmt(self, s: ast.Stmt) -> None:
+        try:
+            super().stmt(s)
+        except Unsupported as error:
+            _locate(error, s.span)
+            raise
+
+
+def _locate(error: Unsupported, span: Span) -> None:
+    if getattr(error, "span", None) is None:
+        error.span = span  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -46,62 +67,64 @@ class CProgram:
     sources: list[Path]  # every C source to compile, generated and run-time
 
 
-def generate_c(c: Compilation, directory: Path) -> CProgram:
+def generate_c(image: Image, directory: Path) -> CProgram:
     """Write the generated C of an image into ``directory``."""
     try:
-        return _CImage(c, directory).generate()
+        return _CImage(image, directory).generate()
     except Unsupported as error:
-        assert c.program is not None
-        span = c.program.unikernel.span if c.program.unikernel else None
-        raise CBackendError(f"the {c.program.target} target does not build {error} yet; "
-                            "the python target does", span) from None
+        raise BackendError(f"the {image.target} target does not build {error} yet; "
+                           "the python target does", getattr(error, "span", None)) from None
 
 
-def build_c(c: Compilation, output_dir: str) -> str:
-    """Generate, compile and link; returns the image's path."""
-    assert c.program is not None
-    name = c.program.unikernel.name if c.program.unikernel else "image"
-    target = c.program.target
+def build_c(image: Image, output_dir: str) -> EmittedImage:
+    """Generate, compile and link."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     generated = out / "c"
     if generated.exists():
         shutil.rmtree(generated)
     generated.mkdir()
-    program = generate_c(c, generated)
-    image = out / (f"{name}.hvt" if target == "hvt" else name)
+    program = generate_c(image, generated)
+    path = out / (f"{image.name}.hvt" if image.target == "hvt" else image.name)
     flags = [f"-I{RUNTIME_DIR}", f"-I{RUNTIME_DIR / 'dns'}", f"-I{generated}"]
-    if target == "hvt":
-        build_hvt(program.sources, image, [*flags, "-std=gnu11", "-Wno-unused-parameter",
-                                           "-Wno-unused-function"])
-        return str(image)
+    runtime = _runtime_files(program, image.target)
+    if image.target == "hvt":
+        build_hvt(program.sources, path, [*flags, "-std=gnu11", "-Wno-unused-parameter",
+                                          "-Wno-unused-function"])
+        return EmittedImage(str(path), runtime)
     cc = find_cc()
     if cc is None:
         raise BuildError("no C compiler: install gcc (Debian package `gcc`) or set CC")
-    partial = image.with_name(f".{image.name}.partial")
+    partial = path.with_name(f".{path.name}.partial")
     command = [cc, *UNIX_CFLAGS, *flags, f"-ffile-prefix-map={RUNTIME_DIR}=runtime",
                f"-ffile-prefix-map={generated}=generated", *map(str, program.sources),
                "-Wl,--gc-sections", "-o", str(partial)]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise BuildError(f"`{' '.join(command)}` failed:\n{completed.stderr}")
-    os.replace(partial, image)
-    return str(image)
+    os.replace(partial, path)
+    return EmittedImage(str(path), runtime)
+
+
+def _runtime_files(program: CProgram, target: str) -> tuple[str, ...]:
+    """Every run-time file the image is built from: the sources compiled that
+    are not generated, the headers they may include, and hvt's boot files."""
+    compiled = [str(p.resolve()) for p in program.sources if p.name not in program.files]
+    headers = sorted(str(p.resolve()) for p in RUNTIME_DIR.rglob("*.h"))
+    extra = [str(p.resolve()) for p in [*hvt_runtime_sources(), LINKER_SCRIPT]] \
+        if target == "hvt" else []
+    return tuple(dict.fromkeys([*compiled, *headers, *extra]))
 
 
 class _CImage:
-    def __init__(self, c: Compilation, directory: Path) -> None:
-        assert c.program is not None and c.reachable is not None and c.graph is not None
-        assert c.folded is not None and c.config is not None
-        self.c = c
-        self.program = c.program
-        self.reachable = c.reachable
-        self.graph = c.graph
+    def __init__(self, image: Image, directory: Path) -> None:
+        self.image = image
+        self.declarations = image.declarations
         self.directory = directory
         self.ctypes = CTypes()
-        self.devices = {k: "dev_" + re.sub(r"\W", "_", k) for k in self.reachable.instances}
+        self.devices = {i.key: "dev_" + re.sub(r"\W", "_", i.key) for i in image.instances}
         self.files: dict[str, str] = {}
-        self.sources: list[Path] = [RUNTIME_DIR / s for s in C_SOURCES[self.program.target]]
+        self.sources: list[Path] = [RUNTIME_DIR / s for s in C_SOURCES[image.target]]
 
     def write(self, name: str, text: str) -> None:
         self.files[name] = text
@@ -109,27 +132,23 @@ class _CImage:
         if name.endswith(".c"):
             self.sources.append(self.directory / name)
 
-    # ------------------------------------------------------------ components
-    def implementation(self, instance: Instance) -> str:
-        info = self.program.components[instance.component]
-        for item in info.decl.items:
-            if isinstance(item, ast.ImplItem) and item.language == "c":
-                path = os.path.abspath(os.path.join(os.path.dirname(info.decl.span.file),
-                                                    item.path))
-                if not os.path.isfile(path):
-                    raise CBackendError(f"the C implementation of component "
-                                        f"`{instance.component}` ({item.path}) does not exist",
-                                        item.path_span)
-                runtime = os.path.abspath(RUNTIME_DIR)
-                return os.path.relpath(path, runtime) if path.startswith(runtime + os.sep) \
-                    else path
-        raise Unsupported(f"component `{instance.component}` (it has no C implementation)")
+    def link(self, source: str | Path) -> None:
+        path = Path(source)
+        if path not in self.sources:
+            self.sources.append(path)
 
-    def op_prototypes(self, instance: Instance) -> list[str]:
+    # ------------------------------------------------------------ components
+    @staticmethod
+    def include_path(instance: ImageInstance) -> str:
+        runtime = os.path.realpath(RUNTIME_DIR)
+        path = instance.implementation
+        return os.path.relpath(path, runtime) if path.startswith(runtime + os.sep) else path
+
+    def op_prototypes(self, instance: ImageInstance) -> list[str]:
         prefix = self.devices[instance.key]
-        iface = self.program.components[instance.component].interface
         lines = [f"void {prefix}_init(void);"]
-        for name, op in self.program.interfaces[iface].ops.items():
+        interface = self.declarations.interfaces.get(instance.interface)
+        for name, op in (interface.ops.items() if interface is not None else ()):
             try:
                 params = ", ".join(f"{self.ctypes.name(t)} {p}"
                                    for p, t in zip(op.param_names, op.type.params, strict=True))
@@ -147,31 +166,34 @@ class _CImage:
             lines.append(f"{result} {prefix}_{name}({params or 'void'});")
         return lines
 
-    def instance_file(self, instance: Instance) -> None:
+    def instance_file(self, instance: ImageInstance) -> None:
         prefix = self.devices[instance.key]
         lines = ["/* Generated by specc: one component instance. */",
                  f"#define SC_INSTANCE {prefix}"]
-        for param, target in instance.device_args:
-            lines.append(f"#define SC_DEV_{param} {self.devices[target]}")
-        for param, value in instance.const_args:
-            lines.extend(self.const_macros(instance, param, value))
-        if instance.component == "http_server":
-            lines.extend(self.site_table(instance))
-        lines.append(f'#include "{self.implementation(instance)}"')
+        for arg in instance.device_args:
+            lines.append(f"#define SC_DEV_{arg.name} {self.devices[arg.instance]}")
+        for const in instance.const_args:
+            lines.extend(self.const_macros(prefix, const))
+        for data in instance.data:
+            parts = data.c_parts(prefix)
+            lines.extend(parts.macros)
+            for name, text in parts.files:
+                self.write(name, text)
+            for source in parts.sources:
+                self.link(source)
+        lines.append(f'#include "{self.include_path(instance)}"')
         self.write(f"inst_{prefix}.c", "\n".join(lines) + "\n")
 
-    def const_macros(self, instance: Instance, param: str, value: Value) -> list[str]:
-        name = f"SC_CONST_{param}"
+    def const_macros(self, prefix: str, const: ConstArg) -> list[str]:
+        name, value = f"SC_CONST_{const.name}", const.value
         if isinstance(value, ZoneV):
-            return self.zone_table(instance)
+            return []  # a zone reaches its component only as compile-time data
         if isinstance(value, FilesV):
-            return self.files_table(instance, value)
+            return self.files_table(prefix, value)
         if isinstance(value, CidrV):
             return [f"#define {name}_ip UINT32_C(0x{value.address:08x})",
                     f"#define {name}_prefix {value.prefix}"]
-        info = next(p for p in self.program.components[instance.component].params
-                    if p.name == param)
-        if isinstance(info.type, T.OptionT):
+        if isinstance(const.type, T.OptionT):
             if value is None:
                 return [f"#define {name}_some 0", f"#define {name} 0"]
             return [f"#define {name}_some 1", f"#define {name} ({self.scalar(value)})"]
@@ -186,132 +208,94 @@ class _CImage:
             raise Unsupported(f"the component constant {value!r}")
         return literal
 
-    def zone_table(self, instance: Instance) -> list[str]:
-        from specc.backends.dns.c_table import table_to_c
-        from specc.backends.dns.precompute import build_table
-
-        zone = next(v for _, v in instance.const_args if isinstance(v, ZoneV))
-        prefix = self.devices[instance.key]
-        self.write(f"table_{prefix}.c", table_to_c(build_table(zone.zone), f"{prefix}_table"))
-        if RUNTIME_DIR / "dns" / "dns_answer.c" not in self.sources:
-            self.sources.append(RUNTIME_DIR / "dns" / "dns_answer.c")
-        return [f"#define SC_DNS_TABLE {prefix}_table"]
-
-    def files_table(self, instance: Instance, files: FilesV) -> list[str]:
+    def files_table(self, prefix: str, files: FilesV) -> list[str]:
         from specc.backends.http.c_site import files_to_c
 
-        prefix = self.devices[instance.key]
         self.write(f"files_{prefix}.c", files_to_c(files.files, f"{prefix}_files"))
         return [f"#define SC_KV_DATA {prefix}_files_data",
                 f"#define SC_KV_INDEX {prefix}_files_index",
                 f"#define SC_KV_COUNT {prefix}_files_count",
                 f"#define SC_KV_KEYS {prefix}_files_keys"]
 
-    def site_table(self, instance: Instance) -> list[str]:
-        """The responses of an http_server, from the files of its `site` (a kv_ro)."""
-        from specc.backends.http.c_site import max_response, site_to_c
-        from specc.backends.http.precompute import build_site
-
-        site_key = dict(instance.device_args)["site"]
-        files = dict(self.graph.instances[site_key].const_args).get("files")
-        if not isinstance(files, FilesV):
-            raise Unsupported("an http_server whose site is not a kv_ro")
-        site = build_site(files.files)
-        prefix = self.devices[instance.key]
-        self.write(f"site_{prefix}.c", site_to_c(site, f"{prefix}_site"))
-        if RUNTIME_DIR / "http" / "http_engine.c" not in self.sources:
-            self.sources.append(RUNTIME_DIR / "http" / "http_engine.c")
-        return [f"#define SC_HTTP_SITE {prefix}_site",
-                f"#define SC_HTTP_MAX_RESPONSE {max_response(site)}u"]
-
     # ------------------------------------------------------------ program
     def generate(self) -> CProgram:
-        if self.program.target == "hvt":
+        image = self.image
+        if image.target == "hvt":
             self.sources.extend(sorted(p for p in (RUNTIME_DIR / "net").glob("*.c")
                                        if not p.name.startswith("selftest")))
-        lowerer = CLowerer(self.c, self.ctypes, self.devices)
-        folded = self.c.folded
-        assert folded is not None
-        bodies = [lowerer.function(folded.functions[n]) for n in self.reachable.functions]
-        prototypes = [lowerer.prototype(folded.functions[n]) + ";"
-                      for n in self.reachable.functions]
-        main = lowerer.main(folded.main) if folded.main is not None else \
+        lowerer = _LocatedLowerer(image, self.ctypes, self.devices)
+        code = image.code
+        bodies = [lowerer.function(f) for f in code.functions]
+        prototypes = [lowerer.prototype(f) + ";" for f in code.functions]
+        main = lowerer.main(code.main) if code.main is not None else \
             "static void f_main(void) {}\n"
         header = ["/* Generated by specc: the operations of every instance. */",
                   "#ifndef SPECC_INSTANCES_H", "#define SPECC_INSTANCES_H",
                   '#include "core/sc.h"']
-        for key in self.reachable.instances:
-            instance = self.graph.instances[key]
+        for instance in image.instances:
             header.extend(self.op_prototypes(instance))
             self.instance_file(instance)
         types = self.types_section()
         header_typedefs = list(self.ctypes.typedefs.values())
         self.write("instances.h", "\n".join([*header[:4], *header_typedefs, *header[4:],
                                              "#endif"]) + "\n")
-        app = ["/* Generated by specc from " + os.path.basename(self.program.root.path) +
-               f" for target {self.program.target}; do not edit. */",
+        app = ["/* Generated by specc from " + os.path.basename(image.source) +
+               f" for target {image.target}; do not edit. */",
                '#include "instances.h"', "#include <string.h>", "", types,
                *self.globals(), "", *prototypes, "", *bodies, main, self.app_main(lowerer)]
         self.write("app.c", "\n".join(app) + "\n")
         return CProgram(self.files, self.sources)
 
     def types_section(self) -> str:
+        d = self.declarations
         lines = ["static const char *const Target_names[] __attribute__((unused)) = "
                  '{ "hvt", "unix", "python" };']
-        for name, decl in self.program.enums.items():
+        for name, decl in d.enums.items():
             values = ", ".join(f"{name}_{v.name} = {i}" for i, v in enumerate(decl.variants))
             names = ", ".join(f'"{v.name}"' for v in decl.variants)
             lines.append(f"typedef uint8_t {name};\nenum {{ {values} }};")
             lines.append(f"static const char *const {name}_names[] __attribute__((unused)) = "
                          f"{{ {names} }};")
-        for name in _struct_order(self.program):
-            info = self.program.structs[name]
+        for name in _struct_order(d):
+            info = d.structs[name]
             fields = " ".join(f"{self.ctypes.name(t)} {f};" for f, t in info.fields.items())
             lines.append(f"typedef struct {name} {{ {fields} }} {name};")
         return "\n".join(lines) + "\n"
 
     def globals(self) -> list[str]:
-        lines = []
-        for name, info in self.program.config.items():
-            if info.decl.kind is ast.KeyKind.PARAM:
-                lines.append(f"static {self.ctypes.name(info.type)} cfg_{name};")
-        structs = {name: info.fields for name, info in self.program.structs.items()}
-        for name in self.reachable.vars:  # top-level `var`s (backends/c/globals.py)
-            lines += cglobals.definitions(name, self.program.vars[name].type, self.ctypes,
-                                          structs)
+        lines = [f"static {self.ctypes.name(p.type)} cfg_{p.name};"
+                 for p in self.image.params if p.owner is None]
+        structs = {name: info.fields for name, info in self.declarations.structs.items()}
+        for var in self.image.vars:  # top-level `var`s (backends/c/globals.py)
+            lines += cglobals.definitions(var.name, var.type, self.ctypes, structs)
         return lines
 
     def app_main(self, lowerer: CLowerer) -> str:
-        p = self.program
-        config = self.c.config
-        assert config is not None
-        params = [(n, i) for n, i in p.config.items() if i.decl.kind is ast.KeyKind.PARAM]
-        known = [n.replace("_", "-") for n, _ in params]
-        if any(self.graph.instances[k].component == "host_ip" for k in self.reachable.instances):
-            known.append("bind")
-        usage = self.usage(params)
+        params = self.image.params
+        known = [p.flag for p in params]
+        usage = self.usage()
         lines = ["int app_main(void) {",
                  "    static const char *const known[] = { " +
                  "".join(f'"{k}", ' for k in known) + "0 };",
                  f"    sc_params_check(known, {c_string(usage.encode())});"]
-        folded = self.c.folded
-        assert folded is not None
-        for name in self.reachable.vars:  # initial values: constants, not in the arena
-            t = p.vars[name].type
-            lines.append(f"    {cglobals.c_name(name)} = {lowerer.const(folded.vars[name], t)};")
-        for name, info in params:
-            flag = name.replace("_", "-")
-            default = lowerer.const(config.param_defaults.get(name), info.type)
+        for var in self.image.vars:  # initial values: constants, not in the arena
+            lines.append(f"    {cglobals.c_name(var.name)} = {lowerer.const(var.initial, var.type)};")
+        for param in params:
+            if param.owner is not None:
+                continue  # the component reads it itself
+            flag = param.flag
+            default = lowerer.const(param.default, param.type)
             lines.append(f"    {{ size_t n; const char *t = sc_param(\"{flag}\", &n);")
-            lines.append(f"      cfg_{name} = t ? {self.parse(flag, info.type)} : {default}; }}")
-            if info.decl.requires is not None:
-                lowerer.locals = [{name: f"cfg_{name}"}]
-                condition = lowerer.expr(info.decl.requires)
+            lines.append(f"      cfg_{param.name} = t ? {self.parse(flag, param.type)} : "
+                         f"{default}; }}")
+            if param.requires is not None:
+                lowerer.locals = [{param.name: f"cfg_{param.name}"}]
+                condition = lowerer.expr(param.requires)
+                where = (param.requires_at or "").rsplit(":", 1)[0]
                 lines.append(f"    if (!({condition})) sc_usage(\"does not meet its `requires` "
-                             f"({os.path.basename(info.decl.requires.span.file)}:"
-                             f"{info.decl.requires.span.line})\", \"{flag}\");")
-        for key in self.graph.construction_order(self.reachable.instances):
-            lines.append(f"    {self.devices[key]}_init();")
+                             f"({where})\", \"{flag}\");")
+        for instance in self.image.instances:
+            lines.append(f"    {self.devices[instance.key]}_init();")
         lines += ["    f_main();", "    sc_loop_run();", "    return 0;", "}"]
         return "\n".join(lines) + "\n"
 
@@ -336,31 +320,27 @@ class _CImage:
                    f"({option}){{ true, {text} }})"
         return f"({self.ctypes.name(t)}){text}"
 
-    def usage(self, params: list[tuple[str, ConfigKeyInfo]]) -> str:
-        p = self.program
-        name = p.unikernel.name if p.unikernel else "image"
-        lines = [f"usage: {name} [--PARAM=VALUE ...]", "", "parameters:"]
-        config = self.c.config
-        assert config is not None
-        from specc.values import source_text
-
-        for key, info in p.config.items():
-            if info.decl.kind is not ast.KeyKind.PARAM:
+    def usage(self) -> str:
+        lines = [f"usage: {self.image.name} [--PARAM=VALUE ...]", "", "parameters:"]
+        for param in self.image.params:
+            if param.owner is not None:
                 continue
-            lines.append(f"  --{key.replace('_', '-')}={str(info.type).upper()}  "
-                         f"(default {source_text(config.param_defaults.get(key))})")
-            if info.decl.doc:
-                lines.extend(f"      {d}" for d in info.decl.doc.splitlines())
+            lines.append(f"  --{param.flag}={str(param.type).upper()}  "
+                         f"(default {param.default_text})")
+            if param.doc:
+                lines.extend(f"      {d}" for d in param.doc.splitlines())
         return "\n".join(lines) + "\n"
 
 
-def _struct_order(program: object) -> list[str]:
-    structs = getattr(program, "structs", {})
+def _struct_order(declarations: Declarations) -> list[str]:
+    """The structs the program declares, each after the structs it holds (the
+    run-time core defines the prelude's own)."""
+    structs = declarations.structs
     order: list[str] = []
     seen: set[str] = set()
 
     def visit(name: str) -> None:
-        if name in seen or name in ("Datagram", "Conn"):
+        if name in seen or name in declarations.runtime_structs:
             return
         seen.add(name)
         for t in structs[name].fields.values():
@@ -374,4 +354,4 @@ def _struct_order(program: object) -> list[str]:
     return order
 
 
-__all__ = ["CBackendError", "build_c", "generate_c", "tempfile"]
+__all__ = ["build_c", "generate_c"]

@@ -17,7 +17,7 @@ from specc.backends.c import globals as cglobals
 from specc.backends.c.ctypes import ARITH, CTypes, Unsupported
 from specc.backends.python.emitter import Emitter
 from specc.check.checker import terminates
-from specc.driver import Compilation
+from specc.passes.image import Image
 from specc.span import Span
 from specc.values import (
     CidrV,
@@ -76,12 +76,10 @@ def scalar_literal(value: Value, t: T.Type | None = None) -> str | None:
 
 
 class CLowerer:
-    def __init__(self, c: Compilation, types: CTypes, devices: dict[str, str]) -> None:
-        assert c.program is not None and c.folded is not None and c.graph is not None
-        self.c = c
-        self.program = c.program
-        self.folded = c.folded
-        self.graph = c.graph
+    def __init__(self, image: Image, types: CTypes, devices: dict[str, str]) -> None:
+        self.image = image
+        self.program = image.declarations
+        self.folded = image.code
         self.ctypes = types
         self.devices = devices  # instance key -> C prefix
         self.out = Emitter(empty_body=None)
@@ -416,7 +414,7 @@ class CLowerer:
             return local
         symbol = self.folded.symbol(e)
         if symbol is not None and symbol.kind == "device":
-            return self.devices[self.graph.devices[e.name]]
+            return self.devices[self.image.devices[e.name]]
         if symbol is not None and symbol.kind == "function":
             return self.function_name(e.name)
         if symbol is not None and symbol.kind in ("config-param", "config-const"):

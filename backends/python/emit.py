@@ -8,8 +8,8 @@ import os
 import re
 from collections.abc import Callable
 
-from specc import ast as sast
 from specc import types as T
+from specc.backends import BackendError, EmittedImage
 from specc.backends.python.emitter import Emitter
 from specc.backends.python.link import CORE, Linker, prune
 from specc.backends.python.literals import literal
@@ -17,33 +17,33 @@ from specc.backends.python.lower import Lowerer
 from specc.backends.python.names import Namer
 from specc.backends.python.pytypes import annotation, formatter
 from specc.backends.python.specialize import specialize_class
-from specc.check.program import ConfigKeyInfo
-from specc.driver import Compilation
-from specc.passes.devices import Instance
-from specc.span import Span
-from specc.values import EnumV, FilesV, ZoneV
+from specc.passes.image import Image, ImageInstance, RuntimeParam
+from specc.values import EnumV, ZoneV
 
 
-class BackendError(Exception):
-    """A spec the python target cannot build (reported as a diagnostic)."""
-
-    def __init__(self, message: str, span: Span | None = None) -> None:
-        super().__init__(message)
-        self.span = span
+def emit_python(image: Image) -> str:
+    return _PythonImage(image).text()
 
 
-def emit_python(c: Compilation) -> str:
-    return _PythonImage(c).text()
+def write_python(image: Image, output_dir: str) -> EmittedImage:
+    """Write ``NAME.py`` (executable) into ``output_dir``, atomically."""
+    emitter = _PythonImage(image)
+    text = emitter.text()
+    os.makedirs(output_dir, exist_ok=True)
+    path = os.path.join(output_dir, f"{image.name}.py")
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(temporary, 0o755)
+    os.replace(temporary, path)
+    linked = tuple(os.path.realpath(emitter.linker.module_path(n)) for n in emitter.linker.order)
+    return EmittedImage(path, linked)
 
 
 class _PythonImage:
-    def __init__(self, c: Compilation) -> None:
-        assert c.program is not None and c.reachable is not None and c.graph is not None
-        assert c.config is not None and c.folded is not None
-        self.c = c
-        self.program = c.program
-        self.reachable = c.reachable
-        self.graph = c.graph
+    def __init__(self, image: Image) -> None:
+        self.image = image
+        self.declarations = image.declarations
         self.linker = Linker()
         core = self.linker.load(CORE)
         self.namer = Namer(_core_names(core.body))
@@ -52,90 +52,75 @@ class _PythonImage:
 
     # ------------------------------------------------------------ names
     def assign_names(self) -> None:
-        p = self.program
-        for name in ("Datagram", "Conn"):
+        d = self.declarations
+        for name in d.runtime_structs:
             self.names[name] = name  # the prelude's structs live in the core
-        for name in [*p.enums, "Target"]:
+        for name in [*d.enums, "Target"]:
             self.names[name] = self.namer.fresh(name)
-        for name in p.structs:
+        for name in d.structs:
             if name not in self.names:
                 self.names[name] = self.namer.fresh(name)
-        for name in p.functions:
+        for name in d.functions:
             self.names[name] = self.namer.fresh(name)
-        for key in p.config:
-            self.names["config " + key] = self.namer.fresh(f"cfg_{key}")
-        for name in self.reachable.vars:
-            self.names["var " + name] = self.namer.fresh(f"var_{name}")
-        for key in self.reachable.instances:
-            self.names["device " + key] = self.namer.fresh("dev_" + re.sub(r"\W", "_", key))
+        for param in self.image.params:
+            if param.owner is None:
+                self.names["config " + param.name] = self.namer.fresh(f"cfg_{param.name}")
+        for var in self.image.vars:
+            self.names["var " + var.name] = self.namer.fresh(f"var_{var.name}")
+        for instance in self.image.instances:
+            self.names["device " + instance.key] = self.namer.fresh(
+                "dev_" + re.sub(r"\W", "_", instance.key))
 
     # ------------------------------------------------------------ components
-    def implementation(self, instance: Instance) -> str:
-        info = self.program.components[instance.component]
-        for item in info.decl.items:
-            if isinstance(item, sast.ImplItem) and item.language == "python":
-                base = os.path.dirname(info.decl.span.file)
-                path = os.path.normpath(os.path.join(base, item.path))
-                runtime = os.path.normpath(self.linker.module_path(CORE))
-                if os.path.dirname(path) == os.path.dirname(runtime):
-                    return os.path.splitext(os.path.basename(path))[0]
-                return path
-        raise BackendError(f"component `{instance.component}` has no Python implementation "
-                           f"(add `impl python \"file.py\"` to it)", info.decl.name_span)
+    def module_name(self, instance: ImageInstance) -> str:
+        """The run-time module's name, or the path of a user's own file."""
+        path = instance.implementation
+        runtime = os.path.realpath(self.linker.module_path(CORE))
+        if os.path.dirname(path) == os.path.dirname(runtime):
+            return os.path.splitext(os.path.basename(path))[0]
+        return path
 
-    def constants(self, instance: Instance) -> dict[str, str]:
+    def constants(self, instance: ImageInstance) -> dict[str, str]:
         values: dict[str, str] = {}
-        for name, value in instance.const_args:
-            if isinstance(value, ZoneV):
-                from specc.backends.dns.precompute import build_table
-
-                values["TABLE"] = repr(build_table(value.zone))
-            elif isinstance(value, EnumV):
-                values[name.upper()] = str(value.index)  # run-time code sees enums as ints
+        for const in instance.const_args:
+            if isinstance(const.value, ZoneV):
+                continue  # a zone reaches its component only as compile-time data
+            if isinstance(const.value, EnumV):
+                values[const.name.upper()] = str(const.value.index)  # run-time code sees ints
             else:
-                values[name.upper()] = literal(value, self.names)
-        if instance.component == "http_server":
-            from specc.backends.http.precompute import build_site
-
-            site_key = dict(instance.device_args)["site"]
-            files = dict(self.graph.instances[site_key].const_args).get("files")
-            if isinstance(files, FilesV):
-                values["SITE"] = repr(build_site(files.files))
+                values[const.name.upper()] = literal(const.value, self.names)
+        for data in instance.data:
+            values.update(data.python_constants())
         return values
 
     def component_classes(self) -> str:
         chunks = []
         counts: dict[str, int] = {}
-        kept = set(self.reachable.instances)
-        used_by_components = {target for source, target in self.graph.graph.edges()
-                              if source in kept}
-        for key in self.reachable.instances:
-            instance = self.graph.instances[key]
-            module = self.linker.load(self.implementation(instance))
+        for instance in self.image.instances:
+            module = self.linker.load(self.module_name(instance))
             if module.impl is None:
-                raise BackendError(f"{module.name} has no `class Impl`")
+                raise BackendError(f"{instance.implementation} has no `class Impl` (the "
+                                   f"Python implementation of `{instance.component}`)",
+                                   instance.span)
             counts[instance.component] = counts.get(instance.component, 0) + 1
             base = "".join(part.capitalize() for part in instance.component.split("_"))
             name = self.namer.fresh(base if counts[instance.component] == 1
                                     else f"{base}{counts[instance.component]}")
-            self.classes[key] = name
-            ops = set(self.reachable.operations.get(key, set()))
-            if key in used_by_components:
-                iface = self.program.components[instance.component].interface
-                ops |= set(self.program.interfaces[iface].ops) if iface else set()
-            cls = specialize_class(module.impl, name, self.constants(instance), ops)
+            self.classes[instance.key] = name
+            cls = specialize_class(module.impl, name, self.constants(instance),
+                                   set(instance.operations))
             chunks.append(f"# ---- component {instance.label}\n{ast.unparse(cls)}\n")
         return "\n\n".join(chunks)
 
     # ------------------------------------------------------------ program
     def types_section(self) -> str:
         out = Emitter()
-        p = self.program
+        d = self.declarations
         out.line("class Target(IntEnum):")
         with out.indent():
             for i, v in enumerate(T.TARGET.variants):
                 out.line(f"{v} = {i}")
-        for name, decl in p.enums.items():
+        for name, decl in d.enums.items():
             out.line()
             out.line()
             out.line(f"class {self.names[name]}(IntEnum):")
@@ -148,8 +133,8 @@ class _PythonImage:
             counter[0] += 1
             return f"_f{counter[0]}"
 
-        for name, info in p.structs.items():
-            if name in ("Datagram", "Conn"):
+        for name, info in d.structs.items():
+            if name in d.runtime_structs:
                 continue
             python = self.names[name]
             out.line()
@@ -173,44 +158,42 @@ class _PythonImage:
         return out.text()
 
     def functions_section(self, lowerer: Lowerer) -> str:
-        folded = self.c.folded
-        assert folded is not None
-        chunks = [lowerer.function(folded.functions[name]) for name in self.reachable.functions]
-        if folded.main is not None:
-            chunks.append(lowerer.main(folded.main))
+        code = self.image.code
+        chunks = [lowerer.function(f) for f in code.functions]
+        if code.main is not None:
+            chunks.append(lowerer.main(code.main))
         return "\n\n".join(chunks)
 
     def state_section(self) -> str:
         """The top-level `var`s, at their initial values (after the functions,
         which a `var` of function type may name)."""
-        folded = self.c.folded
-        assert folded is not None
         out = Emitter()
-        for name in self.reachable.vars:
-            t = self.program.vars[name].type
-            value = literal(folded.vars[name], self.names)
-            out.line(f"{self.names['var ' + name]}: {annotation(t, self.names)} = {value}")
+        for var in self.image.vars:
+            value = literal(var.initial, self.names)
+            out.line(f"{self.names['var ' + var.name]}: {annotation(var.type, self.names)} = "
+                     f"{value}")
         return out.text()
 
+    def variable(self, param: RuntimeParam) -> str:
+        return self.names["config " + param.name]
+
     def boot_section(self, lowerer: Lowerer) -> str:
-        p = self.program
-        config = self.c.config
-        assert config is not None
+        image = self.image
         out = Emitter()
-        params = [(n, i) for n, i in p.config.items() if i.decl.kind is sast.KeyKind.PARAM]
-        for name, info in params:
-            out.line(f"{self.names['config ' + name]}: {annotation(info.type, self.names)}")
-        for key in self.reachable.instances:
-            out.line(f"{self.names['device ' + key]}: {self.classes[key]}")
+        keys = [p for p in image.params if p.owner is None]
+        for param in keys:
+            out.line(f"{self.variable(param)}: {annotation(param.type, self.names)}")
+        for instance in image.instances:
+            out.line(f"{self.names['device ' + instance.key]}: {self.classes[instance.key]}")
         out.line()
         out.line()
-        out.line("USAGE = " + repr(self.usage(params)))
+        out.line("USAGE = " + repr(self.usage()))
         out.line()
         out.line()
         out.line("def _boot(argv: list[str]) -> int:")
         with out.indent():
-            globals_ = [self.names["config " + n] for n, _ in params] + \
-                [self.names["device " + k] for k in self.reachable.instances]
+            globals_ = [self.variable(p) for p in keys] + \
+                [self.names["device " + i.key] for i in image.instances]
             if globals_:
                 out.line("global " + ", ".join(globals_))
             out.line("given: dict[str, str] = {}")
@@ -221,34 +204,36 @@ class _PythonImage:
                     out.line("sys.stdout.write(USAGE)")
                     out.line("return 0")
                 out.line("name, eq, value = arg.partition('=')")
-                known = [f"--{n.replace('_', '-')}" for n, _ in params] + ["--bind"]
+                known = [f"--{p.flag}" for p in image.params]
                 out.line(f"if not name.startswith('--') or not eq or name not in {known!r}:")
                 with out.indent():
                     out.line("usage_error(f'unknown or malformed parameter {arg!r}; see --help')")
                 out.line("given[name[2:]] = value")
-            for name, info in params:
-                flag = name.replace("_", "-")
-                default = literal(config.param_defaults.get(name), self.names)
-                variable = self.names["config " + name]
-                parse = self.param_parser(flag, info.type)
+            for param in keys:
+                flag = param.flag
+                default = literal(param.default, self.names)
+                variable = self.variable(param)
+                parse = self.param_parser(flag, param.type)
                 out.line(f"{variable} = {parse('given[' + repr(flag) + ']')} "
                          f"if {flag!r} in given else {default}")
-                if info.decl.requires is not None:
-                    lowerer.locals = [{name: variable}]
-                    condition = lowerer.expr(info.decl.requires)
-                    where = lowerer.position(info.decl.requires.span)
-                    shown = _source(self.program, info.decl.requires)
+                if param.requires is not None:
+                    lowerer.locals = [{param.name: variable}]
+                    condition = lowerer.expr(param.requires)
                     out.line(f"if not {condition}:")
                     with out.indent():
-                        out.line(f"usage_error(f'--{flag}={{{variable}!r}}: `{shown}` does not "
-                                 f"hold ({where})')")
+                        out.line(f"usage_error(f'--{flag}={{{variable}!r}}: "
+                                 f"`{param.requires_text}` does not hold ({param.requires_at})')")
             out.line("rt = Runtime()")
-            out.line("rt.bind_address = parse_ipv4('bind', given.get('bind', '0.0.0.0'))")
-            for key in self.graph.construction_order(self.reachable.instances):
-                instance = self.graph.instances[key]
-                args = ["rt", *(self.names["device " + target]
-                                for _, target in instance.device_args)]
-                out.line(f"{self.names['device ' + key]} = {self.classes[key]}({', '.join(args)})")
+            for param in image.params:
+                if param.owner is not None:
+                    parse = self.param_parser(param.flag, param.type)
+                    default = literal(param.default, self.names)
+                    out.line(f"rt.params[{param.flag!r}] = {parse('given[' + repr(param.flag) + ']')}"
+                             f" if {param.flag!r} in given else {default}")
+            for instance in image.instances:
+                args = ["rt", *(self.names["device " + a.instance] for a in instance.device_args)]
+                out.line(f"{self.names['device ' + instance.key]} = "
+                         f"{self.classes[instance.key]}({', '.join(args)})")
             out.line("signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))")
             out.line("try:")
             with out.indent():
@@ -288,51 +273,38 @@ class _PythonImage:
             return lambda v: f"(None if {v} == 'none' else {base(v)})"
         return base
 
-    def usage(self, params: list[tuple[str, ConfigKeyInfo]]) -> str:
-        p = self.program
-        config = self.c.config
-        assert config is not None
-        name = p.unikernel.name if p.unikernel else "image"
-        lines = [f"usage: {name}.py [--PARAM=VALUE ...]"]
-        if p.unikernel and p.unikernel.description:
-            lines.append(p.unikernel.description)
+    def usage(self) -> str:
+        image = self.image
+        lines = [f"usage: {image.name}.py [--PARAM=VALUE ...]"]
+        if image.description:
+            lines.append(image.description)
         lines.append("")
         lines.append("parameters:")
-        for key, info in p.config.items():
-            if info.decl.kind is not sast.KeyKind.PARAM:
-                continue
-            default = config.param_defaults.get(key)
-            from specc.values import source_text
-
-            lines.append(f"  --{key.replace('_', '-')}={str(info.type).upper()}"
-                         f"  (default {source_text(default)})")
-            if info.decl.doc:
-                lines.extend(f"      {doc}" for doc in info.decl.doc.splitlines())
-        lines.append("  --bind=ADDRESS  the IPv4 address sockets listen on (default 0.0.0.0)")
+        for param in image.params:
+            lines.append(f"  --{param.flag}={str(param.type).upper()}"
+                         f"  (default {param.default_text})")
+            if param.doc:
+                lines.extend(f"      {doc}" for doc in param.doc.splitlines())
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------ whole file
     def text(self) -> str:
         self.assign_names()
         components = self.component_classes()
-        lowerer = Lowerer(self.c, self.names, self.namer)
+        lowerer = Lowerer(self.image, self.names, self.namer)
         functions = self.functions_section(lowerer)
-        params = any(i.decl.kind is sast.KeyKind.PARAM for i in self.program.config.values())
         self.linker.load("params")
-        del params
         boot = self.boot_section(lowerer)
-        p = self.program
-        name = p.unikernel.name if p.unikernel else "image"
-        description = f": {p.unikernel.description}" if p.unikernel and p.unikernel.description \
-            else ""
+        image = self.image
+        description = f": {image.description}" if image.description else ""
         imports = [*self.linker.headers(), "import signal", "import sys",
                    "from collections.abc import Callable", "from dataclasses import dataclass",
                    "from enum import IntEnum", "from typing import Any, Final"]
         header = [
             "#!/usr/bin/env python3",
-            f'"""{name}{description}',
+            f'"""{image.name}{description}',
             "",
-            f"Generated by specc for target python from {os.path.basename(p.root.path)}; "
+            f"Generated by specc for target python from {os.path.basename(image.source)}; "
             "do not edit.",
             '"""',
             "",
@@ -345,7 +317,7 @@ class _PythonImage:
         body = "\n\n".join([self.linker.bodies(), "# ---- types\n" + self.types_section(),
                             "# ---- components\n" + components,
                             "# ---- the application\n" + functions,
-                            *(["# ---- state\n" + self.state_section()] if self.reachable.vars
+                            *(["# ---- state\n" + self.state_section()] if self.image.vars
                               else []),
                             "# ---- boot\n" + boot])
         return prune("\n".join(header) + body)
@@ -378,9 +350,3 @@ def _core_names(body: list[ast.stmt]) -> set[str]:
     return names | {"USAGE", "main", "signal", "sys", "dataclass", "IntEnum", "Callable", "Any",
                     "Final", "parse_int", "parse_bool", "parse_ipv4", "parse_cidr",
                     "parse_duration", "parse_size", "parse_enum"}
-
-
-def _source(program: object, e: sast.Expr) -> str:
-    sources = getattr(program, "sources", {})
-    source = sources.get(e.span.file)
-    return source.text[e.span.start:e.span.end] if source else "requires"

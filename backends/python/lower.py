@@ -18,7 +18,7 @@ from specc.backends.python.literals import literal
 from specc.backends.python.names import Namer
 from specc.backends.python.pytypes import annotation, formatter
 from specc.check.checker import terminates
-from specc.driver import Compilation
+from specc.passes.image import Image
 from specc.span import Span
 from specc.values import DeviceV, FnRefV
 
@@ -26,12 +26,10 @@ _RUNTIME_BUILTINS = {"len": "len", "min": "min", "max": "max", "utf8": "utf8", "
 
 
 class Lowerer:
-    def __init__(self, c: Compilation, names: dict[str, str], namer: Namer) -> None:
-        assert c.program is not None and c.folded is not None and c.graph is not None
-        self.c = c
-        self.program = c.program
-        self.folded = c.folded
-        self.graph = c.graph
+    def __init__(self, image: Image, names: dict[str, str], namer: Namer) -> None:
+        self.image = image
+        self.program = image.declarations
+        self.folded = image.code
         self.names = names  # specc global name -> Python name
         self.namer = namer
         self.out = Emitter()
@@ -337,7 +335,7 @@ class Lowerer:
             return python
         symbol = self.folded.symbol(e)
         if symbol is not None and symbol.kind == "device":
-            key = self.graph.devices[e.name]
+            key = self.image.devices[e.name]
             return self.names["device " + key]
         if symbol is not None and symbol.kind in ("config-param", "config-const"):
             return self.names["config " + e.name]

@@ -166,8 +166,10 @@ class Runtime:
         self.sequence = 0
         self.readers = 0
         self.stopping = False
-        # The address sockets bind to (`--bind`), as an Ipv4 value.
+        # The address sockets bind to (`--bind`, read by host_ip), as an Ipv4 value.
         self.bind_address = 0
+        # The parameters components read at boot, by flag (already parsed).
+        self.params: dict[str, Any] = {}
 
     def announce(self, what: str) -> None:
         """Say on standard error where the image listens (tests wait for it)."""

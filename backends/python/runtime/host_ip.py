@@ -8,6 +8,7 @@ from .core import Runtime
 class Impl:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        rt.bind_address = rt.params["bind"]
 
     def address(self) -> int:
         return self.rt.bind_address

@@ -1,0 +1,50 @@
+"""The hooks of `dns_zone` and `dns_over_tcp` (backends/components.py).
+
+`dns_zone(zone)`: the zone's answers, precomputed at compile time
+(`precompute.build_table`), reach the implementation as `TABLE` (Python) or
+`SC_DNS_TABLE` (C, a `struct dns_table` in a generated file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from specc.backends.components import CParts, Hooks, InstanceView, register
+from specc.values import ZoneV
+
+
+@dataclass(frozen=True)
+class AnswerTable:
+    """Every answer of one zone (the format of `precompute.build_table`)."""
+
+    table: Mapping[str, Any]
+
+    def describe(self) -> str:
+        return f"dns answer table: {len(self.table.get('nodes', {}))} names"
+
+    def python_constants(self) -> Mapping[str, str]:
+        return {"TABLE": repr(self.table)}
+
+    def c_parts(self, symbol: str) -> CParts:
+        from specc.backends.c.build import RUNTIME_DIR
+        from specc.backends.dns.c_table import table_to_c
+
+        return CParts((f"#define SC_DNS_TABLE {symbol}_table",),
+                      ((f"table_{symbol}.c", table_to_c(dict(self.table), f"{symbol}_table")),),
+                      (str(RUNTIME_DIR / "dns" / "dns_answer.c"),))
+
+
+def answer_table(instance: InstanceView) -> tuple[AnswerTable, ...]:
+    from specc.backends.dns.precompute import build_table
+
+    zone = instance.const("zone")
+    assert isinstance(zone, ZoneV)
+    return (AnswerTable(build_table(zone.zone)),)
+
+
+register(Hooks(data=answer_table), "c/runtime/components/dns_zone.c",
+         "python/runtime/dns_zone.py")
+register(Hooks(listens={"serve": "tcp"}), "c/runtime/components/dns_over_tcp.c",
+         "python/runtime/dns_over_tcp.py")

@@ -1,0 +1,1 @@
+"""The network components' compile-time half: their hooks (component.py)."""
