@@ -76,7 +76,8 @@ def middle_end(program: CheckedProgram, settings: Settings) -> Compilation | Non
     from specc.driver import CompileOptions, run_middle_end
 
     defines = tuple(f"{k}={v}" for k, v in settings.defines.items())
-    options = CompileOptions(program.target, defines, settings.config_file)
+    # Up to dce: hover shows values and why devices are kept, not the image.
+    options = CompileOptions(program.target, defines, settings.config_file, stop_after="dce")
     check = CheckResult([], dict(program.sources), program)
     compilation = run_middle_end(check, options)
     return None if compilation.has_errors else compilation
