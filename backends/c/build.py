@@ -87,6 +87,21 @@ class BuildError(Exception):
     """The compiler or the linker failed; the message holds the command and its output."""
 
 
+# SPECC_HVT_WAIT=poll builds the image that spins while it waits (the code
+# before interrupts), kept for bench/hvt_idle.py's comparison; the default,
+# "halt", sleeps in `hlt` until an interrupt or the next deadline.
+WAIT_ENV = "SPECC_HVT_WAIT"
+WAIT_MODES = ("halt", "poll")
+
+
+def wait_cflags() -> list[str]:
+    """The define that selects how the image waits, from ``$SPECC_HVT_WAIT``."""
+    mode = os.environ.get(WAIT_ENV) or "halt"
+    if mode not in WAIT_MODES:
+        raise BuildError(f"{WAIT_ENV}={mode!r}: expected one of {', '.join(WAIT_MODES)}")
+    return ["-DHVT_WAIT_POLL"] if mode == "poll" else []
+
+
 def hvt_runtime_sources() -> list[Path]:
     """The runtime's sources for ``hvt``: platform (C and assembly) and lib, in a fixed order."""
     platform = sorted(p for p in HVT_DIR.glob("*.c") if p != SELFTEST_SOURCE)
@@ -122,6 +137,7 @@ def hvt_cflags(cc: str, extra_cflags: Iterable[str] = ()) -> list[str]:
         "-I", str(LIB_DIR),
         # Reproducible symbols and messages whatever the checkout's path.
         f"-ffile-prefix-map={RUNTIME_DIR}=runtime",
+        *wait_cflags(),
         *extra_cflags,
     ]
 

@@ -6,7 +6,9 @@
  * runtime touches hardware or the host OS.
  *
  * Single-threaded, no interrupts visible to the caller: the application
- * polls.  Every call is safe from app_main() onwards.
+ * polls, and waits only in platform_yield_until (on hvt the CPU halts there
+ * until a device interrupt or the deadline's timer).  Every call is safe
+ * from app_main() onwards.
  */
 #ifndef SPECC_PLATFORM_H
 #define SPECC_PLATFORM_H
@@ -85,6 +87,19 @@ uint64_t platform_wall_ns(void);
  * network frame is pending, whichever comes first.  Returns true when a
  * frame is pending (platform_net_read will return it), false on the
  * deadline.  A deadline in the past returns at once.
+ *
+ * The deadline is absolute, on the platform_monotonic_ns() clock; pass the
+ * earliest of everything that must run (timers, retransmissions, ARP
+ * retries), and UINT64_MAX for "no deadline".  This is the one place the
+ * image sleeps: on hvt the CPU halts (`hlt`) with the virtio-net receive
+ * interrupt enabled and a one-shot LAPIC timer armed for the deadline, so
+ * an idle image costs its host nothing; a frame wakes it within
+ * microseconds, a deadline within the timer's resolution (16 ns at QEMU's
+ * 1 GHz LAPIC clock, plus the host's timer slack).  It may return false a
+ * little after the deadline, never before it, and true at any time a frame
+ * is pending.  A return is no promise of anything else: callers re-check
+ * their own state.  Built with SPECC_HVT_WAIT=poll it spins instead
+ * (bench/hvt_idle.py's comparison).  posix: poll(2) on the watched sockets.
  */
 bool platform_yield_until(uint64_t deadline_ns);
 

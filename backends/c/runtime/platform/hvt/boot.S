@@ -151,6 +151,60 @@ trap_common:
         hlt
         jmp 3b
 
+/*
+ * Device interrupts (apic.c): the vector, every caller-saved register and
+ * the SSE state (fxsave; the C handler may use SSE like any C code) are
+ * saved on the current stack, then hvt_irq(vector) runs and iretq resumes.
+ * They only ever interrupt the `sti; hlt` of platform_yield_until.
+ * Stack: 16-byte aligned by the CPU, 5 quadwords pushed, then the vector
+ * and 10 registers make 16 quadwords: fxsave's area and the call are
+ * aligned.
+ */
+.macro IRQ vec
+irq_\vec:
+        pushq $\vec
+        jmp irq_common
+.endm
+        IRQ 48
+        IRQ 49
+        IRQ 255
+
+irq_common:
+        pushq %rax
+        pushq %rcx
+        pushq %rdx
+        pushq %rsi
+        pushq %rdi
+        pushq %r8
+        pushq %r9
+        pushq %r10
+        pushq %r11
+        pushq %rbp
+        subq $512, %rsp
+        fxsave (%rsp)
+        movq 592(%rsp), %rdi            /* the vector: above 512 + 10 * 8 */
+        call hvt_irq
+        fxrstor (%rsp)
+        addq $512, %rsp
+        popq %rbp
+        popq %r11
+        popq %r10
+        popq %r9
+        popq %r8
+        popq %rdi
+        popq %rsi
+        popq %rdx
+        popq %rcx
+        popq %rax
+        addq $8, %rsp
+        iretq
+
+        .section .rodata.traps, "a", @progbits
+        .balign 8
+        .globl hvt_irq_stubs
+hvt_irq_stubs:                          /* vectors 0x30, 0x31, 0xff */
+        .quad irq_48, irq_49, irq_255
+
         .section .rodata.traps, "a", @progbits
         .balign 8
         .globl hvt_trap_stubs

@@ -95,6 +95,22 @@ void hvt_net_take_cmdline(char *cmdline);
 void hvt_net_init(void);
 bool hvt_net_pending(void);
 
+/* Interrupts (apic.c).  Enabled only inside platform_yield_until's
+ * `sti; hlt`; boot.S's stubs call hvt_irq(vector). */
+#define HVT_VECTOR_NET 0x30
+#define HVT_VECTOR_TIMER 0x31
+#define HVT_VECTOR_SPURIOUS 0xff
+void hvt_apic_init(void);
+uint32_t hvt_lapic_timer_count(void); /* free-running during calibration */
+void hvt_lapic_timer_calibrated(uint64_t hz);
+void hvt_lapic_timer_arm(uint64_t ns); /* one-shot, HVT_VECTOR_TIMER */
+void hvt_lapic_timer_stop(void);
+bool hvt_ioapic_route(uint32_t gsi, uint8_t vector);
+/* virtio-net's side: interrupts wanted or not; the handler's ack. */
+bool hvt_net_irq_routed(void);
+void hvt_net_irq_want(bool on);
+void hvt_net_irq_ack(void);
+
 /* Diagnostics for the self-test and crash reports. */
 extern uint64_t hvt_boot_tsc; /* TSC on entry to C */
 extern uint64_t hvt_tsc_hz;
@@ -104,5 +120,10 @@ extern bool hvt_nx_enabled;
 extern uint32_t hvt_net_version; /* virtio-mmio version, 0 without a device */
 extern uintptr_t hvt_net_base;
 extern bool hvt_net_found_by_cmdline; /* else by probing the microvm slots */
+extern uint32_t hvt_net_gsi;            /* its interrupt line, HVT_NO_GSI when unknown */
+#define HVT_NO_GSI 0xffffffffu
+extern uint64_t hvt_lapic_timer_hz;     /* 0: not calibrated, platform_yield_until polls */
+extern uint64_t hvt_irqs_net, hvt_irqs_timer; /* interrupts taken */
+extern uint64_t hvt_halts;              /* hlt instructions executed by platform_yield_until */
 
 #endif

@@ -172,6 +172,7 @@ _Noreturn void platform_main(uint64_t start_info_paddr)
     cmdline_init(si);
     heap_init(si);
     hvt_paging_init();
+    hvt_apic_init();
     hvt_clock_init();
     hvt_net_init();
     heap_published = true;

@@ -3,7 +3,8 @@
  *
  * Prints a greeting and the command line, checks the monotonic clock across
  * a busy wait (and against the PIT), asks QEMU's user-mode network for the
- * gateway's MAC with ARP, and exits 7.  Command-line words make it probe
+ * gateway's MAC with ARP, and exits 7.  selftest.wake halts until a frame
+ * arrives instead of the ARP exchange.  Other command-line words make it probe
  * W^X instead: selftest.wx=write (store into .text), selftest.wx=exec (jump
  * into .data), selftest.null (load from page 0), selftest.stack (overflow
  * into the guard page); each must end in a CPU exception report.
@@ -183,7 +184,40 @@ int app_main(void)
                    (unsigned)hvt_net_version, (unsigned long)hvt_net_base,
                    hvt_net_found_by_cmdline ? "command line" : "slot scan", mac[0], mac[1], mac[2],
                    mac[3], mac[4], mac[5], mtu);
+    /* An idle wait: nothing is pending, so only the LAPIC timer can end
+     * it, and not before its deadline. */
+    console_printf("irq: virtio-net gsi %d, lapic timer %llu kHz\n",
+                   hvt_net_gsi == HVT_NO_GSI ? -1 : (int)hvt_net_gsi,
+                   (unsigned long long)(hvt_lapic_timer_hz / 1000));
+    uint64_t timer_irqs = hvt_irqs_timer, halts = hvt_halts;
+    uint64_t w0 = platform_monotonic_ns();
+    bool woke_for_frame = platform_yield_until(w0 + 30000000u);
+    uint64_t waited = platform_monotonic_ns() - w0;
+    console_printf("idle: waited %llu us for 30000 us, %s, %llu halts, %llu timer interrupts\n",
+                   (unsigned long long)(waited / 1000), woke_for_frame ? "a frame" : "the deadline",
+                   (unsigned long long)(hvt_halts - halts),
+                   (unsigned long long)(hvt_irqs_timer - timer_irqs));
+    if (!woke_for_frame && waited < 30000000u) {
+        console_printf("idle: FAIL: returned before the deadline\n");
+        return 6;
+    }
+
+    if (has_word(cmdline, "selftest.wake")) {
+        /* Halted until the test sends a frame: only the virtio-net
+         * interrupt can end this wait before its 20 s deadline. */
+        uint64_t irqs = hvt_irqs_net;
+        console_printf("wake: halting until a frame arrives\n");
+        uint64_t t0 = platform_monotonic_ns();
+        bool frame = platform_yield_until(t0 + 20000000000ull);
+        console_printf("wake: %s after %llu us, %llu virtio-net interrupts\n",
+                       frame ? "a frame" : "the deadline",
+                       (unsigned long long)((platform_monotonic_ns() - t0) / 1000),
+                       (unsigned long long)(hvt_irqs_net - irqs));
+        return frame ? SELFTEST_STATUS : 8;
+    }
+
     uint8_t gw[6];
+    uint64_t net_irqs = hvt_irqs_net;
     uint64_t a0 = platform_monotonic_ns();
     if (!arp_gateway(mac, gw)) {
         console_printf("arp: no reply from 10.0.2.2 within 2 s\n");
@@ -192,6 +226,8 @@ int app_main(void)
     console_printf("arp: 10.0.2.2 is-at %02x:%02x:%02x:%02x:%02x:%02x (%llu us)\n", gw[0], gw[1],
                    gw[2], gw[3], gw[4], gw[5],
                    (unsigned long long)((platform_monotonic_ns() - a0) / 1000));
+    console_printf("irq: %llu virtio-net interrupts while waiting for the ARP reply\n",
+                   (unsigned long long)(hvt_irqs_net - net_irqs));
     console_printf("selftest: done, exiting %d\n", SELFTEST_STATUS);
     return SELFTEST_STATUS;
 }

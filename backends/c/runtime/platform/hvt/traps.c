@@ -6,7 +6,9 @@
  * a handler that prints the vector, error code, RIP and CR2 and exits with
  * PLATFORM_EXIT_FAULT.  Handlers run on a separate stack (IST1 in the TSS)
  * so that a stack overflow into the guard page is reported too.
- * Interrupts stay disabled for the image's whole life, so no other vectors.
+ * Three more vectors take device interrupts (apic.c): virtio-net, the
+ * LAPIC timer and the LAPIC's spurious vector; any other vector has no
+ * gate, so a stray one ends as a reported general-protection fault.
  */
 #include "fmt.h"
 #include "hvt.h"
@@ -39,6 +41,7 @@ struct tss64 {
 } __attribute__((packed));
 
 extern const uint64_t hvt_trap_stubs[32]; /* boot.S */
+extern const uint64_t hvt_irq_stubs[3];   /* boot.S: vectors 0x30, 0x31, 0xff */
 extern uint64_t hvt_gdt[];                /* boot.S: 0x18 is the TSS slot */
 
 #define SEL_CODE64 0x08
@@ -46,7 +49,7 @@ extern uint64_t hvt_gdt[];                /* boot.S: 0x18 is the TSS slot */
 #define GATE_INTERRUPT 0x8e /* present, ring 0, 64-bit interrupt gate */
 #define TSS_AVAILABLE 0x89  /* present, 64-bit TSS */
 
-static struct idt_gate idt[32];
+static struct idt_gate idt[256];
 static struct tss64 tss;
 static uint8_t trap_stack[8192] __attribute__((aligned(16)));
 
@@ -80,6 +83,18 @@ _Noreturn void hvt_trap(const struct trap_frame *f)
     platform_exit(PLATFORM_EXIT_FAULT);
 }
 
+static void set_gate(unsigned vector, uint64_t handler, uint8_t ist)
+{
+    idt[vector] = (struct idt_gate){
+        .offset_lo = (uint16_t)handler,
+        .selector = SEL_CODE64,
+        .ist = ist,
+        .type_attr = GATE_INTERRUPT,
+        .offset_mid = (uint16_t)(handler >> 16),
+        .offset_hi = (uint32_t)(handler >> 32),
+    };
+}
+
 void hvt_traps_init(void)
 {
     uintptr_t tss_base = (uintptr_t)&tss;
@@ -91,17 +106,13 @@ void hvt_traps_init(void)
     hvt_gdt[4] = (uint64_t)tss_base >> 32;
     __asm__ volatile("ltr %w0" : : "r"(SEL_TSS) : "memory");
 
-    for (unsigned v = 0; v < 32; v++) {
-        uint64_t h = hvt_trap_stubs[v];
-        idt[v] = (struct idt_gate){
-            .offset_lo = (uint16_t)h,
-            .selector = SEL_CODE64,
-            .ist = 1,
-            .type_attr = GATE_INTERRUPT,
-            .offset_mid = (uint16_t)(h >> 16),
-            .offset_hi = (uint32_t)(h >> 32),
-        };
-    }
+    for (unsigned v = 0; v < 32; v++)
+        set_gate(v, hvt_trap_stubs[v], 1);
+    /* Interrupts run on the interrupted stack (IST 0): only the halt in
+     * platform_yield_until is ever interrupted, with stack to spare. */
+    set_gate(HVT_VECTOR_NET, hvt_irq_stubs[0], 0);
+    set_gate(HVT_VECTOR_TIMER, hvt_irq_stubs[1], 0);
+    set_gate(HVT_VECTOR_SPURIOUS, hvt_irq_stubs[2], 0);
     struct {
         uint16_t limit;
         uint64_t base;

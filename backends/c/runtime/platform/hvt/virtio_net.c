@@ -1,5 +1,5 @@
 /*
- * virtio-net over virtio-mmio, polled: one receive and one transmit queue.
+ * virtio-net over virtio-mmio: one receive and one transmit queue.
  *
  * Discovery: QEMU microvm (with acpi=off, or Firecracker) names its
  * transports on the kernel command line, "virtio_mmio.device=512@0xfeb00e00:12";
@@ -19,6 +19,14 @@
  * and the frame; QEMU (and Firecracker) accept any layout.  Only the MAC
  * feature is negotiated (plus VERSION_1 for version 2), so there is no
  * offload, no merged buffers and frames are at most 1514 bytes.
+ *
+ * Interrupts: the transport's line (the GSI after the colon on the command
+ * line, else 5 + slot, microvm's wiring with ACPI off) is routed through the
+ * I/O APIC to HVT_VECTOR_NET.  Receive interrupts are suppressed with
+ * VRING_AVAIL_F_NO_INTERRUPT except while platform_yield_until halts
+ * (hvt_net_irq_want); transmit interrupts always: sent buffers are taken
+ * back on the next write.  EVENT_IDX is not negotiated: the flag suffices
+ * when only an empty ring ever asks for an interrupt.
  */
 #include <string.h>
 
@@ -44,6 +52,8 @@
 #define R_QUEUE_PFN 0x040   /* legacy only */
 #define R_QUEUE_READY 0x044
 #define R_QUEUE_NOTIFY 0x050
+#define R_INTERRUPT_STATUS 0x060
+#define R_INTERRUPT_ACK 0x064
 #define R_STATUS 0x070
 #define R_QUEUE_DESC_LO 0x080
 #define R_QUEUE_DESC_HI 0x084
@@ -111,6 +121,7 @@ struct queue {
 
 uint32_t hvt_net_version;
 uintptr_t hvt_net_base;
+uint32_t hvt_net_gsi = HVT_NO_GSI;
 
 static struct queue rxq, txq;
 static uint16_t tx_free[QUEUE_SIZE];
@@ -151,7 +162,7 @@ static bool queue_setup(struct queue *q, uint32_t index)
     q->avail = (volatile struct vring_avail *)(mem + 16u * q->size);
     q->used = (volatile struct vring_used *)(mem + desc_avail);
     q->bufs = hvt_boot_alloc((size_t)q->size * BUF_SIZE, 16);
-    /* We poll; interrupts would only cost the device work. */
+    /* Off until a halt asks for them (hvt_net_irq_want). */
     q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 
     wr(R_QUEUE_NUM, q->size);
@@ -241,6 +252,7 @@ static bool device_init(void)
 /* Transports named on the command line, probed before the fixed slots. */
 #define CMDLINE_DEVICES_MAX 8
 static uintptr_t cmdline_bases[CMDLINE_DEVICES_MAX];
+static uint32_t cmdline_gsis[CMDLINE_DEVICES_MAX];
 static unsigned cmdline_nbases;
 bool hvt_net_found_by_cmdline;
 
@@ -280,15 +292,20 @@ void hvt_net_take_cmdline(char *cmdline)
         char *end = p;
         while (*end && *end != ' ')
             end++;
-        /* <size>@<base>:<irq>[:<id>]: only the base matters here. */
+        /* <size>@<base>:<irq>[:<id>]: the base and the interrupt line. */
         const char *at = memchr(p, '@', (size_t)(end - p));
         const char *colon = at ? memchr(at, ':', (size_t)(end - at)) : NULL;
-        uint64_t base;
+        const char *irq_end = colon ? memchr(colon + 1, ':', (size_t)(end - colon - 1)) : NULL;
+        uint64_t base, gsi;
+        if (!colon || !parse_number(colon + 1, irq_end ? irq_end : end, &gsi) || gsi > 255)
+            gsi = HVT_NO_GSI;
         /* Probing reads the address: keep to what paging.c maps, above
          * page 0 and low memory. */
         if (colon && parse_number(at + 1, colon, &base) && base >= 0x100000 &&
-            base < (4ull << 30) - HVT_PAGE_SIZE && cmdline_nbases < CMDLINE_DEVICES_MAX)
+            base < (4ull << 30) - HVT_PAGE_SIZE && cmdline_nbases < CMDLINE_DEVICES_MAX) {
+            cmdline_gsis[cmdline_nbases] = (uint32_t)gsi;
             cmdline_bases[cmdline_nbases++] = (uintptr_t)base;
+        }
         /* Remove the word and the space QEMU put before it. */
         char *from = p != cmdline ? p - 1 : p;
         if (from == cmdline && *end == ' ')
@@ -315,16 +332,52 @@ static bool try_device(uintptr_t base)
     return false;
 }
 
+/* microvm with ACPI off wires its 8 transports to GSI 5..12. */
+#define MICROVM_GSI_BASE 5u
+#define MICROVM_GSI_SLOTS 8u
+
+static void route_interrupt(uint32_t gsi)
+{
+    if (gsi != HVT_NO_GSI && hvt_ioapic_route(gsi, HVT_VECTOR_NET)) {
+        hvt_net_gsi = gsi;
+        return;
+    }
+    console_printf("platform: no interrupt line for virtio-net at 0x%lx; "
+                   "waiting checks for frames every millisecond\n", (unsigned long)hvt_net_base);
+}
+
 void hvt_net_init(void)
 {
     for (unsigned i = 0; i < cmdline_nbases; i++)
         if (try_device(cmdline_bases[i])) {
             hvt_net_found_by_cmdline = true;
+            route_interrupt(cmdline_gsis[i]);
             return;
         }
     for (unsigned i = MMIO_SLOTS; i-- > 0;)
-        if (try_device(MMIO_BASE + i * MMIO_STRIDE))
+        if (try_device(MMIO_BASE + i * MMIO_STRIDE)) {
+            route_interrupt(i < MICROVM_GSI_SLOTS ? MICROVM_GSI_BASE + i : HVT_NO_GSI);
             return;
+        }
+}
+
+bool hvt_net_irq_routed(void)
+{
+    return hvt_net_gsi != HVT_NO_GSI;
+}
+
+void hvt_net_irq_want(bool on)
+{
+    rxq.avail->flags = on ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
+    /* The flag must be visible before the caller looks at used->idx again. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void hvt_net_irq_ack(void)
+{
+    uint32_t status = rd(R_INTERRUPT_STATUS);
+    if (status)
+        wr(R_INTERRUPT_ACK, status);
 }
 
 bool hvt_net_pending(void)
