@@ -135,7 +135,7 @@ def test_canonical_layout() -> None:
 
         devices {
           udp4 = udp(ip)
-          ip = host_ip()
+          ip   = host_ip()
         }
 
         fn f(a: u8, b: u8) -> u8 {
@@ -241,7 +241,8 @@ def test_long_calls_and_literals_break_one_item_per_line() -> None:
 def test_if_expression_breaks_before_else() -> None:
     cond = " and ".join(f"flag_{i}" for i in range(6))
     text = fmt(program(f"let v = if {cond} then first_choice(1, 2) else second_choice(3, 4)"))
-    assert "\n    else second_choice(3, 4)\n" in text
+    # `else` lines up under its `if`.
+    assert "\n          else second_choice(3, 4)\n" in text
 
 
 def test_match_arms_one_per_line() -> None:
@@ -254,11 +255,61 @@ def test_match_arms_one_per_line() -> None:
         """
         fn f(x: u8) -> u8 {
           return match x {
-            0 => 1
+            0     => 1
             1 | 2 => 2
             _ => {
               return 3
             }
+          }
+        }
+        """,
+    )
+
+
+def test_devices_and_arms_align_in_runs() -> None:
+    # `=` of neighbouring devices and `=>` of neighbouring arms in one column;
+    # a blank line starts a new run, and an entry whose value is a block
+    # (a `match`, a block arm) keeps one space and is in no run.
+    same(
+        """
+        devices {
+          ip = match target { Target.hvt => static_ipv4(ethernet(virtio_net()), 10.0.0.2/24)
+          _ => host_ip() }
+          udp4 = udp(ip)
+          ## The log.
+          log = console_log()
+          dns_tcp = dns_over_tcp(tcp(ip), db)  # trailing
+
+          t = timer()
+          db = dns_zone(zonefile("z"))
+        }
+        fn f(x: u8) -> u8 {
+          return match x { 0 => 1, 1 | 2 => 2, _ => { return 3 }, 200 => 4 }
+        }
+        """,
+        """
+        devices {
+          ip = match target {
+            Target.hvt => static_ipv4(ethernet(virtio_net()), 10.0.0.2/24)
+            _          => host_ip()
+          }
+          udp4    = udp(ip)
+          ## The log.
+          log     = console_log()
+          dns_tcp = dns_over_tcp(tcp(ip), db)  # trailing
+
+          t  = timer()
+          db = dns_zone(zonefile("z"))
+        }
+
+        fn f(x: u8) -> u8 {
+          return match x {
+            0     => 1
+            1 | 2 => 2
+            _ => {
+              return 3
+            }
+            200 => 4
           }
         }
         """,
@@ -358,7 +409,7 @@ def test_types_and_components() -> None:
 
         component d() -> Udp = match target {
           Target.hvt => c(ip, n = 2)
-          _ => c(ip)
+          _          => c(ip)
         }
 
         component e() -> Net {}

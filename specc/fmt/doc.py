@@ -53,6 +53,15 @@ class Nest:
 
 
 @dataclass(frozen=True, slots=True)
+class Align:
+    """Lines inside break to the column where ``doc`` starts (not to the
+    enclosing indentation): ``else`` under its ``if``."""
+
+    doc: Doc
+    hard: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     doc: Doc
     hard: bool
@@ -67,7 +76,7 @@ class IfBreak:
     hard: bool
 
 
-Doc = str | Text | Line | HardLine | BreakParent | Concat | Nest | Group | IfBreak
+Doc = str | Text | Line | HardLine | BreakParent | Concat | Nest | Align | Group | IfBreak
 
 LINE = Line(" ")
 SOFTLINE = Line("")
@@ -99,6 +108,21 @@ def concat(*parts: Doc) -> Doc:
 def nest(*parts: Doc, indent: int = 2) -> Doc:
     doc = concat(*parts)
     return Nest(indent, doc, is_hard(doc))
+
+
+def align(*parts: Doc) -> Doc:
+    doc = concat(*parts)
+    return Align(doc, is_hard(doc))
+
+
+def flat_text(doc: Doc) -> str | None:
+    """The text of ``doc`` if it is plain text that can never break, else None."""
+    if isinstance(doc, str):
+        return doc
+    if isinstance(doc, Concat):
+        texts = [flat_text(part) for part in doc.parts]
+        return None if any(t is None for t in texts) else "".join(t or "" for t in texts)
+    return None
 
 
 def group(*parts: Doc) -> Doc:
@@ -145,6 +169,8 @@ def render(doc: Doc, width: int) -> str:
             stack.extend((indent, flat, part) for part in reversed(item.parts))
         elif isinstance(item, Nest):
             stack.append((indent + item.indent, flat, item.doc))
+        elif isinstance(item, Align):
+            stack.append((column, flat, item.doc))
         elif isinstance(item, Group):
             if not flat and not item.hard:
                 flat = _fits((indent, True, item.doc), stack, width - column)
@@ -180,6 +206,8 @@ def _fits(first: _Command, rest: list[_Command], room: int) -> bool:
             todo.extend((indent, flat, part) for part in reversed(item.parts))
         elif isinstance(item, Nest):
             todo.append((indent + item.indent, flat, item.doc))
+        elif isinstance(item, Align):
+            todo.append((indent, flat, item.doc))  # only the room before a break counts here
         elif isinstance(item, Group):
             todo.append((indent, flat and not item.hard, item.doc))
         elif isinstance(item, IfBreak):

@@ -18,7 +18,7 @@ Literals are copied from the source text, as the user wrote them.
 from __future__ import annotations
 
 from specc import ast
-from specc.fmt.doc import LINE, Doc, concat, group, join, nest
+from specc.fmt.doc import LINE, Doc, align, concat, group, join, nest
 from specc.fmt.layout import Layout
 
 IF, COALESCE, OR, AND, NOT, COMPARE = 0, 1, 2, 3, 4, 5
@@ -179,22 +179,21 @@ class ExprLayout(Layout):
                                    self.expr(tail.then, COALESCE)))
             tail = tail.else_
         branches.append(concat(LINE, "else ", self.expr(tail, COALESCE)))
-        return group(head, nest(*branches))
+        return align(group(head, *branches))
 
     def match(self, e: ast.Match) -> Doc:
         lo = self.find(e.scrutinee.span.end, "{")
-        arms = self.vertical(e.arms, self.arm, lo, e.span.end - 1)
+        arms = self.aligned(e.arms, lambda arm: self.pattern(arm.pattern), " => ", self.arm_body,
+                            lo, e.span.end - 1)
         return concat("match ", self.condition(e.scrutinee), " ", arms)
 
-    def arm(self, arm: ast.MatchArm) -> Doc:
+    def arm_body(self, arm: ast.MatchArm) -> Doc:
         body = arm.body
         if isinstance(body, ast.Block):
-            value = self.block(body)
-        elif isinstance(body, _STATEMENTS):
-            value = self.stmt(body)
-        else:
-            value = self.expr(body)
-        return concat(self.pattern(arm.pattern), " => ", value)
+            return self.block(body)
+        if isinstance(body, _STATEMENTS):
+            return self.stmt(body)
+        return self.expr(body)
 
     def args(self, call: ast.Call) -> Doc:
         lo, hi = self.find(call.callee.span.end, "("), call.span.end - 1

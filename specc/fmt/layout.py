@@ -33,8 +33,10 @@ from specc.fmt.doc import (
     Doc,
     comment,
     concat,
+    flat_text,
     group,
     if_break,
+    is_hard,
     nest,
 )
 from specc.span import Span
@@ -223,7 +225,42 @@ class Layout:
     def vertical(self, items: Sequence[T], render: Callable[[T], Doc], lo: int, hi: int,
                  open_: str = "{", close: str = "}") -> Doc:
         """``{`` items one per line ``}``; ``{}`` when there is nothing inside."""
-        contents = self.contents(items, render, lo, hi)
+        return self.lines(self.contents(items, render, lo, hi), open_, close)
+
+    def aligned(self, items: Sequence[T], key: Callable[[T], Doc], separator: str,
+                value: Callable[[T], Doc], lo: int, hi: int) -> Doc:
+        """``{`` one ``key separator value`` per line ``}``, the separators of
+        neighbouring items in one column (``udp4    = udp(ip)``).
+
+        A run of aligned items ends at a blank line and around an item whose
+        value always spans lines (a block, a ``match``): its key keeps one
+        space.  The runs depend only on the program and its blank lines, never
+        on the width, so formatting stays a fixed point."""
+        contents = self.contents(items, value, lo, hi)
+        keys = [flat_text(key(item)) for item in items]
+        runs: list[list[int]] = []
+        current: list[int] = []
+        for index, entry in enumerate(contents.entries):
+            alone = keys[index] is None or is_hard(entry.doc)
+            if (alone or entry.blank_before) and current:
+                runs.append(current)
+                current = []
+            if not alone:
+                current.append(index)
+        if current:
+            runs.append(current)
+        width = [0] * len(items)
+        for run in runs:
+            widest = max((len(keys[i] or "") for i in run), default=0)
+            for i in run:
+                width[i] = widest
+        for index, entry in enumerate(contents.entries):
+            text = keys[index]
+            head: Doc = key(items[index]) if text is None else text.ljust(width[index])
+            entry.doc = concat(head, separator, entry.doc)
+        return self.lines(contents, "{", "}")
+
+    def lines(self, contents: Contents, open_: str, close: str) -> Doc:
         if not contents.entries and not contents.has_comments:
             return open_ + close
         parts: list[Doc] = []

@@ -122,7 +122,9 @@ class Printer(ExprLayout):
             return self.component(d)
         if isinstance(d, ast.DevicesBlock):
             lo, hi = self.braces(d.span.start + len("devices"), d.span.end)
-            return concat("devices ", self.vertical(d.devices, self.device, lo, hi))
+            devices = self.aligned(d.devices, lambda device: device.name, " = ",
+                                   lambda device: self.expr(device.value), lo, hi)
+            return concat("devices ", devices)
         if isinstance(d, ast.FnDecl):
             return concat("fn ", d.name, self.params(d.params, d.name_span), self.result(d.result),
                           " ", self.block(d.body))
@@ -141,9 +143,6 @@ class Printer(ExprLayout):
 
     def op_decl(self, op: ast.OpDecl) -> Doc:
         return concat("fn ", op.name, self.params(op.params, op.name_span), self.result(op.result))
-
-    def device(self, d: ast.DeviceDecl) -> Doc:
-        return concat(d.name, " = ", self.expr(d.value))
 
     def component(self, d: ast.ComponentDecl) -> Doc:
         head = concat("component ", d.name, self.params(d.params, d.name_span), " -> ",
