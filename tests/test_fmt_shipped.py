@@ -93,6 +93,6 @@ def test_every_doc_block_is_formatted(tmp_path: Path) -> None:
         else:
             assert in_syntax_section, f"{where} has syntax errors outside a syntax-error section"
     assert len(files) > 60
-    result = fmt_check([Path(f) for f in files])
-    unformatted = [files[line] for line in result.stdout.split()]
-    assert result.returncode == 0 and not unformatted, f"not formatted: {unformatted} {result.stderr}"
+    check = fmt_check([Path(f) for f in files])
+    unformatted = [files[line] for line in check.stdout.split()]
+    assert check.returncode == 0 and not unformatted, f"not formatted: {unformatted} {check.stderr}"
