@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from specc import ast
+from specc import ast, inputs
 from specc.check.context import Context
 from specc.check.program import CheckedProgram, ConfigKeyInfo
 from specc.check.statements import BodyChecker
@@ -85,8 +85,7 @@ def parse_defines(defines: Sequence[str], program: CheckedProgram,
 def read_config_file(path: str, program: CheckedProgram, sink: DiagnosticSink) -> list[Override]:
     """The `[config]` table of a TOML file as overrides."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = inputs.read_text(path, inputs.CONFIG_LIMIT).replace("\r\n", "\n")
     except (OSError, UnicodeDecodeError) as error:
         sink.add("E0405", Span(path, 1, 1, 1, 1, 0, 0), f"cannot read config file `{path}`: "
                  f"{error.strerror if isinstance(error, OSError) else error}")

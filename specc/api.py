@@ -11,7 +11,9 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from specc import inputs
 from specc.check.checker import ProgramChecker
+from specc.check.data import DataCache, read_data
 from specc.check.loader import load_files, load_prelude
 from specc.check.program import CheckedProgram
 from specc.diagnostics import Diagnostic, DiagnosticSink, Note
@@ -38,8 +40,10 @@ class CheckResult:
 
 
 def read_text(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
+    """A spec or used file, with its line ends made ``\n`` (as text mode would);
+    only regular files, of a bounded size (:mod:`specc.inputs`)."""
+    text = inputs.read_text(path, inputs.SPEC_LIMIT)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def check_source(
@@ -48,11 +52,14 @@ def check_source(
     *,
     target: str = "hvt",
     overlays: Mapping[str, str] | None = None,
+    data_cache: DataCache | None = None,
 ) -> CheckResult:
     """Check ``text`` as the application file at ``path``.
 
     ``overlays`` maps paths of used files to texts that replace what is on disk
-    (an editor's unsaved buffers).
+    (an editor's unsaved buffers).  The zone files and directories the spec
+    names by a literal path are read too (:mod:`specc.check.data`);
+    ``data_cache`` keeps what was read until those files change.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; the targets are {', '.join(TARGETS)}")
@@ -61,6 +68,7 @@ def check_source(
     reader = _reader(overlays or {})
     sources: dict[str, SourceFile] = {path: source}
     checker: ProgramChecker | None = None
+    data_sources: dict[str, SourceFile] = {}
     try:
         prelude, prelude_source = load_prelude(sink)
         loaded = load_files(source, reader, sink)
@@ -69,6 +77,9 @@ def check_source(
         program = CheckedProgram(loaded.root, loaded.used, prelude, sources, target)
         checker = ProgramChecker(program, sink)
         checker.run()
+        # The zone files' texts, for carets; not the program's own sources
+        # (the manifest lists those as the spec's inputs).
+        data_sources = read_data(program, sink, data_cache)
     except RecursionError:
         span = checker.current_span if checker is not None and checker.current_span else \
             source.span(0, 0)
@@ -81,7 +92,7 @@ def check_source(
         sink.add("E9001", span, f"internal compiler error: {type(error).__name__}: {error}; "
                  "please report this bug", notes=[Note(_last_frame(error))])
         return CheckResult(_dedupe(sink.sorted()), sources, None)
-    return CheckResult(_dedupe(sink.sorted()), sources, program)
+    return CheckResult(_dedupe(sink.sorted()), {**sources, **data_sources}, program)
 
 
 def check_file(path: str, *, target: str = "hvt",

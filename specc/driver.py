@@ -84,6 +84,7 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         _stop(result, sink, "image")
     finally:
         result.check.sources.update(program.sources)
+        result.check.sources.update(result.data.sources)  # zone files, for their carets
     return result
 
 

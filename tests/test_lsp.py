@@ -74,6 +74,10 @@ main {
 async def start_client(root: Path) -> LanguageClient:
     client = await SERVER.start()
     assert isinstance(client, LanguageClient)
+
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)  # type: ignore[untyped-decorator]
+    def accept(params: lsp.RegistrationParams) -> None:
+        """The file watcher the server asks for (tests/test_lsp_data.py tests it)."""
     await client.initialize_session(lsp.InitializeParams(
         capabilities=client_capabilities("visual-studio-code"),
         root_uri=root.as_uri(),

@@ -17,6 +17,7 @@ from specc.check.scope import Scope
 from specc.check.suggest import closest, did_you_mean, similarity
 from specc.diagnostics import DiagnosticSink, Note
 from specc.span import Span
+from specc.syntax.literals import TOO_LARGE
 from specc.types import (
     BOOL,
     BYTES,
@@ -212,6 +213,11 @@ class ExprChecker:
         if target is None or not isinstance(target, Prim) or not is_integer(target):
             target = I64
         low, high = INTEGER_RANGES[target]
+        if abs(value) >= TOO_LARGE:
+            digits = e.span.end - e.span.start
+            self.sink.add("E0202", e.span, f"this literal of {digits} characters does not fit in "
+                          f"`{target}` ({low} to {high}), nor in any integer type")
+            return ERROR
         if not low <= value <= high:
             self.sink.add("E0202", e.span, f"the literal {value} does not fit in `{target}` "
                           f"({low} to {high})",
@@ -534,6 +540,8 @@ class ExprChecker:
                                    f"{RUNTIME_BUILTINS[name]}")
         names = {"utf8": ("b",), "print": ("s",), "exit": ("code",), "now": (),
                  "zonefile": ("path",), "dir": ("path",)}[name]
+        if name in ("zonefile", "dir"):
+            self.program.data_calls.append(e)
         return self.apply(e, fn, names, f"`{name}`")
 
     def special_builtin(self, e: ast.Call, name: str, expected: Type | None) -> Type:

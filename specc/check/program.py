@@ -115,6 +115,8 @@ class CheckedProgram:
     let_values: dict[Span, ast.Expr] = field(default_factory=dict)
     # Functions whose calls on constants are themselves constant.
     pure_functions: set[str] = field(default_factory=set)
+    # Every `zonefile(...)` and `dir(...)` call, for reading their data at check time.
+    data_calls: list[ast.Call] = field(default_factory=list)
     # Why each impure function is not pure (for stage messages).
     impurity: dict[str, str] = field(default_factory=dict)
 

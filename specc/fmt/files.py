@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
+from specc import inputs
 from specc.diagnostics import Diagnostic
 from specc.fmt import format_text
 from specc.span import SourceFile
@@ -32,8 +33,7 @@ class FileOutcome:
 def format_file(path: str, *, write: bool) -> FileOutcome:
     """Format the file at ``path``; rewrite it if ``write`` and it changes."""
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            text = handle.read()
+        text = inputs.read_text(path, inputs.SPEC_LIMIT)  # never a FIFO or a device
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return FileOutcome(path, error=f"cannot read '{path}': {reason}")

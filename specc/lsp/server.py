@@ -26,7 +26,7 @@ from pygls.protocol import LanguageServerProtocol
 
 from specc.api import check_source
 from specc.diagnostics import Diagnostic
-from specc.lsp.convert import UTF16, diagnostics_to_lsp
+from specc.lsp.convert import UTF16, diagnostics_to_lsp, uri_to_path
 from specc.lsp.features.actions import code_actions
 from specc.lsp.features.completion import completion
 from specc.lsp.features.formatting import formatting
@@ -146,7 +146,14 @@ def create_server() -> SpeccLanguageServer:
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: SpeccLanguageServer, params: lsp.InitializedParams) -> None:
+        await _watch_files(ls)
         await _pull_configuration(ls)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @guarded(lambda: None)
+    def did_change_watched_files(ls: SpeccLanguageServer,
+                                 params: lsp.DidChangeWatchedFilesParams) -> None:
+        ls.documents.files_changed([uri_to_path(change.uri) for change in params.changes])
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     @guarded(lambda: None)
@@ -265,6 +272,30 @@ def create_server() -> SpeccLanguageServer:
 
 def _fresh(ls: SpeccLanguageServer, uri: str) -> DocumentState | None:
     return ls.documents.fresh(uri)
+
+
+WATCHER_ID = "specc-data-files"
+
+
+async def _watch_files(ls: SpeccLanguageServer) -> None:
+    """Ask the client to report changes on disk of every file in the
+    workspace (``workspace/didChangeWatchedFiles``): zone files, the files
+    of a ``dir(...)`` and used specs feed a check without being open, and a
+    change of one is checked again at once.  Only clients that register
+    watchers dynamically are asked; the others still get the change on the
+    next check (what was read is kept only while the file is unchanged)."""
+    capabilities = ls.client_capabilities.workspace
+    watched = capabilities.did_change_watched_files if capabilities is not None else None
+    if watched is None or not watched.dynamic_registration:
+        return
+    options = lsp.DidChangeWatchedFilesRegistrationOptions(
+        watchers=[lsp.FileSystemWatcher(glob_pattern="**/*")])
+    try:
+        await ls.client_register_capability_async(lsp.RegistrationParams(registrations=[
+            lsp.Registration(id=WATCHER_ID, method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                             register_options=options)]))
+    except Exception as error:  # a client that refuses keeps working without it
+        ls.log_warning(f"specc: could not watch files: {type(error).__name__}: {error}")
 
 
 async def _pull_configuration(ls: SpeccLanguageServer) -> None:

@@ -16,16 +16,19 @@ sends, which keeps this module testable without a client.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from specc import ast
 from specc.api import TARGETS, CheckResult, check_source
+from specc.check.data import DataCache, data_files
 from specc.check.loader import prelude_path
 from specc.check.program import CheckedProgram
-from specc.diagnostics import Diagnostic, Severity
+from specc.diagnostics import Diagnostic, Note, Severity
+from specc.evaluate.data import resolve
 from specc.lsp.convert import path_to_uri, uri_to_path
 from specc.lsp.index import Index, build_index
 from specc.span import SourceFile, Span
@@ -149,6 +152,22 @@ class DocumentState:
             return set()
         return set(self.result.sources) - {self.path}
 
+    @property
+    def data_paths(self) -> set[str]:
+        """The zone files and directories this document's check read."""
+        if self.program is None:
+            return set()
+        return {os.path.abspath(resolve(path, call.span))
+                for _, path, call in data_files(self.program)}
+
+    def depends_on_file(self, path: str) -> bool:
+        """Whether a change of the file at ``path`` on disk can change this
+        document's diagnostics: a used file, a zone file, a file in a dir(...)."""
+        path = os.path.abspath(path)
+        if path in {os.path.abspath(p) for p in self.dependencies}:
+            return True
+        return any(path == data or path.startswith(data + os.sep) for data in self.data_paths)
+
 
 class Workspace:
     def __init__(self, publish: Publisher, log: Logger, warn: Logger | None = None,
@@ -159,6 +178,8 @@ class Workspace:
         self.trace = trace or log  # timings, when asked for
         self.settings = Settings()
         self.documents: dict[str, DocumentState] = {}
+        # Zone files and directories read by checks, until they change on disk.
+        self.data_cache = DataCache()
 
     # ------------------------------------------------------------ events
     def open(self, uri: str, text: str, version: int | None) -> DocumentState:
@@ -202,6 +223,16 @@ class Workspace:
         for state in list(self.documents.values()):
             self.check_now(state)
 
+    def files_changed(self, paths: list[str]) -> None:
+        """Files changed on disk (``workspace/didChangeWatchedFiles``): forget
+        what was read from them and check again the documents they feed."""
+        self.data_cache.forget(set(paths))
+        open_paths = {s.path for s in self.documents.values()}
+        changed = [p for p in paths if p not in open_paths]  # an open file reports its own edits
+        for state in list(self.documents.values()):
+            if any(state.depends_on_file(p) for p in changed):
+                self._schedule(state)
+
     def fresh(self, uri: str) -> DocumentState | None:
         """The document, checked against its current text."""
         state = self.documents.get(uri)
@@ -219,7 +250,7 @@ class Workspace:
         started = time.perf_counter()
         try:
             result = check_source(text, state.path, target=self.settings.target,
-                                  overlays=overlays)
+                                  overlays=overlays, data_cache=self.data_cache)
         except Exception as error:  # check_source reports its own bugs; this is a last resort
             self.log(f"specc: checking {state.path} failed: {type(error).__name__}: {error}")
             empty = Span(state.path, 1, 1, 1, 1, 0, 0)
@@ -243,8 +274,15 @@ class Workspace:
 
     def _publish(self, state: DocumentState, result: CheckResult) -> None:
         by_file: dict[str, list[Diagnostic]] = {state.path: []}
+        specs = set(result.program.sources) if result.program is not None else {state.path}
         for d in result.diagnostics:
             by_file.setdefault(d.span.file, []).append(d)
+            if d.span.file not in specs:
+                # A problem in a zone file: shown at the `zonefile(...)` call too,
+                # where the editor of the spec sees it.
+                lifted = lift_to_call(d, state.path)
+                if lifted is not None:
+                    by_file[state.path].append(lifted)
         open_paths = {s.path for s in self.documents.values()}
         elsewhere: set[str] = set()
         for path, diagnostics in by_file.items():
@@ -288,6 +326,19 @@ class Workspace:
         if state.pending is not None:
             state.pending.cancel()
             state.pending = None
+
+
+def lift_to_call(d: Diagnostic, path: str) -> Diagnostic | None:
+    """``d`` (located in a data file) at its note in the file ``path``, with
+    the data file's position in the message and as a note; None if no note
+    is in ``path``."""
+    call = next((n for n in d.notes if n.span is not None and n.span.file == path), None)
+    if call is None or call.span is None:
+        return None
+    where = f"{d.span.file}:{d.span.line}:{d.span.column}"
+    notes = [Note(f"here in {d.span.file}", d.span),
+             *(n for n in d.notes if n is not call)]
+    return replace(d, message=f"{where}: {d.message}", span=call.span, notes=tuple(notes))
 
 
 def _is_syntax_error(d: Diagnostic) -> bool:

@@ -334,10 +334,16 @@ class AstBuilder:
         return ast.BytesLit(self.tspan(c[0]), value)
 
     def duration_lit(self, c: Children) -> ast.DurationLit:
-        return ast.DurationLit(self.tspan(c[0]), literals.parse_duration(c[0].value), c[0].value)
+        value, problem = literals.parse_duration(c[0].value)
+        if problem is not None:
+            self.literal_problem(c[0], problem)
+        return ast.DurationLit(self.tspan(c[0]), value, c[0].value)
 
     def size_lit(self, c: Children) -> ast.SizeLit:
-        return ast.SizeLit(self.tspan(c[0]), literals.parse_size(c[0].value), c[0].value)
+        value, problem = literals.parse_size(c[0].value)
+        if problem is not None:
+            self.literal_problem(c[0], problem)
+        return ast.SizeLit(self.tspan(c[0]), value, c[0].value)
 
     def ipv4_lit(self, c: Children) -> ast.Ipv4Lit:
         value, problem = literals.parse_ipv4(c[0].value)

@@ -22,37 +22,61 @@ class LiteralProblem:
     code: str = "E0006"
 
 
+U64_MAX = (1 << 64) - 1
+# The value of an integer literal too long to fit any integer type.  Python
+# refuses to convert decimal text of more than 4,300 digits, and a literal that
+# long can only be out of range anyway: it stands for "larger than u64".
+TOO_LARGE = 1 << 65
+# Significant digits of the largest u64, by base: a literal with more cannot fit.
+_MAX_DIGITS = {10: 20, 16: 16, 2: 64}
+
+
+def _integer(digits: str, base: int) -> int:
+    if len(digits.lstrip("0")) > _MAX_DIGITS[base]:
+        return TOO_LARGE
+    return int(digits, base)
+
+
 def parse_int(text: str) -> int:
+    """The value of an integer literal; :data:`TOO_LARGE` when it cannot fit a u64."""
     digits = text.replace("_", "")
     if digits.startswith(("0x", "0X")):
-        return int(digits[2:], 16)
+        return _integer(digits[2:], 16)
     if digits.startswith(("0b", "0B")):
-        return int(digits[2:], 2)
-    return int(digits)
+        return _integer(digits[2:], 2)
+    return _integer(digits, 10)
 
 
-def parse_duration(text: str) -> int:
+def _scaled(text: str, units: dict[str, int], what: str) -> tuple[int, LiteralProblem | None]:
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            value = _integer(text[: -len(unit)].replace("_", ""), 10) * units[unit]
+            if value > U64_MAX:
+                shown = text if len(text) <= 30 else f"{text[:12]}...{text[-8:]}"
+                return 0, LiteralProblem(0, len(text), f"the {what} `{shown}` is too large: the "
+                                         f"largest is {U64_MAX} {next(iter(units))}", "E0202")
+            return value, None
+    raise ValueError(text)
+
+
+def parse_duration(text: str) -> tuple[int, LiteralProblem | None]:
     """Nanoseconds in a duration literal such as ``250ms``."""
-    for unit in ("ms", "us", "ns", "s", "m", "h"):
-        if text.endswith(unit):
-            return int(text[: -len(unit)].replace("_", "")) * DURATION_UNITS[unit]
-    raise ValueError(text)
+    return _scaled(text, DURATION_UNITS, "duration")
 
 
-def parse_size(text: str) -> int:
-    for unit in ("KiB", "MiB", "GiB", "B"):
-        if text.endswith(unit):
-            return int(text[: -len(unit)].replace("_", "")) * SIZE_UNITS[unit]
-    raise ValueError(text)
+def parse_size(text: str) -> tuple[int, LiteralProblem | None]:
+    """Bytes in a size literal such as ``64KiB``."""
+    return _scaled(text, SIZE_UNITS, "size")
 
 
 def parse_ipv4(text: str) -> tuple[int, LiteralProblem | None]:
     parts = text.split(".")
     value = 0
     for part in parts:
-        octet = int(part)
+        octet = int(part) if len(part) <= 3 else 256
         if octet > 255 or (len(part) > 1 and part.startswith("0")):
-            return 0, LiteralProblem(0, len(text), f"`{text}` is not an IPv4 address: each of "
+            shown = text if len(text) <= 30 else f"{text[:20]}..."
+            return 0, LiteralProblem(0, len(text), f"`{shown}` is not an IPv4 address: each of "
                                      "the four parts must be 0 to 255, without leading zeros")
         value = value << 8 | octet
     return value, None
@@ -63,10 +87,10 @@ def parse_cidr(text: str) -> tuple[int, int, LiteralProblem | None]:
     address, problem = parse_ipv4(address_text)
     if problem is not None:
         return 0, 0, problem
-    prefix = int(prefix_text)
+    prefix = int(prefix_text) if len(prefix_text) <= 3 else 33
     if prefix > 32:
         return 0, 0, LiteralProblem(len(address_text) + 1, len(prefix_text),
-                                    f"prefix length /{prefix} is larger than 32")
+                                    f"prefix length /{prefix_text[:12]} is larger than 32")
     return address, prefix, None
 
 
