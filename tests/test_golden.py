@@ -73,7 +73,6 @@ CASE_DIR = "<case>/"  # stands for the case's directory in messages (see marker_
 NOT_REPORTED_BY_CHECK: frozenset[str] = frozenset({
     "E0303", "E0304",
     "E0401", "E0402", "E0403", "E0404", "E0405", "E0406",
-    "E0501", "E0502",
     "E0601",
     "E0701",
     "W0003", "W0004",
