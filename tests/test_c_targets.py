@@ -232,6 +232,6 @@ def test_a_missing_c_implementation_is_a_diagnostic(tmp_path: Path) -> None:
                             cwd=ROOT, timeout=120)
     assert result.returncode == 1
     # Located at the `impl` path, which is relative to the declaring file.
-    assert re.search(r"custom\.spec:7:10: error\[E0701\]: the C implementation of component "
+    assert re.search(r"custom\.spec:9:10: error\[E0701\]: the C implementation of component "
                      r"`led` does not exist: \S*/tests/data/python_target/led\.c", result.stdout), \
         result.stdout
