@@ -5,6 +5,8 @@ Library use::
     import specc
     result = specc.check_file("dns.spec", target="hvt")
     for diagnostic in result.diagnostics: ...
+    built = specc.build("dns.spec", target="unix", output_dir="out")
+    if built.ok: ...
 
 The entry points are imported lazily: every module of the compiler imports
 ``specc.<something>``, and pulling the whole pipeline (``specc.api``) in from
@@ -17,17 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from specc.api import check_file, check_source
+    from specc.builder import BuildResult, build
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "check_file", "check_source"]
+__all__ = ["BuildResult", "__version__", "build", "check_file", "check_source"]
 
-_LAZY = frozenset({"check_file", "check_source"})
+_LAZY = {"check_file": "specc.api", "check_source": "specc.api", "build": "specc.builder",
+         "BuildResult": "specc.builder"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from specc import api
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'specc' has no attribute {name!r}")

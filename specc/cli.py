@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -24,7 +23,7 @@ import click
 # `api` is looked up as a module attribute at call time (not `from ... import
 # check_file`) so tests can monkeypatch `specc.api.check_file`.
 from specc import api
-from specc.diagnostics import Diagnostic, Note, Severity
+from specc.diagnostics import Diagnostic, Severity, ice_message, internal_error
 from specc.render import render_gcc, render_json, render_pretty
 from specc.span import SourceFile, Span
 
@@ -195,7 +194,7 @@ def _missing(path: str) -> str | None:
 
 def _emit(
     diagnostics: Sequence[Diagnostic],
-    sources: dict[str, SourceFile],
+    sources: Mapping[str, SourceFile],
     output_format: str,
     color: str,
 ) -> None:
@@ -231,33 +230,8 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 # internal errors
 
 
-def internal_error(exc: BaseException, path: str) -> Diagnostic:
-    """An E9001 diagnostic for an exception that escaped the compiler.
-
-    The location is the exception's own ``span`` attribute when a pass
-    attached one, else the start of the file being compiled, so the user
-    at least knows which input to attach to the bug report.
-    """
-    span = getattr(exc, "span", None)
-    if not isinstance(span, Span):
-        span = Span(path, 1, 1, 1, 1, 0, 0)
-    notes: tuple[Note, ...] = ()
-    frames = traceback.extract_tb(exc.__traceback__)
-    if frames:
-        last = frames[-1]
-        code = f": {last.line.strip()}" if last.line else ""
-        notes = (Note(f"raised at {last.filename}:{last.lineno} in {last.name}(){code}"),)
-    return Diagnostic(
-        code="E9001",
-        severity=Severity.ERROR,
-        message=_ice_message(exc),
-        span=span,
-        notes=notes,
-    )
-
-
 def _ice_message(exc: BaseException) -> str:
-    return f"internal compiler error: {type(exc).__name__}: {exc}; please report this bug"
+    return ice_message(exc)
 
 
 def _add_source_if_readable(sources: dict[str, SourceFile], path: str) -> None:

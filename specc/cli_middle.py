@@ -1,4 +1,5 @@
-"""The commands that run the middle end: `compile`, `explain` and `graph`.
+"""The commands that compile: `compile` and `run` (thin layers over
+`specc.build`), `explain` and `graph` (the middle end).
 
 They share `-t/--target`, `-D NAME=VALUE` and `--config FILE`, and report
 problems exactly as `specc check` does.
@@ -11,12 +12,16 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from specc.cli import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK, FORMATS, TARGETS, _emit, main
+from specc.diagnostics import ice_message, internal_error
 from specc.passes import DUMP_PASSES as PASS_NAMES
+
+if TYPE_CHECKING:
+    from specc.builder import BuildResult
 
 
 def guarded(command: Callable[..., None]) -> Callable[..., None]:
@@ -30,9 +35,7 @@ def guarded(command: Callable[..., None]) -> Callable[..., None]:
         except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
             raise
         except Exception as error:
-            from specc.cli import _ice_message
-
-            click.echo(f"specc: {_ice_message(error)}", err=True)
+            click.echo(f"specc: {ice_message(error)}", err=True)
             sys.exit(EXIT_INTERNAL)
 
     return run_guarded
@@ -57,22 +60,9 @@ def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: st
     """Compile through the middle end; on errors, report them and exit."""
     from specc.driver import CompileOptions, compile_file
 
-    if not os.path.isfile(file):
-        click.echo(f"specc: error: cannot read '{file}': no such file", err=True)
-        sys.exit(EXIT_ERRORS)
-    if config_file is not None and not os.path.isfile(config_file):
-        click.echo(f"specc: error: cannot read config file '{config_file}': no such file",
-                   err=True)
-        sys.exit(EXIT_ERRORS)
-    for define in defines:
-        if "=" not in define:
-            click.echo(f"specc: error: -D {define}: expected NAME=VALUE", err=True)
-            sys.exit(EXIT_ERRORS)
     try:
         result = compile_file(file, CompileOptions(target, defines, config_file, stop_after))
     except Exception as error:  # a bug in specc: one diagnostic, never a traceback
-        from specc.cli import internal_error
-
         _emit([internal_error(error, file)], {}, output_format, "auto")
         sys.exit(EXIT_INTERNAL)
     _emit(result.diagnostics, result.check.sources, output_format, "auto")
@@ -83,51 +73,84 @@ def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: st
     return result
 
 
+def run_build(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
+              output_format: str, output_dir: str | None, *, quiet: bool = False,
+              verbose: bool = False) -> BuildResult:
+    """`specc.build`, its diagnostics rendered; exits unless the image was built."""
+    from specc.builder import build
+    from specc.cli_progress import BuildProgress, is_terminal
+
+    live = not quiet and is_terminal(sys.stderr)
+    with BuildProgress(f"{os.path.basename(file)} for {target}", verbose=verbose,
+                       live=live) as progress:
+        result = build(file, target=target, defines=defines, config_file=config_file,
+                       output_dir=output_dir, listener=progress)
+    _emit(result.diagnostics, result.sources, output_format, "auto")
+    if result.internal_error:
+        sys.exit(EXIT_INTERNAL)
+    if not result.ok or result.image is None:
+        sys.exit(EXIT_ERRORS)
+    return result
+
+
+def summary(result: BuildResult) -> str:
+    """One line: the image, its size, `.text` for C images, devices kept and removed."""
+    image = result.manifest.get("image", {})
+    sizes = [f"{image.get('bytes', 0):,} bytes"]
+    text = image.get("sections", {}).get("text")
+    if text is not None:
+        sizes.append(f".text {text:,} bytes")
+    kept = sum(len(i["devices"]) for i in result.manifest.get("instances", []))
+    removed = sum(1 for r in result.manifest.get("removed", []) if r["kind"] == "device")
+    devices = f"{kept} device{'s' if kept != 1 else ''} kept, {removed} removed"
+    return f"specc: wrote {result.image} ({', '.join(sizes)}; {devices})"
+
+
+def write_depfile(path: str, text: str) -> None:
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def report_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """-q and -v: how much a build says on stderr."""
+    command = click.option("-v", "--verbose", is_flag=True,
+                           help="Show each step of the build with its time.")(command)
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="Say nothing on success (problems are still reported).")(command)
+
+
 @main.command(name="compile")
 @compile_options
 @click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False), default=None,
               help="Where to write the image and manifest.json (default: out/NAME-TARGET).")
 @click.option("--dump-after", type=click.Choice(PASS_NAMES), default=None,
               help="Print the program after this pass and stop.")
+@click.option("--depfile", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also write a Make-syntax rule IMAGE: INPUTS... to FILE "
+              "(docs/build-systems.md).")
+@report_options
 @guarded
 def compile_command(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
-                    output_format: str, output_dir: str | None, dump_after: str | None) -> None:
-    """Compile FILE for a target: check, evaluate, specialize, write the manifest."""
-    from specc.dumps import dump
-
-    result = run_middle(file, target, defines, config_file, output_format, dump_after)
+                    output_format: str, output_dir: str | None, dump_after: str | None,
+                    depfile: str | None, quiet: bool, verbose: bool) -> None:
+    """Compile FILE for a target: check, evaluate, specialize, build the image and its manifest."""
     if dump_after is not None:
+        from specc.dumps import dump
+
+        result = run_middle(file, target, defines, config_file, output_format, dump_after)
         click.echo(dump(result, dump_after), nl=False)
         sys.exit(EXIT_OK)
-    built = build(result, output_dir, output_format)
-    click.echo(f"specc: wrote {built}", err=True)
-
-
-def build(result: Any, output_dir: str | None, output_format: str) -> str:
-    """Write the image and the manifest; exit on errors.  Returns the image's path."""
-    from specc.backends import BackendError, emit_image
-    from specc.backends.c.build import BuildError
-    from specc.diagnostics import DiagnosticSink
-    from specc.manifest import write_manifest
-
-    image = result.image
-    target = image.target
-    directory = output_dir or os.path.join("out", f"{image.name}-{target}")
-    try:
-        emitted = emit_image(image, directory)
-    except BackendError as error:
-        sink = DiagnosticSink()
-        program = result.program
-        span = error.span if error.span is not None else program.unikernel.span
-        sink.add("E0701", span, error.message)
-        _emit(sink.items, result.check.sources, output_format, "auto")
-        sys.exit(EXIT_ERRORS)
-    except BuildError as error:
-        click.echo(f"specc: error: building the {target} image failed (a bug in specc; "
-                   f"please report it):\n{error}", err=True)
-        sys.exit(EXIT_INTERNAL)
-    write_manifest(result, directory, emitted.path if target != "python" else None)
-    return emitted.path
+    built = run_build(file, target, defines, config_file, output_format, output_dir,
+                      quiet=quiet, verbose=verbose)
+    if depfile is not None:
+        write_depfile(depfile, built.depfile)
+    if not quiet:
+        click.echo(summary(built), err=True)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -136,11 +159,12 @@ def build(result: Any, output_dir: str | None, output_format: str) -> str:
               help="Where to write the image (default: out/NAME-TARGET).")
 @click.option("--print-command", is_flag=True,
               help="Print the command that runs the image (QEMU's for hvt) and stop.")
+@report_options
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @guarded
 def run(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
-        output_format: str, output_dir: str | None, print_command: bool,
-        args: tuple[str, ...]) -> None:
+        output_format: str, output_dir: str | None, print_command: bool, quiet: bool,
+        verbose: bool, args: tuple[str, ...]) -> None:
     """Compile FILE and run the image in the foreground; ARGS (after --) go to the image.
 
     hvt images run under QEMU microvm with user networking; the UDP and TCP
@@ -151,9 +175,11 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
 
     from specc.launch import command
 
-    result = run_middle(file, target, defines, config_file, output_format)
-    image = build(result, output_dir, output_format)
-    argv = command(result.image, image, args)
+    built = run_build(file, target, defines, config_file, output_format, output_dir,
+                      quiet=quiet, verbose=verbose)
+    assert built.image is not None and built.compilation is not None
+    assert built.compilation.image is not None
+    argv = command(built.compilation.image, built.image, args)
     if print_command:
         click.echo(shlex.join(argv))
         sys.exit(EXIT_OK)

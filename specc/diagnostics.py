@@ -93,3 +93,28 @@ class DiagnosticSink:
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+def internal_error(exc: BaseException, path: str) -> Diagnostic:
+    """An E9001 diagnostic for an exception that escaped the compiler.
+
+    The location is the exception's own ``span`` attribute when a pass
+    attached one, else the start of the file being compiled, so the user
+    at least knows which input to attach to the bug report.
+    """
+    import traceback
+
+    span = getattr(exc, "span", None)
+    if not isinstance(span, Span):
+        span = Span(path, 1, 1, 1, 1, 0, 0)
+    notes: tuple[Note, ...] = ()
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        code = f": {last.line.strip()}" if last.line else ""
+        notes = (Note(f"raised at {last.filename}:{last.lineno} in {last.name}(){code}"),)
+    return Diagnostic("E9001", Severity.ERROR, ice_message(exc), span, notes)
+
+
+def ice_message(exc: BaseException) -> str:
+    return f"internal compiler error: {type(exc).__name__}: {exc}; please report this bug"

@@ -6,7 +6,7 @@ and stops at the first pass that reports an error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from specc.api import CheckResult, check_file
@@ -28,6 +28,8 @@ class CompileOptions:
     defines: Sequence[str] = ()
     config_file: str | None = None
     stop_after: str | None = None
+    # Called with a pass's name when it ends (specc.build times the passes).
+    on_pass: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -90,6 +92,8 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
 
 def _stop(result: Compilation, sink: DiagnosticSink, name: str) -> bool:
     result.last_pass = name
+    if result.options.on_pass is not None:
+        result.options.on_pass(name)
     result.diagnostics.extend(sink.sorted())
     sink.items.clear()
     return result.has_errors or result.options.stop_after == name

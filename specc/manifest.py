@@ -2,7 +2,9 @@
 
 Byte-identical for the same inputs: keys keep declaration order, sets are
 sorted, and the shipped prelude is named `<prelude>` rather than by where
-it is installed.
+it is installed.  Every input path has one base: the directory of the
+application spec (so the manifest reads the same from any working
+directory), with `/` separators.
 """
 
 from __future__ import annotations
@@ -24,17 +26,29 @@ def display_path(path: str) -> str:
     return "<prelude>" if path == prelude_path() else path
 
 
-def position(span: Span | None) -> dict[str, Any] | None:
+def position(span: Span | None, base: str | None = None) -> dict[str, Any] | None:
+    """Where ``span`` is; its file relative to ``base`` when given (the
+    manifest), else as the diagnostics name it (`explain`)."""
     if span is None:
         return None
-    return {"file": display_path(span.file), "line": span.line, "column": span.column}
+    file = display_path(span.file) if base is None or span.file.startswith("<") else \
+        input_path(span.file, base)
+    return {"file": file, "line": span.line, "column": span.column}
 
 
-def decision_json(decision: Decision | None) -> dict[str, Any] | None:
+def decision_json(decision: Decision | None, base: str | None = None) -> dict[str, Any] | None:
     if decision is None:
         return None
     return {"condition": decision.condition, "value": decision.value,
-            "at": position(decision.span)}
+            "at": position(decision.span, base)}
+
+
+def input_path(path: str, base: str) -> str:
+    """``path`` (as opened) relative to ``base``, the spec's directory."""
+    if path == prelude_path():
+        return "<prelude>"
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(base))
+    return relative.replace(os.sep, "/")
 
 
 def build_manifest(c: Compilation) -> dict[str, Any]:
@@ -42,14 +56,15 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
         c.reachable
     assert program is not None and config is not None and graph is not None
     assert folded is not None and reachable is not None
+    base = os.path.dirname(program.root.path)
     inputs = []
     for path, source in program.sources.items():
         if path.startswith("<"):
             continue
-        inputs.append({"path": display_path(path),
+        inputs.append({"path": input_path(path, base),
                        "sha256": hashlib.sha256(source.text.encode("utf-8")).hexdigest()})
     for path, digest in c.data.files.items():  # zones and baked directories
-        inputs.append({"path": path, "sha256": digest})
+        inputs.append({"path": input_path(path, base), "sha256": digest})
     keys: dict[str, Any] = {}
     for name, info in program.config.items():
         entry: dict[str, Any] = {"kind": info.decl.kind.value, "type": str(info.type)}
@@ -73,9 +88,10 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
             "operations": sorted(reachable.operations.get(key, set())),
         })
     removed = [{"kind": r.kind, "name": r.name, "reason": r.reason,
-                "decided_by": decision_json(r.decision), "declared_at": position(r.span)}
+                "decided_by": decision_json(r.decision, base),
+                "declared_at": position(r.span, base)}
                for r in reachable.removed]
-    dropped = [{"call": f"{d.device}.{d.op}", "at": position(d.span)}
+    dropped = [{"call": f"{d.device}.{d.op}", "at": position(d.span, base)}
                for d in folded.dropped_calls]
     unikernel = program.unikernel.name if program.unikernel else None
     return {
@@ -92,23 +108,29 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
 
 
 def image_report(image: str) -> dict[str, Any]:
-    """Section sizes of a built ELF image (the C targets), for the manifest."""
-    from elftools.elf.elffile import ELFFile
-
-    sizes: dict[str, int] = {}
+    """The built image: its name, size and SHA-256, and for an ELF image (the
+    C targets) the sizes of its sections."""
     with open(image, "rb") as handle:
-        for section in ELFFile(handle).iter_sections():
+        data = handle.read()
+    report: dict[str, Any] = {"file": os.path.basename(image), "bytes": len(data),
+                              "sha256": hashlib.sha256(data).hexdigest()}
+    if data.startswith(b"\x7fELF"):
+        import io
+
+        from elftools.elf.elffile import ELFFile
+
+        sizes: dict[str, int] = {}
+        for section in ELFFile(io.BytesIO(data)).iter_sections():
             if section.name in (".text", ".rodata", ".data", ".bss"):
                 sizes[section.name.lstrip(".")] = int(section["sh_size"])
-    return {"file": os.path.basename(image), "bytes": os.path.getsize(image), "sections": sizes}
+        report["sections"] = sizes
+    return report
 
 
-def write_manifest(c: Compilation, directory: str, image: str | None = None) -> str:
+def write_manifest(manifest: dict[str, Any], directory: str) -> str:
+    """Write ``manifest`` as ``directory/manifest.json`` (atomically)."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, "manifest.json")
-    manifest = build_manifest(c)
-    if image is not None:
-        manifest["image"] = image_report(image)
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     temporary = path + ".tmp"
     with open(temporary, "w", encoding="utf-8") as handle:

@@ -32,6 +32,8 @@ from specc.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DNS = "examples/dns.spec"
+# The manifest names every file relative to the spec's directory.
+DNS_IN_MANIFEST = "dns.spec"
 ECHO = "examples/echo.spec"
 SPECC = Path(sys.executable).with_name("specc")
 BAD_TOML = "[config]\nport = 8053\ntcp = \n"
@@ -113,7 +115,7 @@ def test_defaults_leave_tcp_out_of_the_manifest(tmp_path: Path) -> None:
     for name in ("tcp4", "dns_tcp"):
         assert devices[name]["decided_by"] == {
             "condition": "config.tcp", "value": "false",
-            "at": {"file": DNS, "line": line, "column": column}}
+            "at": {"file": DNS_IN_MANIFEST, "line": line, "column": column}}
     components = removed(manifest, "component")
     assert {"tcp", "direct_tcp", "dns_over_tcp"} <= set(components)
 
@@ -225,7 +227,7 @@ def test_unix_leaves_the_direct_stack_out(tmp_path: Path) -> None:
     for name in ("virtio_net", "ethernet", "static_ipv4"):
         assert components[name]["decided_by"] == {
             "condition": "target", "value": f"Target.{target}",
-            "at": {"file": DNS, "line": line, "column": column}}, name
+            "at": {"file": DNS_IN_MANIFEST, "line": line, "column": column}}, name
 
 
 def test_python_leaves_the_direct_stack_out() -> None:
@@ -291,7 +293,7 @@ def test_manifest_is_byte_identical_across_runs(tmp_path: Path) -> None:
         outputs.append((out / "manifest.json").read_bytes())
     assert outputs[0] == outputs[1]
     manifest = json.loads(outputs[0])
-    assert [i["path"] for i in manifest["inputs"]] == [DNS, "<prelude>",
+    assert [i["path"] for i in manifest["inputs"]] == [DNS_IN_MANIFEST, "<prelude>",
                                                        "zones/example.org.zone"]
 
 
@@ -433,13 +435,17 @@ def test_define_for_a_param() -> None:
 
 def test_define_without_equals() -> None:
     completed = real_cli("compile", DNS, "-D", "tcp")
-    assert_clean_failure(completed, "-D tcp: expected NAME=VALUE")
-    assert len(completed.stderr.splitlines()) == 1
+    assert_clean_failure(completed, "error[E0402]: `-D tcp` is not of the form NAME=VALUE")
+    assert "<command line>:1:4" in completed.stderr  # the caret is under `tcp`
+    completed = real_cli("compile", DNS, "-D", "tcp", "--format", "gcc")
+    assert completed.returncode == 1 and completed.stderr == ""
+    assert completed.stdout.splitlines() == [
+        "<command line>:1:4: error[E0402]: `-D tcp` is not of the form NAME=VALUE"]
 
 
 @pytest.mark.parametrize("command", [["explain", DNS, "tcp4"], ["graph", DNS]])
 def test_other_commands_reject_bad_defines(command: list[str], tmp_path: Path) -> None:
-    assert_clean_failure(real_cli(*command, "-D", "tcp"), "expected NAME=VALUE")
+    assert_clean_failure(real_cli(*command, "-D", "tcp"), "is not of the form NAME=VALUE")
     bad = tmp_path / "bad.toml"
     bad.write_text(BAD_TOML, encoding="utf-8")
     assert_clean_failure(real_cli(*command, "--config", str(bad)), "is not valid TOML")

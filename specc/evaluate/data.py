@@ -27,15 +27,20 @@ MAX_FILES = 10_000  # and so is one of more files than this (`dir("/")`)
 
 @dataclass
 class DataLog:
-    """Every file compile-time data was read from, with its hash (for the
-    manifest's inputs)."""
+    """Every file compile-time data was read from, with its hash, and every
+    directory a `dir(...)` walked (the manifest's inputs and the depfile)."""
 
-    files: dict[str, str] = field(default_factory=dict)  # path -> sha256
+    files: dict[str, str] = field(default_factory=dict)  # path as opened -> sha256
+    directories: list[str] = field(default_factory=list)  # as opened
     # The text of each zone file read, by the path its diagnostics' spans use.
     sources: dict[str, SourceFile] = field(default_factory=dict)
 
     def note(self, path: str, data: bytes) -> None:
         self.files[path] = hashlib.sha256(data).hexdigest()
+
+    def walked(self, directory: str) -> None:
+        if directory not in self.directories:
+            self.directories.append(directory)
 
 
 def resolve(path: str, span: Span) -> str:
@@ -60,7 +65,7 @@ def read_zone(path: str, span: Span, sink: DiagnosticSink, log: DataLog | None =
     try:
         data = inputs.read_bytes(full, inputs.ZONE_LIMIT)
         if log is not None:
-            log.note(path, data)  # as the spec names it: the same from any directory
+            log.note(full, data)
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
@@ -124,6 +129,8 @@ def read_directory(path: str, span: Span, sink: DiagnosticSink,
     total = 0
     for root, dirs, names in os.walk(full):
         dirs.sort()
+        if log is not None:
+            log.walked(root)  # a file added here must rebuild the image
         for name in sorted(names):
             file_path = os.path.join(root, name)
             if os.path.islink(file_path) or not os.path.isfile(file_path):
@@ -142,8 +149,7 @@ def read_directory(path: str, span: Span, sink: DiagnosticSink,
                 sink.add("E0502", span, f"cannot read `{file_path}`: {error.reason}")
                 raise NotConstant("the directory could not be read", span) from None
             if log is not None:
-                relative = os.path.relpath(file_path, full).replace(os.sep, "/")
-                log.note(f"{path.rstrip('/')}/{relative}", data)
+                log.note(file_path, data)
             total += len(data)
             if total > MAX_FILES_BYTES:
                 sink.add("E0502", span, f"`{path}` holds more than {MAX_FILES_BYTES >> 20} MiB; "
