@@ -14,8 +14,10 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # qemu-system-x86, gcc, binutils: build the `hvt` images (freestanding C, linked
 # with ld) and boot them under `qemu-system-x86_64 -M microvm`
 # (tests/test_hvt_platform.py).
+# make, ninja-build: tests/test_build_systems.py runs the Makefile and build.ninja
+# of docs/build-systems.md.
 packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl
-          qemu-system-x86 gcc binutils)
+          qemu-system-x86 gcc binutils make ninja-build)
 
 missing=()
 for pkg in "${packages[@]}"; do
