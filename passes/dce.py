@@ -26,7 +26,7 @@ from specc.passes.branches import BranchLog, Decision, mentioned_names, walk
 from specc.passes.devices import DeviceGraph
 from specc.passes.fold import Folded
 from specc.span import Span
-from specc.values import DeviceV, FnRefV
+from specc.values import DeviceV, FnRefV, StructV
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,14 @@ class DeadCode:
                         r.used_by[f"fn {function}"] = owner
                         work.append((f"fn {function}", self.folded.functions[function].body))
                 self.note_device_use(owner, node)
-                self.note_var_use(owner, node)
+                var = self.note_var_use(owner, node)
+                for function in _functions_in_value(self.folded.vars.get(var or "")):
+                    # a `var` of function type starts as a function: keep it
+                    if function not in seen_functions and function in self.folded.functions:
+                        seen_functions.add(function)
+                        r.functions.append(function)
+                        r.used_by[f"fn {function}"] = f"var {var}"
+                        work.append((f"fn {function}", self.folded.functions[function].body))
         r.vars = [name for name in self.program.vars if name in r.vars]  # declaration order
         self.close_instances()
         self.removals()
@@ -119,14 +126,17 @@ class DeadCode:
         if isinstance(node, ast.Name):
             r.operations.setdefault(key, set())
 
-    def note_var_use(self, owner: str, node: object) -> None:
+    def note_var_use(self, owner: str, node: object) -> str | None:
+        """The top-level `var` ``node`` reads or assigns, when it is the first
+        use of it."""
         if not isinstance(node, ast.Name | ast.Assign):
-            return
+            return None
         symbol = self.folded.symbol(node)
         if symbol is None or symbol.kind != "global-var" or symbol.name in self.result.vars:
-            return
+            return None
         self.result.vars.append(symbol.name)
         self.result.used_by.setdefault(f"var {symbol.name}", owner)
+        return symbol.name
 
     def close_instances(self) -> None:
         """Everything a kept instance uses is kept too."""
@@ -286,6 +296,17 @@ class DeadCode:
                     if mentioned != other:
                         self._device_mentions.setdefault(mentioned, []).append(other)
         return self._device_mentions.get(name, [])
+
+
+def _functions_in_value(value: object) -> list[str]:
+    """The functions a compile-time value names (in lists and structs too)."""
+    if isinstance(value, FnRefV):
+        return [value.name]
+    if isinstance(value, tuple):
+        return [f for item in value for f in _functions_in_value(item)]
+    if isinstance(value, StructV):
+        return [f for _, item in value.fields for f in _functions_in_value(item)]
+    return []
 
 
 def _pruned(decision: Decision) -> str:

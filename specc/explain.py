@@ -17,7 +17,7 @@ from specc.values import source_text
 
 @dataclass
 class Explanation:
-    kind: str  # "device", "component", "function", "config"
+    kind: str  # "device", "component", "function", "config", "var"
     name: str
     in_image: bool
     summary: str
@@ -95,6 +95,18 @@ def explain(c: Compilation, name: str) -> list[Explanation]:
             r = removed[("function", name)]
             found.append(Explanation("function", name, False, "removed", reasons=[r.reason],
                                      decision=r.decision, declared_at=decl_f.name_span))
+    if name in program.vars:
+        decl_v = program.vars[name].decl
+        if name in reachable.vars:
+            initial = source_text(c.folded.vars[name]) if c.folded is not None \
+                and name in c.folded.vars else "?"
+            found.append(Explanation("var", name, True, f"run-time state of type "
+                                     f"`{program.vars[name].type}`, starting at {initial}",
+                                     use_path(c, f"var {name}"), declared_at=decl_v.name_span))
+        else:
+            r = removed[("var", name)]
+            found.append(Explanation("var", name, False, "removed", reasons=[r.reason],
+                                     decision=r.decision, declared_at=decl_v.name_span))
     if name in program.config:
         found.append(explain_config(c, name))
     return found

@@ -195,7 +195,21 @@ def source_text(value: Value) -> str:
         return f'dir("{value.path}")'
     if isinstance(value, DeviceV):
         return value.key
+    if isinstance(value, DurationV):
+        return duration_literal(value.nanoseconds)
     return format_value(value)
+
+
+_LITERAL_UNITS = (*_WHOLE_UNITS, ("ms", 1_000_000), ("us", 1_000), ("ns", 1))
+
+
+def duration_literal(nanoseconds: int) -> str:
+    """A Duration as a literal that reads back exactly: the largest unit that
+    divides it (``4500ms``, not the ``4.5s`` that interpolation shows)."""
+    if nanoseconds == 0:
+        return "0s"
+    unit, scale = next((u, s) for u, s in _LITERAL_UNITS if nanoseconds % s == 0)
+    return f"{nanoseconds // scale}{unit}"
 
 
 def to_json(value: Value) -> object:

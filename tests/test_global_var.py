@@ -146,13 +146,25 @@ def test_c_var_storage_is_bounded_and_traps(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("target", ["python", "unix", "hvt"])
-def test_a_var_is_initialized_before_main(tmp_path: Path, target: str) -> None:
-    spec = tmp_path / "init.spec"
-    spec.write_text("unikernel init\nvar items: u32 = 2 + 3\nvar label = \"n\"\n"
-                    "fn show() { print(\"{label}={items}\") }\n"
-                    "main { show(); items *= 4; label = label + \"!\"; show() }\n")
-    out = tmp_path / "out"
-    result = subprocess.run([*SPECC, "run", str(spec), "-t", target, "-o", str(out)],
-                            capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-2:] == ["n=5", "n!=20"]
+def test_vars_of_every_kind_on_every_target(tmp_path: Path, target: str) -> None:
+    """Initialized before `main` (constants, struct, option, function, enum,
+    bytes, duration), then assigned; the same output on every target."""
+    result = subprocess.run([*SPECC, "run", str(COUNTER.parent / "kinds.spec"), "-t", target,
+                             "-o", str(tmp_path)], capture_output=True, text=True, cwd=ROOT,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-2:] == ["n=5 none a none idle 01 1.5s",
+                                               "n!=20 42 ab 7 busy 0101ff 751ms"]
+
+
+def test_explain_says_why_a_var_is_in_the_image_or_not() -> None:
+    from specc.explain import explain
+
+    c = compile_file(str(ROOT / "tests" / "middle_golden" / "global_var" / "input.spec"),
+                     CompileOptions(target="hvt"))
+    kept = explain(c, "hits")[0]
+    assert kept.in_image and kept.summary == "run-time state of type `u64`, starting at 20"
+    assert kept.path == ["main", "var hits"]
+    gone = explain(c, "debug_count")[0]
+    assert not gone.in_image and gone.decision is not None
+    assert gone.decision.condition == "config.verbose"

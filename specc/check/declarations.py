@@ -51,6 +51,8 @@ class Declarations:
         for module in p.modules:
             in_prelude = module is p.prelude
             for decl in module.decls:
+                if isinstance(decl, ast.VarDecl) and module is not p.root:
+                    continue  # a used file's `var` is reported by check_file_shape
                 self.declare(decl, in_prelude)
         for module in p.modules:
             for decl in module.decls:
@@ -134,8 +136,6 @@ class Declarations:
                 self.forget(decl.name)
                 p.functions[decl.name] = FunctionInfo(decl.name, FnT((), None), (), decl, decl.doc)
         elif isinstance(decl, ast.VarDecl):
-            if self.program.root.decls and decl not in self.program.root.decls:
-                return  # a used file's `var` is reported by check_file_shape
             if decl.name in p.devices:
                 self.sink.add("E0102", decl.name_span, f"`var {decl.name}` has the name of a "
                               "device", notes=[Note("the device",
