@@ -840,3 +840,35 @@ def test_fmt_reports_syntax_errors_and_leaves_the_file(tmp_path: Path) -> None:
     assert "cannot read" in err and "missing.spec" in err
     assert bad.read_text(encoding="utf-8") == "unikernel t\nmain {\n  let = 3\n}\n"
     assert good.read_text(encoding="utf-8") == "main {\n  print(1)\n}\n"
+
+
+def test_top_level_vars_keep_their_grouping() -> None:
+    same(
+        """
+        unikernel t
+        ## Requests so far.
+        var hits:u64=0
+        var last = "none"   # the last query
+
+        var started : Duration = 0s
+        fn f() { hits += 1 }
+        main { f() }
+        """,
+        """
+        unikernel t
+
+        ## Requests so far.
+        var hits: u64 = 0
+        var last = "none"  # the last query
+
+        var started: Duration = 0s
+
+        fn f() {
+          hits += 1
+        }
+
+        main {
+          f()
+        }
+        """,
+    )
