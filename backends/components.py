@@ -95,6 +95,8 @@ class Hooks:
     # The guest's static address, for a launcher's port forwarding: the name of
     # the Cidr constant and of the optional gateway constant.
     address_consts: tuple[str, str] | None = None
+    # The guest takes its address by DHCP from the launcher's network.
+    dhcp_client: bool = False
 
 
 _REGISTRY: dict[str, Hooks] = {}

@@ -150,10 +150,18 @@ class Port:
 
 @dataclass(frozen=True)
 class GuestAddress:
-    """The static address the image configures (hvt), for port forwarding."""
+    """The address the image configures (hvt), for port forwarding: its static
+    one, or (dhcp) the one the launcher's DHCP server hands out."""
 
     address: CidrV
     gateway: Ipv4V | None
+    dhcp: bool = False
+
+
+# What a DHCP client gets from a launcher: QEMU user networking's defaults
+# (10.0.2.0/24, the host at .2, the first lease .15), which the DHCP server
+# of `specc run --net tap` (specc/netns.py) hands out too.
+DHCP_GUEST = GuestAddress(CidrV(0x0A00020F, 24), Ipv4V(0x0A000202), dhcp=True)
 
 
 @dataclass(frozen=True)
@@ -402,6 +410,8 @@ class _ImageBuilder:
 
     def guest_address(self, order: list[str]) -> GuestAddress | None:
         for key in order:
+            if self.hooks[key].dhcp_client:
+                return DHCP_GUEST
             consts = self.hooks[key].address_consts
             if consts is None:
                 continue

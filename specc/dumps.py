@@ -118,7 +118,9 @@ def dump_image(c: Compilation) -> str:
     if image.guest_address is not None:
         gateway = image.guest_address.gateway
         lines.append(f"address {image.guest_address.address}" +
-                     (f" gateway {gateway}" if gateway is not None else ""))
+                     (f" gateway {gateway}" if gateway is not None else "") +
+                     (" (by DHCP, as the launcher hands out)" if image.guest_address.dhcp
+                      else ""))
     lines.append("")
     lines.append("runtime sources {")
     lines.extend(f"  {_shown(path)}" for path in image.runtime_sources)

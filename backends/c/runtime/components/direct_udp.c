@@ -1,5 +1,6 @@
 /* direct_udp(ip, max_listeners): UDP over the direct IPv4 stack (hvt). */
 #include "components/component.h"
+#include "components/listening.h"
 #include "net/net.h"
 
 extern unsigned sc_hvt_listeners;
@@ -25,6 +26,7 @@ void SC_FN(listen)(uint16_t port, sc_udp_handler handler) {
     listeners[count].handler = handler;
     count++;
     sc_hvt_listeners++;
+    sc_listening("udp", port);
 }
 
 bool SC_FN(send)(uint32_t to, uint16_t to_port, uint16_t from_port, sc_bytes payload) {

@@ -345,6 +345,8 @@ static int ip_output(uint32_t dst, uint8_t proto, size_t len, uint64_t now)
         return -1;
     bool bcast = ip_is_broadcast(dst);
     uint32_t hop = dst;
+    if (!bcast && net.addr == 0) /* without an address: broadcasts only */
+        return -1;
     if (!bcast) {
         if (!ip_is_peer(dst))
             return -1;
@@ -412,7 +414,7 @@ static enum verdict arp_input(const uint8_t *a, size_t n, uint64_t now)
         return MALFORMED;
     if (spa == net.addr) /* someone else claims our address: nothing sane to learn */
         return IGNORED;
-    bool for_us = tpa == net.addr;
+    bool for_us = net.addr != 0 && tpa == net.addr; /* no address yet (DHCP): nothing is */
     arp_learn(spa, sha, for_us, now);
     if (op == ARP_REQUEST && for_us) {
         /* Also answers probes (sender 0.0.0.0, RFC 5227): that defends the address. */
@@ -570,12 +572,30 @@ static enum verdict eth_input(const uint8_t *f, size_t len, uint64_t now)
 
 /* ---- the interface ---------------------------------------------------------- */
 
+/* Our address, subnet and gateway; 0.0.0.0/0 without a gateway is "none
+ * yet": limited broadcasts only, from 0.0.0.0 (DHCP's INIT state). */
+static void set_address(uint32_t address, uint8_t prefix, uint32_t gateway)
+{
+    net.addr = address;
+    net.prefix = prefix;
+    net.mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+    net.gateway = gateway;
+    if (address == 0)
+        return;
+    /* An ARP announcement (RFC 5227 section 2.3): neighbours, and QEMU's user
+     * networking in particular, learn our MAC now rather than by asking, so a
+     * packet that reached them before we were up is not held for a retry. */
+    static const uint8_t unknown[6];
+    (void)arp_send(ARP_REQUEST, broadcast_mac, unknown, address);
+}
+
 int net_init(uint32_t address, uint8_t prefix, uint32_t gateway)
 {
     memset(&net, 0, sizeof net);
     uint8_t mac[6];
     size_t mtu;
-    if (platform_net_info(mac, &mtu) != 0 || address == 0 || prefix > 32)
+    if (platform_net_info(mac, &mtu) != 0 || prefix > 32 ||
+        (address == 0 && (prefix != 0 || gateway != 0)))
         return -1;
     if (mtu > NET_FRAME_MAX - ETH_HLEN)
         mtu = NET_FRAME_MAX - ETH_HLEN;
@@ -583,17 +603,20 @@ int net_init(uint32_t address, uint8_t prefix, uint32_t gateway)
         return -1;
     memcpy(net.mac, mac, 6);
     net.mtu = mtu;
-    net.addr = address;
-    net.prefix = prefix;
-    net.mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
-    net.gateway = gateway;
     net.ip_id = (uint16_t)platform_monotonic_ns();
     net.up = true;
-    /* An ARP announcement (RFC 5227 section 2.3): neighbours, and QEMU's user
-     * networking in particular, learn our MAC now rather than by asking, so a
-     * packet that reached them before we were up is not held for a retry. */
-    static const uint8_t unknown[6];
-    (void)arp_send(ARP_REQUEST, broadcast_mac, unknown, address);
+    set_address(address, prefix, gateway);
+    return 0;
+}
+
+int net_configure(uint32_t address, uint8_t prefix, uint32_t gateway)
+{
+    if (!net.up || prefix > 32 || (address == 0 && (prefix != 0 || gateway != 0)))
+        return -1;
+    /* Neighbours learnt under another address or subnet may be wrong now. */
+    for (unsigned i = 0; i < NET_ARP_ENTRIES; i++)
+        arp_free(&net.arp[i]);
+    set_address(address, prefix, gateway);
     return 0;
 }
 

@@ -42,11 +42,19 @@
 /*
  * Start the stack on the platform's interface: our address, the subnet's
  * prefix length (0..32) and the default gateway (0: none, so only the
- * subnet is reachable).  0 on success; -1 when there is no interface, or
- * the address is 0 or the prefix above 32.  Calling it again restarts the
- * stack (tables cleared, listeners removed).
+ * subnet is reachable).  Address, prefix and gateway all 0 start it without
+ * an address (DHCP): it then sends and accepts only limited broadcasts
+ * (255.255.255.255), from 0.0.0.0, and answers no ARP.  0 on success; -1
+ * when there is no interface, the prefix is above 32, or the address is 0
+ * with a prefix or gateway.  Calling it again restarts the stack (tables
+ * cleared, listeners removed).
  */
 int net_init(uint32_t address, uint8_t prefix, uint32_t gateway /* 0: none */);
+
+/* Change the address, prefix and gateway of a started stack, keeping its
+ * listeners (DHCP binding, or losing, a lease); the ARP cache is cleared and
+ * a new address announced.  Same rules and results as net_init. */
+int net_configure(uint32_t address, uint8_t prefix, uint32_t gateway);
 
 /* Our address as given to net_init; 0 before a successful net_init. */
 uint32_t net_address(void);

@@ -435,6 +435,48 @@ static void test_init(void)
     reset_sent();
 }
 
+/* Without an address (DHCP's INIT): limited broadcasts from 0.0.0.0 only,
+ * no ARP answered; net_configure then gives the address, keeping listeners. */
+static void test_unconfigured_then_configured(void)
+{
+    have_interface = true;
+    fake_mtu = 1500;
+    rx_head = rx_count = 0;
+    memset(&seen, 0, sizeof seen);
+    CHECK(net_init(0, 24, 0) == -1);
+    CHECK(net_init(0, 0, GW_IP) == -1);
+    reset_sent();
+    CHECK(net_init(0, 0, 0) == 0);
+    CHECK(nsent == 0); /* nothing to announce */
+    CHECK(net_address() == 0);
+    CHECK(net_udp_listen(68, on_udp, &seen) == 0);
+    CHECK(net_udp_send(0xffffffffu, 67, 68, (const uint8_t *)"discover", 8) == 0);
+    CHECK(nsent == 1 && memcmp(sent[0].data, BCAST, 6) == 0);
+    CHECK(nsent == 1 && rd32(sent[0].data + 14 + 12) == 0 &&
+          rd32(sent[0].data + 14 + 16) == 0xffffffffu);
+    CHECK(net_udp_send(GW_IP, 67, 68, (const uint8_t *)"x", 1) == -1); /* no route */
+    reset_sent();
+    uint8_t f[NET_FRAME_MAX];
+    static const uint8_t zero[6];
+    poll_frame(f, arp(f, BCAST, 1, PEER_MAC, PEER_IP, zero, 0)); /* "who has 0.0.0.0" */
+    CHECK(nsent == 0);
+    poll_frame(f, udp_frame(f, GW_MAC, GW_IP, 0xffffffffu, 67, 68, "offer", 5));
+    CHECK(seen.calls == 1 && seen.src == GW_IP && seen.len == 5);
+    poll_frame(f, udp_frame(f, GW_MAC, GW_IP, OUR_IP, 67, 68, "unicast", 7));
+    CHECK(seen.calls == 1); /* not our address (yet) */
+
+    CHECK(net_configure(OUR_IP, 33, GW_IP) == -1);
+    CHECK(net_configure(OUR_IP, 24, GW_IP) == 0);
+    CHECK(net_address() == OUR_IP);
+    CHECK(nsent == 1 && rd16(sent[0].data + 12) == 0x0806 && rd32(sent[0].data + 14 + 24) == OUR_IP);
+    poll_frame(f, udp_frame(f, GW_MAC, GW_IP, OUR_IP, 67, 68, "ack", 3));
+    CHECK(seen.calls == 2 && seen.len == 3); /* the listener survived */
+    CHECK(net_configure(0, 0, 0) == 0); /* the lease ran out */
+    CHECK(net_address() == 0);
+    poll_frame(f, udp_frame(f, GW_MAC, GW_IP, OUR_IP, 67, 68, "late", 4));
+    CHECK(seen.calls == 2);
+}
+
 static void test_listen(void)
 {
     start(GW_IP);
@@ -1001,6 +1043,7 @@ int main(int argc, char **argv)
     unsigned iterations = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 200000;
     test_checksum();
     test_init();
+    test_unconfigured_then_configured();
     test_listen();
     test_arp_reply_and_learning();
     test_icmp_echo();
