@@ -16,8 +16,12 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # (tests/test_hvt_platform.py).
 # make, ninja-build: tests/test_build_systems.py runs the Makefile and build.ninja
 # of docs/build-systems.md.
+# iproute2, iputils-ping, dnsmasq-base, nftables: `specc run --net tap` (a
+# network namespace with a tap; dnsmasq as its DHCP server) and its tests
+# (tests/test_hvt_tap.py: ping, a DHCP server with short leases, dropped renewals).
 packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl
-          qemu-system-x86 gcc binutils make ninja-build)
+          qemu-system-x86 gcc binutils make ninja-build iproute2 iputils-ping dnsmasq-base
+          nftables)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -159,38 +159,45 @@ def compile_command(file: str, target: str, defines: tuple[str, ...], config_fil
               help="Where to write the image (default: out/NAME-TARGET).")
 @click.option("--print-command", is_flag=True,
               help="Print the command that runs the image (QEMU's for hvt) and stop.")
+@click.option("--net", "network", type=click.Choice(["user", "tap"]), default="user",
+              show_default=True,
+              help="hvt: QEMU's user networking, or a tap in a network namespace of its own "
+                   "(root; removed on exit).")
 @report_options
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @guarded
 def run(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
-        output_format: str, output_dir: str | None, print_command: bool, quiet: bool,
-        verbose: bool, args: tuple[str, ...]) -> None:
+        output_format: str, output_dir: str | None, print_command: bool, network: str,
+        quiet: bool, verbose: bool, args: tuple[str, ...]) -> None:
     """Compile FILE and run the image in the foreground; ARGS (after --) go to the image.
 
     hvt images run under QEMU microvm with user networking; the UDP and TCP
-    ports `main` listens on are forwarded from 127.0.0.1."""
+    ports `main` listens on are forwarded from 127.0.0.1.  With --net tap the
+    image is on a tap device in a new network namespace (specc/netns.py)."""
     import shlex
     import signal
     import subprocess
 
     from specc.launch import command
+    from specc.netns import network_for
 
     built = run_build(file, target, defines, config_file, output_format, output_dir,
                       quiet=quiet, verbose=verbose)
     assert built.image is not None and built.compilation is not None
     assert built.compilation.image is not None
-    argv = command(built.compilation.image, built.image, args)
-    if print_command:
-        click.echo(shlex.join(argv))
-        sys.exit(EXIT_OK)
-    child = subprocess.Popen(argv)
+    image = built.compilation.image
+    with network_for(image, command(image, built.image, args), network) as argv:
+        if print_command:
+            click.echo(shlex.join(argv))
+            sys.exit(EXIT_OK)
+        child = subprocess.Popen(argv)
 
-    def forward(signum: int, _frame: object) -> None:
-        child.send_signal(signum)
+        def forward(signum: int, _frame: object) -> None:
+            child.send_signal(signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = child.wait()
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        status = child.wait()
     if target == "hvt":
         from specc.backends.c.build import decode_exit_status
 
