@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from specc import ast
 from specc.check.program import CheckedProgram
-from specc.diagnostics import DiagnosticSink
+from specc.diagnostics import DiagnosticSink, Note
 
 RUNTIME_BUILTINS = {"print": "prints to the console", "exit": "stops the image",
                     "now": "reads the clock"}
@@ -17,6 +17,11 @@ class Stages:
     def __init__(self, program: CheckedProgram) -> None:
         self.program = program
         self.memo: dict[object, str | None] = {}
+        # The innermost expression each run-time reason comes from (`config.ipv4`
+        # inside a device's expression), and the component parameter it is
+        # passed to, if any.
+        self.culprit: dict[object, ast.Expr] = {}
+        self.passed_to: dict[object, tuple[str, ast.ComponentParam]] = {}
 
     def runtime_reason(self, e: ast.Expr) -> str | None:
         """None when ``e`` is constant; otherwise why it is known only at run time."""
@@ -25,7 +30,15 @@ class Stages:
         self.memo[e] = None  # recursion through `let` values ends here
         reason = self._reason(e)
         self.memo[e] = reason
+        if reason is not None and e not in self.culprit:
+            self.culprit[e] = e  # nothing inside it is to blame more precisely
         return reason
+
+    def blame(self, e: ast.Expr, inner: ast.Expr) -> None:
+        """``e`` is run-time because ``inner`` is."""
+        self.culprit[e] = self.culprit.get(inner, inner)
+        if inner in self.passed_to:
+            self.passed_to.setdefault(e, self.passed_to[inner])
 
     def _reason(self, e: ast.Expr) -> str | None:
         p = self.program
@@ -41,11 +54,13 @@ class Stages:
         if isinstance(e, ast.Match):
             reason = self.runtime_reason(e.scrutinee)
             if reason is not None:
+                self.blame(e, e.scrutinee)
                 return reason
             for arm in e.arms:
                 if isinstance(arm.body, ast.Expr):
                     reason = self.runtime_reason(arm.body)
                     if reason is not None:
+                        self.blame(e, arm.body)
                         return reason
                 else:
                     return "this `match` runs statements"
@@ -53,6 +68,7 @@ class Stages:
         for child in children(e):
             reason = self.runtime_reason(child)
             if reason is not None:
+                self.blame(e, child)
                 return reason
         return None
 
@@ -96,18 +112,46 @@ class Stages:
         elif not isinstance(e.callee, ast.Name):
             reason = self.runtime_reason(e.callee)
             if reason is not None:
+                self.blame(e, e.callee)
                 return reason
-        for arg in e.args:
+        component = p.components.get(symbol.name) if symbol is not None and \
+            symbol.kind == "component" else None
+        for index, arg in enumerate(e.args):
             reason = self.runtime_reason(arg.value)
             if reason is not None:
+                self.blame(e, arg.value)
+                param = _parameter(component.decl, index, arg) if component is not None else None
+                if param is not None and arg.value not in self.passed_to:
+                    self.passed_to[e] = (component.decl.name if component else "", param)
                 return reason
         return None
 
     def require(self, e: ast.Expr, sink: DiagnosticSink, what: str) -> None:
+        """Report ``e`` unless it is constant: at the run-time value inside it,
+        with what needs the constant (and the component parameter it is
+        passed to) as notes."""
         reason = self.runtime_reason(e)
-        if reason is not None:
-            sink.add("E0301", e.span, f"{what} must be known at compile time, but {reason}",
-                     hint=None)
+        if reason is None:
+            return
+        culprit = self.culprit.get(e, e)
+        notes = []
+        if culprit is not e:
+            verb = "built" if what.startswith("device") else "evaluated"
+            notes.append(Note(f"{what} is {verb} at compile time", e.span))
+        passed = self.passed_to.get(e)
+        if passed is not None:
+            component, param = passed
+            notes.append(Note(f"it is passed as `{param.name}` of component `{component}`, "
+                              "which takes a compile-time value", param.span))
+        sink.add("E0301", culprit.span, f"{what} must be known at compile time, but {reason}",
+                 notes=notes)
+
+
+def _parameter(decl: ast.ComponentDecl, index: int, arg: ast.Arg) -> ast.ComponentParam | None:
+    """The parameter of ``decl`` that argument ``index`` (``arg``) gives a value."""
+    if arg.name is not None:
+        return next((p for p in decl.params if p.name == arg.name), None)
+    return decl.params[index] if index < len(decl.params) else None
 
 
 def walk(e: ast.Expr) -> Iterator[ast.Expr]:

@@ -41,6 +41,12 @@ _CONTINUE_AFTER = frozenset(
 _CONTINUE_BEFORE = frozenset({"then", "else", ".", "|", "}", ")", "]"})
 # `NAME {` after these words is a declaration body or block, not a struct literal.
 _DECL_BEFORE_NAME = frozenset({"enum", "struct", "interface", "->"})
+# Words that start a top-level declaration.  One at the start of a line
+# inside an unclosed `(` or `[` means the bracket was never closed (`fn f(a:
+# u16 -> u16 {`): the bracket ends there, so one broken header does not
+# swallow the rest of the file.
+_DECLARATION_STARTS = frozenset({"fn", "main", "struct", "enum", "interface", "component",
+                                 "config", "devices", "unikernel", "use", "var"})
 # After these keywords a `{` at the same bracket depth opens the statement's
 # block, so a struct literal there must be parenthesized.
 _CONDITION_KEYWORDS = frozenset({"if", "while", "match", "for"})
@@ -300,6 +306,12 @@ def _layout(raw: list[Token], errors: list[LexError], path: str) -> list[Token]:
         tok = raw[i]
         value = tok.value
         if tok.type == "NL" or tok.type == "SEMICOLON":
+            if tok.type == "NL" and _declaration_follows(raw, i, frames):
+                _close_brackets(frames, errors, path)
+                if out and out[-1].type != "SEP":
+                    out.append(tok.retyped("SEP"))
+                i += 1
+                continue
             if _ends_statement(out, raw, i, frames[-1]):
                 out.append(tok.retyped("SEP"))
             i += 1
@@ -334,17 +346,33 @@ def _layout(raw: list[Token], errors: list[LexError], path: str) -> list[Token]:
             frame.condition = False
         out.append(tok)
         i += 1
+    _close_brackets(frames, errors, path)
+    # A separator before the end of the file ends nothing.
+    while out and out[-1].type == "SEP":
+        out.pop()
+    return out
+
+
+def _declaration_follows(raw: list[Token], i: int, frames: list[_Frame]) -> bool:
+    """Whether the newline at ``i``, inside an open `(` or `[`, is followed by
+    a top-level declaration keyword at column 1."""
+    if not any(f.opener in ("(", "[") for f in frames):
+        return False
+    following = raw[i + 1] if i + 1 < len(raw) else None
+    return following is not None and following.column == 1 and \
+        following.type not in ("STRING", "BYTES") and following.value in _DECLARATION_STARTS
+
+
+def _close_brackets(frames: list[_Frame], errors: list[LexError], path: str) -> None:
+    """End every open bracket: each unclosed `(` and `[` is an error (an
+    unclosed `{` is reported by the parser, with the block it opens)."""
     for frame in frames[1:]:
-        # An unclosed `{` is reported by the parser, with the block it opens.
         if frame.opener in ("(", "[") and frame.token is not None:
             closer = ")" if frame.opener == "(" else "]"
             errors.append(LexError("E0007", _token_span(path, frame.token),
                                    f"`{frame.opener}` is never closed",
                                    hint=f"add the missing `{closer}`"))
-    # A separator before the end of the file ends nothing.
-    while out and out[-1].type == "SEP":
-        out.pop()
-    return out
+    del frames[1:]
 
 
 def _ends_statement(out: list[Token], raw: list[Token], i: int, frame: _Frame) -> bool:
