@@ -190,6 +190,13 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
         if print_command:
             click.echo(shlex.join(argv))
             sys.exit(EXIT_OK)
+        if target == "hvt":
+            from specc.ports import EXIT_UNAVAILABLE, busy_port
+
+            problem = busy_port(argv)  # QEMU's own failure would read as exit(0)
+            if problem is not None:
+                click.echo(f"specc: {problem}", err=True)
+                sys.exit(EXIT_UNAVAILABLE)
         child = subprocess.Popen(argv)
 
         def forward(signum: int, _frame: object) -> None:

@@ -3,6 +3,7 @@ structs, traps and the helpers generated code calls."""
 
 from __future__ import annotations
 
+import errno
 import heapq
 import selectors
 import socket
@@ -14,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 EXIT_TRAP = 70  # EX_SOFTWARE: the program hit a run-time trap
 EXIT_USAGE = 64  # EX_USAGE: a bad command-line parameter
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a port to listen on is busy or not ours
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +177,14 @@ class Runtime:
         """Say on standard error where the image listens (tests wait for it)."""
         sys.stderr.write(f"listening: {what}\n")
         sys.stderr.flush()
+
+    def cannot_listen(self, proto: str, port: int, error: OSError) -> NoReturn:
+        """Stop at start: the image cannot have the port it is built to serve."""
+        busy = " (another program is using the port)" if error.errno == errno.EADDRINUSE else ""
+        sys.stderr.write(f"cannot listen on {proto} {fmt_ipv4(self.bind_address)}:{port}: "
+                         f"{error.strerror or error}{busy}\n")
+        sys.stderr.flush()
+        raise SystemExit(EXIT_UNAVAILABLE)
 
     def on_readable(self, sock: socket.socket, callback: Callable[[], None]) -> None:
         self.selector.register(sock, selectors.EVENT_READ, callback)

@@ -21,9 +21,15 @@ class Impl:
 
     def listen(self, port: int, on_data: Callable[[Conn, bytes], bytes | None]) -> None:
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # For a quick restart beside TIME_WAIT connections; Linux still refuses
+        # a second listener on the port (EADDRINUSE), which stops the image.
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((fmt_ipv4(self.rt.bind_address), port))
-        server.listen(128)
+        try:
+            server.bind((fmt_ipv4(self.rt.bind_address), port))
+            server.listen(128)
+        except OSError as error:
+            server.close()
+            self.rt.cannot_listen("tcp", port, error)
         server.setblocking(False)
 
         def accept() -> None:

@@ -19,8 +19,13 @@ class Impl:
 
     def listen(self, port: int, handler: Callable[[Datagram], bytes | None]) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((fmt_ipv4(self.rt.bind_address), port))
+        # No SO_REUSEADDR: with it two images bind the same UDP port and the
+        # second receives nothing, silently.  A busy port stops the image.
+        try:
+            sock.bind((fmt_ipv4(self.rt.bind_address), port))
+        except OSError as error:
+            sock.close()
+            self.rt.cannot_listen("udp", port, error)
         sock.setblocking(False)
         self.sockets[port] = sock
         bound_port = sock.getsockname()[1]

@@ -197,6 +197,9 @@ void SC_FN(listen)(uint16_t port, tcp_handler on_data) {
     if (listener_count == MAX_LISTENERS) sc_trap("socket_tcp", "too many TCP listeners");
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) sc_trap("socket_tcp", "cannot open a TCP socket");
+    /* SO_REUSEADDR lets a restarted image bind while its old connections sit
+     * in TIME_WAIT; on Linux it never lets two sockets listen on one port, so
+     * a live listener still makes bind fail (EADDRINUSE). */
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     uint32_t a = SC_OP(ip, address)();
@@ -205,7 +208,7 @@ void SC_FN(listen)(uint16_t port, tcp_handler on_data) {
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(a);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, BACKLOG) != 0)
-        sc_trap("socket_tcp", "cannot listen on the TCP port");
+        posix_cannot_listen("tcp", a, port, errno);
     socklen_t len = sizeof addr;
     getsockname(fd, (struct sockaddr *)&addr, &len);
     listeners[listener_count] = (struct listener){ fd, on_data };

@@ -6,6 +6,7 @@
 #include "platform/posix/posix.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -65,21 +66,23 @@ static void ready(void *ctx) {
 }
 
 void SC_FN(listen)(uint16_t port, sc_udp_handler handler) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (count == MAX_LISTENERS) sc_trap("socket_udp", "too many UDP listeners");
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) sc_trap("socket_udp", "cannot open a UDP socket");
+    /* No SO_REUSEADDR: with it two images bind the same UDP port and the second
+     * one receives nothing, silently.  A busy port is an error at start. */
+    uint32_t a = SC_OP(ip, address)();
     struct sockaddr_in addr = { 0 };
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(SC_OP(ip, address)());
-    if (fd < 0 || count == MAX_LISTENERS || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
-        sc_trap("socket_udp", "cannot listen on the UDP port");
+    addr.sin_addr.s_addr = htonl(a);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0)
+        posix_cannot_listen("udp", a, port, errno);
     socklen_t len = sizeof addr;
     getsockname(fd, (struct sockaddr *)&addr, &len);
     listeners[count] = (struct listener){ fd, ntohs(addr.sin_port), handler };
     posix_watch(fd, ready, &listeners[count]);
     count++;
-    uint32_t a = SC_OP(ip, address)();
     fprintf(stderr, "listening: udp %u.%u.%u.%u:%u\n", a >> 24, a >> 16 & 255, a >> 8 & 255,
             a & 255, (unsigned)ntohs(addr.sin_port));
 }

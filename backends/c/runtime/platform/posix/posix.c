@@ -7,6 +7,7 @@
 #include "platform/platform.h"
 #include "platform/posix/posix.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,13 @@ int main(int argc, char **argv) {
 }
 
 void platform_console_write(const char *buf, size_t len) { fwrite(buf, 1, len, stdout); }
+
+_Noreturn void posix_cannot_listen(const char *proto, uint32_t a, uint16_t port, int err) {
+    fprintf(stderr, "cannot listen on %s %u.%u.%u.%u:%u: %s%s\n", proto, a >> 24, a >> 16 & 255,
+            a >> 8 & 255, a & 255, (unsigned)port, strerror(err),
+            err == EADDRINUSE ? " (another program is using the port)" : "");
+    platform_exit(POSIX_EXIT_UNAVAILABLE);
+}
 
 _Noreturn void platform_exit(int status) {
     fflush(stdout);

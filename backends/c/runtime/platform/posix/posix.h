@@ -16,4 +16,9 @@ size_t posix_watching(void);
 /* Wait for readable descriptors until deadline_ns (or forever) and run their callbacks. */
 void posix_wait(uint64_t deadline_ns, bool forever);
 
+/* The image cannot listen on a port (busy, privileged, not an address of this
+ * host): say which and why on stderr, and exit with EX_UNAVAILABLE (69). */
+#define POSIX_EXIT_UNAVAILABLE 69
+_Noreturn void posix_cannot_listen(const char *proto, uint32_t address, uint16_t port, int err);
+
 #endif
