@@ -248,3 +248,4 @@ def _add_source_if_readable(sources: dict[str, SourceFile], path: str) -> None:
 
 # The middle-end commands register themselves on `main`.
 from specc import cli_middle as _cli_middle  # noqa: E402, F401
+from specc import cli_new as _cli_new  # noqa: E402, F401
