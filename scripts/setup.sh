@@ -21,7 +21,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # (tests/test_hvt_tap.py: ping, a DHCP server with short leases, dropped renewals).
 packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl
           qemu-system-x86 gcc binutils make ninja-build iproute2 iputils-ping dnsmasq-base
-          nftables)
+          nftables neovim)
 
 missing=()
 for pkg in "${packages[@]}"; do
