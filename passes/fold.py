@@ -263,7 +263,8 @@ class Folder:
             try:
                 value = self.evaluator.eval(e, env)
                 self.note_evaluated(e)
-                return ast.Const(e.span, value)
+                # The C lowering needs the type of a constant list or option.
+                return self.keep_type(e, ast.Const(e.span, value))
             except NotConstant:
                 pass
             except EvalError as error:

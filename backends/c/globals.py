@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from specc import types as T
-from specc.backends.c.ctypes import CTypes, Unsupported
+from specc.backends.c.ctypes import CTypes
 
 
 def c_name(name: str) -> str:
@@ -64,7 +64,16 @@ def copy_expr(value: str, t: T.Type, structs: dict[str, dict[str, T.Type]],
                           for f, ft in fields.items() if needs_storage(ft, structs))
         return f"({{ __auto_type {v} = {value}; {copies} {v}; }})"
     if isinstance(t, T.ListT):
-        raise Unsupported("a top-level `var` that holds a list")
+        # The elements, aligned, then a deep copy of each that points into memory.
+        v, q, i, e = temp(), temp(), temp(), temp()
+        deep = ""
+        if needs_storage(t.element, structs):
+            copy = copy_expr(f"{v}.ptr[{i}]", t.element, structs, temp)
+            deep = (f"for (size_t {i} = 0; {i} < {v}.len; {i}++) {{ __auto_type {e} = {copy}; "
+                    f"__builtin_memcpy({q} + {i} * sizeof {e}, &{e}, sizeof {e}); }} ")
+        return (f"({{ __auto_type {v} = {value}; sc_keep_align(&k); "
+                f"uint8_t *{q} = (uint8_t *)sc_keep_bytes(&k, (const uint8_t *){v}.ptr, "
+                f"{v}.len * sizeof *{v}.ptr); {deep}if ({v}.len) {v}.ptr = (void *){q}; {v}; }})")
     return value
 
 
@@ -84,7 +93,7 @@ def definitions(name: str, t: T.Type, ctypes: CTypes,
         return f"v_{count[0]}"
 
     copy = copy_expr("v", t, structs, temp)
-    lines += [f"static uint8_t {var}_store[2][SC_VAR_CAPACITY];",
+    lines += [f"static _Alignas(16) uint8_t {var}_store[2][SC_VAR_CAPACITY];",
               f"static unsigned {var}_half;",
               f"static {ctype} {var}_keep({ctype} v, const char *pos) {{",
               f"    {var}_half ^= 1u;",

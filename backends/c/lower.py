@@ -3,8 +3,12 @@
 The same C serves both targets; only the components and the platform
 differ.  Integer arithmetic is checked (`sc_add_u16(a, b, "dns.spec:3:5")`
 traps with the spec position), strings and bytes are slices into the
-event's arena, options are `{some, value}` structs.  GNU C statement
-expressions (`({ ... })`) keep `match`, `??` and interpolation expressions.
+event's arena, options are `{some, value}` structs, lists `{ptr, len}`
+structs (literals in the arena, constants in static data).  GNU C statement
+expressions (`({ ... })`) keep `match`, `??`, indexing and interpolation
+expressions, and fix the order of evaluation where C leaves it open (the
+operands of a call, an operator or a struct literal): left to right, as the
+python target and the compile-time evaluator do.
 """
 
 from __future__ import annotations
@@ -105,8 +109,57 @@ class CLowerer:
         return None
 
     def declare(self, name: str) -> str:
-        self.locals[-1][name] = _KEYWORDS_SAFE_PREFIX + name
-        return _KEYWORDS_SAFE_PREFIX + name
+        """A C name for a new local: unique in the function, so that an inner
+        `let x = x + 1` reads the outer `x` (C would read the new one)."""
+        c = _KEYWORDS_SAFE_PREFIX + name
+        used = {v for scope in self.locals for v in scope.values()}
+        if c in used:
+            self.temps += 1
+            c = f"{c}_{self.temps}"
+        self.locals[-1][name] = c
+        return c
+
+    def pure(self, e: ast.Expr) -> bool:
+        """Whether ``e`` can neither trap nor have an effect (so its order of
+        evaluation against other operands does not matter)."""
+        if isinstance(e, ast.Const | ast.IntLit | ast.BoolLit | ast.NoneLit | ast.BytesLit
+                      | ast.DurationLit | ast.SizeLit | ast.Ipv4Lit | ast.CidrLit | ast.Name
+                      | ast.ConfigRef | ast.TargetRef):
+            return True
+        if isinstance(e, ast.StringLit):
+            return all(isinstance(p, str) for p in e.parts)
+        if isinstance(e, ast.Field):
+            return self.pure(e.obj)
+        if isinstance(e, ast.SomeExpr):
+            return self.pure(e.value)
+        if isinstance(e, ast.Unary):
+            return e.op is ast.UnaryOp.NOT and self.pure(e.operand)
+        if isinstance(e, ast.Binary):
+            return e.op in ("and", "or", "??", "==", "!=", "<", "<=", ">", ">=") \
+                and self.pure(e.left) and self.pure(e.right)
+        if isinstance(e, ast.IfExpr):
+            return self.pure(e.cond) and self.pure(e.then) and self.pure(e.else_)
+        return False
+
+    def in_order(self, parts: list[tuple[str, bool]]) -> tuple[list[str], list[str]]:
+        """C texts to evaluate left to right: when two or more may trap or have
+        an effect, each of those goes into a temporary first.  Returns the
+        declarations and the texts to use."""
+        if sum(1 for _, impure in parts if impure) < 2:
+            return [], [text for text, _ in parts]
+        decls, names = [], []
+        for text, impure in parts:
+            if impure:
+                v = self.temp()
+                decls.append(f"__auto_type {v} = {text};")
+                names.append(v)
+            else:
+                names.append(text)
+        return decls, names
+
+    @staticmethod
+    def wrap(decls: list[str], text: str) -> str:
+        return "({ " + " ".join(decls) + f" {text}; }})" if decls else text
 
     @staticmethod
     def function_name(name: str) -> str:
@@ -130,13 +183,46 @@ class CLowerer:
             return scalar
         if isinstance(value, EnumV):
             return f"{value.enum}_{value.name}" if value.enum != "Target" else str(value.index)
-        if isinstance(value, tuple):
-            raise Unsupported("lists")
-        if isinstance(value, StructV):
-            info = self.program.structs[value.name]
-            fields = ", ".join(f".{k} = {self.const(v, info.fields[k])}" for k, v in value.fields)
-            return f"(({value.name}){{ {fields} }})"
+        if isinstance(value, tuple | StructV):
+            if isinstance(value, StructV):
+                t = T.StructT(value.name)
+            if not isinstance(t, T.ListT | T.StructT):
+                raise Unsupported(f"a constant list whose type is `{t}`")
+            if value == ():
+                return f"(({self.ctypes.name(t)}){{ 0, 0 }})"
+            decls: list[str] = []
+            init = self.static_init(value, t, decls)
+            k = self.temp()
+            decls.append(f"static const {self.ctypes.name(t)} {k} = {init};")
+            return self.wrap(decls, k)
         raise Unsupported(f"constants of type `{t}`")
+
+    def static_init(self, value: Value, t: T.Type, decls: list[str]) -> str:
+        """A C initializer for ``value`` in static storage; the arrays of the
+        lists it holds are appended to ``decls`` (before their use)."""
+        if isinstance(t, T.OptionT):
+            return "{ 0 }" if value is None else f"{{ true, {self.static_init(value, t.inner, decls)} }}"
+        if isinstance(t, T.ListT):
+            assert isinstance(value, tuple)
+            if not value:
+                return "{ 0, 0 }"
+            items = ", ".join(self.static_init(v, t.element, decls) for v in value)
+            k = self.temp()
+            decls.append(f"static const {self.ctypes.name(t.element)} {k}[] = {{ {items} }};")
+            return f"{{ {k}, {len(value)} }}"
+        if isinstance(value, StructV):
+            fields = self.ctypes.fields(value.name)
+            inits = ", ".join(f".{k} = {self.static_init(v, fields[k], decls)}"
+                              for k, v in value.fields)
+            return f"{{ {inits} }}"
+        if isinstance(value, str):
+            data = value.encode()
+            return f"{{ {c_string(data)}, {len(data)} }}"
+        if isinstance(value, bytes):
+            return f"{{ (const uint8_t *){c_string(value)}, {len(value)} }}"
+        if isinstance(value, CidrV):
+            return f"{{ UINT32_C(0x{value.address:08x}), {value.prefix} }}"
+        return self.const(value, t)
 
     def coerce(self, text: str, actual: T.Type, expected: T.Type | None) -> str:
         """`T` where `T?` is expected becomes `{true, value}`."""
@@ -275,7 +361,8 @@ class CLowerer:
 
     def for_loop(self, s: ast.For) -> None:
         if s.upper is None:
-            raise Unsupported("`for` over a list or bytes")
+            self.for_each(s)
+            return
         t = self.type_of(s.iterable)
         ctype = self.ctypes.name(t)
         upper = self.temp()
@@ -286,6 +373,21 @@ class CLowerer:
         self.braced(s.body)
         self.out.line("}")
         self.locals.pop()
+
+    def for_each(self, s: ast.For) -> None:
+        """`for x in xs` over a list, or over the bytes of a `bytes` value."""
+        t = self.type_of(s.iterable)
+        element = t.element if isinstance(t, T.ListT) else T.U8
+        items, i = self.temp(), self.temp()
+        self.out.line(f"{{ __auto_type {items} = {self.expr(s.iterable)};")
+        self.out.line(f"for (size_t {i} = 0; {i} < {items}.len; {i}++) {{")
+        with self.out.indent():
+            self.locals.append({})
+            name = self.declare(s.name)
+            self.out.line(f"{self.ctypes.name(element)} {name} = {items}.ptr[{i}]; (void){name};")
+            self.block_body(s.body)
+            self.locals.pop()
+        self.out.line("} }")
 
     def match_stmt(self, m: ast.Match) -> None:
         subject = self.temp()
@@ -374,16 +476,11 @@ class CLowerer:
         if isinstance(e, ast.Call):
             return self.call(e)
         if isinstance(e, ast.Index):
-            if self.type_of(e.obj) != T.BYTES:
-                raise Unsupported("indexing a list")
-            return f"sc_bytes_at({self.expr(e.obj)}, {self.expr(e.index)}, {self.pos(e.span)})"
+            return self.index(e)
         if isinstance(e, ast.Slice):
-            if self.type_of(e.obj) != T.BYTES:
-                raise Unsupported("slicing a list")
-            lo = ("true", self.expr(e.lower)) if e.lower is not None else ("false", "0")
-            hi = ("true", self.expr(e.upper)) if e.upper is not None else ("false", "0")
-            return (f"sc_bytes_slice({self.expr(e.obj)}, {lo[0]}, {lo[1]}, {hi[0]}, {hi[1]}, "
-                    f"{self.pos(e.span)})")
+            return self.slice(e)
+        if isinstance(e, ast.ListLit):
+            return self.list_literal(e)
         if isinstance(e, ast.Unary):
             if e.op is ast.UnaryOp.NOT:
                 return f"(!{self.expr(e.operand)})"
@@ -398,10 +495,12 @@ class CLowerer:
         if isinstance(e, ast.Match):
             return self.match_expr(e)
         if isinstance(e, ast.StructLit):
-            info = self.program.structs[e.name]
-            fields = ", ".join(f".{f.name} = {self.expr_as(f.value, info.fields[f.name])}"
-                               for f in e.fields)
-            return f"(({e.name}){{ {fields} }})"
+            # Fields are evaluated in the order written, as on the python target.
+            types = self.ctypes.fields(e.name)
+            decls, values = self.in_order([(self.expr_as(f.value, types[f.name]),
+                                            not self.pure(f.value)) for f in e.fields])
+            fields = ", ".join(f".{f.name} = {v}" for f, v in zip(e.fields, values, strict=True))
+            return self.wrap(decls, f"(({e.name}){{ {fields} }})")
         if isinstance(e, ast.SomeExpr):
             return self.coerce(self.expr(e.value), self.type_of(e.value), self.type_of(e))
         if isinstance(e, ast.TargetRef):
@@ -430,37 +529,17 @@ class CLowerer:
         if all(isinstance(p, str) for p in e.parts):
             return self.const("".join(p for p in e.parts if isinstance(p, str)), T.STRING)
         buf = self.temp()
-        pieces = [f"sc_buf {buf} = {{ 0, 0, 0 }};"]
+        pieces = [f"sc_buf {buf} = {{ 0, 0, 0, {self.pos(e.span)} }};"]
         for part in e.parts:
             if isinstance(part, str):
                 if part:
                     data = part.encode()
                     pieces.append(f"sc_buf_lit(&{buf}, {c_string(data)}, {len(data)});")
             else:
-                pieces.append(self.format_into(buf, self.expr(part), self.type_of(part)))
+                pieces.append(self.ctypes.format_into(f"&{buf}", self.expr(part),
+                                                      self.type_of(part)))
         pieces.append(f"sc_buf_done(&{buf});")
         return "({ " + " ".join(pieces) + " })"
-
-    def format_into(self, buf: str, value: str, t: T.Type) -> str:
-        if t == T.STRING:
-            return f"sc_buf_str(&{buf}, {value});"
-        if t in (T.U8, T.U16, T.U32, T.U64):
-            return f"sc_buf_u64(&{buf}, {value});"
-        if t == T.I64:
-            return f"sc_buf_i64(&{buf}, {value});"
-        simple = {T.BOOL: "sc_buf_bool", T.IPV4: "sc_buf_ipv4", T.CIDR: "sc_buf_cidr",
-                  T.DURATION: "sc_buf_duration", T.SIZE: "sc_buf_size", T.BYTES: "sc_buf_hex"}
-        if t in simple:
-            return f"{simple[t]}(&{buf}, {value});"
-        if isinstance(t, T.EnumT):
-            names = f"{t.name}_names" if t.name != "Target" else "Target_names"
-            return f"{{ const char *n_ = {names}[{value}]; sc_buf_lit(&{buf}, n_, strlen(n_)); }}"
-        if isinstance(t, T.OptionT):
-            v = self.temp()
-            inner = self.format_into(buf, f"{v}.value", t.inner)
-            return (f"{{ __auto_type {v} = {value}; if ({v}.some) {{ {inner} }} else "
-                    f"sc_buf_lit(&{buf}, \"none\", 4); }}")
-        raise Unsupported(f"putting a `{t}` in a string")
 
     def call(self, e: ast.Call) -> str:
         symbol = self.folded.symbol(e.callee)
@@ -485,34 +564,37 @@ class CLowerer:
             return f"{mapping[name]}({', '.join(values)})"
         if kind == "function" and isinstance(e.callee, ast.Name):
             info = self.program.functions[e.callee.name]
-            args = self.arguments(e, list(info.param_names), list(info.type.params))
-            return f"{self.function_name(e.callee.name)}({args})"
+            decls, args = self.arguments(e, list(info.param_names), list(info.type.params))
+            return self.wrap(decls, f"{self.function_name(e.callee.name)}({args})")
         if kind == "operation" and isinstance(e.callee, ast.Field) and symbol is not None:
             iface, _, op = symbol.name.partition(".")
             info_op = self.program.interfaces[iface].ops[op]
             for t in info_op.type.params:
                 self.ctypes.name(t)  # an operation C cannot declare is refused here
-            returned = info_op.type.result
-            if isinstance(returned, T.ListT) and returned != T.ListT(T.STRING):
-                raise Unsupported(f"operation `{op}` (it returns a list)")
-            args = self.arguments(e, list(info_op.param_names), list(info_op.type.params))
-            return f"{self.expr(e.callee.obj)}_{op}({args})"
+            self.ctypes.name(info_op.type.result)
+            decls, args = self.arguments(e, list(info_op.param_names), list(info_op.type.params))
+            return self.wrap(decls, f"{self.expr(e.callee.obj)}_{op}({args})")
         callee_type = self.type_of(e.callee)
         if isinstance(callee_type, T.FnT):
-            args = ", ".join(self.expr_as(a.value, t) for a, t in
-                             zip(e.args, callee_type.params, strict=False))
-            return f"({self.expr(e.callee)})({args})"
+            decls, values = self.in_order(
+                [(self.expr_as(a.value, t), not self.pure(a.value))
+                 for a, t in zip(e.args, callee_type.params, strict=False)])
+            return self.wrap(decls, f"({self.expr(e.callee)})({', '.join(values)})")
         raise Unsupported("this call")
 
-    def arguments(self, e: ast.Call, names: list[str], types: list[T.Type]) -> str:
-        ordered: list[str | None] = [None] * len(names)
+    def arguments(self, e: ast.Call, names: list[str],
+                  types: list[T.Type]) -> tuple[list[str], str]:
+        """The arguments in parameter order (the order the python target and
+        the evaluator evaluate them in), and the declarations that fix it."""
+        ordered: list[tuple[str, bool] | None] = [None] * len(names)
         position = 0
         for arg in e.args:
             index = position if arg.name is None else names.index(arg.name)
             if arg.name is None:
                 position += 1
-            ordered[index] = self.expr_as(arg.value, types[index])
-        return ", ".join(a for a in ordered if a is not None)
+            ordered[index] = (self.expr_as(arg.value, types[index]), not self.pure(arg.value))
+        decls, values = self.in_order([a for a in ordered if a is not None])
+        return decls, ", ".join(values)
 
     def binary(self, e: ast.Binary) -> str:
         op = e.op
@@ -528,38 +610,40 @@ class CLowerer:
             if isinstance(e.right, ast.NoneLit) or (isinstance(e.right, ast.Const)
                                                    and e.right.value is None):
                 return f"({'!' if op == '==' else ''}{self.expr(e.left)}.some)"
-            text = self.equal(self.expr(e.left), self.expr_as(e.right, left_t), left_t)
+            t = left_t
+            if not isinstance(t, T.OptionT) and isinstance(self.type_of(e.right), T.OptionT):
+                t = self.type_of(e.right)  # `x == opt`: compare as options
+            decls, (left, right) = self.in_order(
+                [(self.expr_as(e.left, t), not self.pure(e.left)),
+                 (self.expr_as(e.right, t), not self.pure(e.right))])
+            text = self.wrap(decls, self.equal(left, right, t))
             return text if op == "==" else f"(!{text})"
-        left, right = self.expr(e.left), self.expr(e.right)
+        decls, (left, right) = self.in_order([(self.expr(e.left), not self.pure(e.left)),
+                                              (self.expr(e.right), not self.pure(e.right))])
         if op == "/" and left_t == T.DURATION and self.type_of(e.right) == T.DURATION:
-            return f"sc_ratio_duration({left}, {right}, {self.pos(e.span)})"  # a u64 (v1.1)
+            # A u64 (v1.1).
+            return self.wrap(decls, f"sc_ratio_duration({left}, {right}, {self.pos(e.span)})")
         if op in ("<", "<=", ">", ">="):
             if left_t in (T.STRING, T.BYTES):
                 cast = "sc_str_bytes" if left_t == T.STRING else ""
-                return f"(sc_bytes_cmp({cast}({left}), {cast}({right})) {op} 0)"
-            return f"({left} {op} {right})"
-        return self.operate(op, left, right, self.type_of(e), e.span)
+                return self.wrap(decls, f"(sc_bytes_cmp({cast}({left}), {cast}({right})) {op} 0)")
+            return self.wrap(decls, f"({left} {op} {right})")
+        return self.wrap(decls, self.operate(op, left, right, self.type_of(e), e.span))
 
     def equal(self, left: str, right: str, t: T.Type) -> str:
-        if t == T.STRING:
-            return f"sc_str_eq({left}, {right})"
-        if t == T.BYTES:
-            return f"sc_bytes_eq({left}, {right})"
-        if isinstance(t, T.OptionT):
-            a, b = self.temp(), self.temp()
-            inner = self.equal(f"{a}.value", f"{b}.value", t.inner)
-            return (f"({{ __auto_type {a} = {left}; __auto_type {b} = {right}; "
-                    f"{a}.some == {b}.some && (!{a}.some || {inner}); }})")
-        if isinstance(t, T.StructT | T.ListT) or t == T.CIDR:
-            raise Unsupported(f"comparing `{t}` values")
-        return f"({left} == {right})"
+        return self.ctypes.equal(left, right, t)
 
     def operate(self, op: str, left: str, right: str, t: T.Type, span: Span) -> str:
         pos = self.pos(span)
         if t == T.STRING:
-            return f"sc_str_concat({left}, {right})"
+            return f"sc_str_concat({left}, {right}, {pos})"
         if t == T.BYTES:
-            return f"sc_bytes_concat({left}, {right})"
+            return f"sc_bytes_concat({left}, {right}, {pos})"
+        if isinstance(t, T.ListT):
+            a, b = self.temp(), self.temp()
+            return (f"({{ __auto_type {a} = {left}; __auto_type {b} = {right}; "
+                    f"({self.ctypes.name(t)}){{ sc_list_concat({a}.ptr, {a}.len, {b}.ptr, "
+                    f"{b}.len, sizeof *{a}.ptr, {pos}), {a}.len + {b}.len }}; }})")
         family = ARITH.get(str(t))
         if family is None:
             raise Unsupported(f"`{op}` on `{t}`")
@@ -572,7 +656,9 @@ class CLowerer:
             return f"sc_rem_{family}({left}, {right}, {pos})"
         if op in ("&", "|", "^"):
             return f"(({self.ctypes.name(t)})({left} {op} {right}))"
-        raise Unsupported(f"`{op}` (shifts) in the C targets")
+        if op in ("<<", ">>"):
+            return f"sc_{'shl' if op == '<<' else 'shr'}_{family}({left}, {right}, {pos})"
+        raise Unsupported(f"`{op}` on `{t}`")
 
     def cast(self, e: ast.Cast) -> str:
         target, source = self.type_of(e), self.type_of(e.expr)
@@ -586,7 +672,8 @@ class CLowerer:
             if s_low >= low and s_high <= high:
                 return f"(({ctype}){inner})"
             if source == T.I64:
-                return f"(({ctype})sc_fit({inner}, {low}, INT64_C({high}), {self.pos(e.span)}))"
+                top = "INT64_MAX" if high > 0x7FFF_FFFF_FFFF_FFFF else f"INT64_C({high})"
+                return f"(({ctype})sc_fit({inner}, {low}, {top}, {self.pos(e.span)}))"
             if target == T.I64:
                 return f"((int64_t)sc_fit_u({inner}, INT64_MAX, {self.pos(e.span)}))"
             return f"(({ctype})sc_fit_u({inner}, UINT64_C({high}), {self.pos(e.span)}))"
@@ -607,3 +694,38 @@ class CLowerer:
             parts.append(f"{'if' if index == 0 else 'else if'} ({test}) {result} = {value};")
         parts.append(f"else sc_trap({self.pos(m.span)}, \"no arm matched\");")
         return "({ " + " ".join(parts) + f" {result}; }})"
+
+    def index(self, e: ast.Index) -> str:
+        """`xs[i]` of a list or of bytes: trapping outside, as the python target."""
+        obj, i = self.temp(), self.temp()
+        pos = self.pos(e.span)
+        head = f"__auto_type {obj} = {self.expr(e.obj)}; uint64_t {i} = {self.expr(e.index)};"
+        if self.type_of(e.obj) == T.BYTES:
+            return f"({{ {head} sc_bytes_at({obj}, {i}, {pos}); }})"
+        return (f"({{ {head} if ({i} >= {obj}.len) sc_trap_index({pos}, {i}, {obj}.len); "
+                f"{obj}.ptr[{i}]; }})")
+
+    def slice(self, e: ast.Slice) -> str:
+        obj, lo, hi, r = self.temp(), self.temp(), self.temp(), self.temp()
+        parts = [f"__auto_type {obj} = {self.expr(e.obj)};",
+                 f"uint64_t {lo} = {self.expr(e.lower) if e.lower is not None else '0'};",
+                 f"uint64_t {hi} = {self.expr(e.upper) if e.upper is not None else '0'};",
+                 f"sc_range {r} = sc_slice_range({obj}.len, {str(e.lower is not None).lower()}, "
+                 f"{lo}, {str(e.upper is not None).lower()}, {hi}, {self.pos(e.span)});"]
+        result = self.ctypes.name(self.type_of(e))
+        return "({ " + " ".join(parts) + f" ({result}){{ {obj}.ptr + {r}.lo, {r}.hi - {r}.lo }}; }})"
+
+    def list_literal(self, e: ast.ListLit) -> str:
+        """`[a, b, c]`: the elements, in order, in an array in the event's arena."""
+        t = self.type_of(e)
+        if not isinstance(t, T.ListT):
+            raise Unsupported("a list literal whose type is unknown")
+        list_c = self.ctypes.name(t)
+        if not e.items:
+            return f"(({list_c}){{ 0, 0 }})"
+        element = self.ctypes.name(t.element)
+        p = self.temp()
+        n = len(e.items)
+        parts = [f"{element} *{p} = sc_alloc_at({n} * sizeof *{p}, {self.pos(e.span)});"]
+        parts += [f"{p}[{k}] = {self.expr_as(item, t.element)};" for k, item in enumerate(e.items)]
+        return "({ " + " ".join(parts) + f" ({list_c}){{ {p}, {n} }}; }})"

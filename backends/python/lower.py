@@ -365,6 +365,8 @@ class Lowerer:
                 return f"console_write({args[0]} + '\\n')"
             if name == "exit":
                 return f"stop({args[0]})"
+            if name == "len" and self.type_of(e.args[0].value) == T.STRING:
+                return f"len({args[0]}.encode())"  # bytes of its UTF-8 encoding
             return f"{_RUNTIME_BUILTINS[name]}({', '.join(args)})"
         if kind == "function" and isinstance(e.callee, ast.Name):
             info = self.program.functions[e.callee.name]

@@ -317,6 +317,8 @@ class Evaluator:
             raise NotConstant(f"`{name}()` {RUNTIME_BUILTINS[name]} at run time", e.span)
         args = [self.eval(a.value, env) for a in e.args]
         if name == "len":
+            if isinstance(args[0], str):
+                return len(args[0].encode())  # bytes of its UTF-8 encoding (section 11)
             return len(args[0])  # type: ignore[arg-type]
         if name in ("min", "max"):
             return (min if name == "min" else max)(args)  # type: ignore[type-var]

@@ -4,12 +4,13 @@
 
 void SC_FN(init)(void) {}
 
+/* Straight to the console, in three writes: the runtime is single-threaded,
+ * so nothing comes between them, and a log line takes no arena memory (it
+ * cannot run out of it while reporting). */
 static void line(const char *prefix, size_t n, sc_str m) {
-    sc_buf b = { 0, 0, 0 };
-    sc_buf_lit(&b, prefix, n);
-    sc_buf_str(&b, m);
-    sc_buf_lit(&b, "\n", 1);
-    sc_console(sc_buf_done(&b));
+    platform_console_write(prefix, n);
+    platform_console_write(m.ptr, m.len);
+    platform_console_write("\n", 1);
 }
 
 void SC_FN(debug)(sc_str m) { if (SC_CONST_level <= 0) line("[debug] ", 8, m); }

@@ -17,6 +17,37 @@ _Noreturn void sc_trap(const char *pos, const char *message) {
     platform_exit(SC_EXIT_TRAP);
 }
 
+/* Decimal digits of v into the end of buf; returns where they start. */
+static char *decimal(char *end, uint64_t v) {
+    *--end = 0;
+    do { *--end = (char)('0' + v % 10); v /= 10; } while (v);
+    return end;
+}
+
+_Noreturn void sc_trap_index(const char *pos, uint64_t index, uint64_t len) {
+    char a[24], b[24];
+    write_str(pos);
+    write_str(": index ");
+    write_str(decimal(a + sizeof a, index));
+    write_str(" out of range (length ");
+    write_str(decimal(b + sizeof b, len));
+    write_str(")\n");
+    platform_exit(SC_EXIT_TRAP);
+}
+
+_Noreturn void sc_trap_slice(const char *pos, uint64_t lo, uint64_t hi, uint64_t len) {
+    char a[24], b[24], c[24];
+    write_str(pos);
+    write_str(": slice [");
+    write_str(decimal(a + sizeof a, lo));
+    write_str(":");
+    write_str(decimal(b + sizeof b, hi));
+    write_str("] out of range (length ");
+    write_str(decimal(c + sizeof c, len));
+    write_str(")\n");
+    platform_exit(SC_EXIT_TRAP);
+}
+
 _Noreturn void sc_usage(const char *message, const char *name) {
     write_str("--");
     write_str(name);
@@ -34,12 +65,15 @@ _Noreturn void sc_usage(const char *message, const char *name) {
 static _Alignas(16) uint8_t arena[SC_ARENA_SIZE];
 static size_t arena_used;
 
-void *sc_alloc(size_t size) {
+void *sc_alloc_at(size_t size, const char *pos) {
     size_t start = (arena_used + 15u) & ~(size_t)15u;
-    if (start > SC_ARENA_SIZE || size > SC_ARENA_SIZE - start) sc_trap("runtime", "out of memory for this event");
+    if (start > SC_ARENA_SIZE || size > SC_ARENA_SIZE - start)
+        sc_trap(pos ? pos : "runtime", "out of memory for this event");
     arena_used = start + size;
     return arena + start;
 }
+
+void *sc_alloc(size_t size) { return sc_alloc_at(size, 0); }
 
 void sc_arena_reset(void) { arena_used = 0; }
 
@@ -57,28 +91,46 @@ int sc_bytes_cmp(sc_bytes a, sc_bytes b) {
     return a.len < b.len ? -1 : a.len > b.len;
 }
 
-sc_bytes sc_bytes_concat(sc_bytes a, sc_bytes b) {
-    uint8_t *p = sc_alloc(a.len + b.len);
-    if (a.len) memcpy(p, a.ptr, a.len);
-    if (b.len) memcpy(p + a.len, b.ptr, b.len);
+const void *sc_list_concat(const void *a, size_t an, const void *b, size_t bn, size_t size,
+                           const char *pos) {
+    if (an + bn == 0) return 0;
+    /* Lengths are bounded by the arena, so an + bn cannot wrap; the product
+     * is checked before the allocation sees it. */
+    size_t total;
+    if (__builtin_mul_overflow(an + bn, size, &total))
+        sc_trap(pos ? pos : "runtime", "out of memory for this event");
+    uint8_t *p = sc_alloc_at(total, pos);
+    if (an) memcpy(p, a, an * size);
+    if (bn) memcpy(p + an * size, b, bn * size);
+    return p;
+}
+
+sc_bytes sc_bytes_concat(sc_bytes a, sc_bytes b, const char *pos) {
+    const uint8_t *p = sc_list_concat(a.ptr, a.len, b.ptr, b.len, 1, pos);
     return (sc_bytes){ p, a.len + b.len };
 }
 
-sc_str sc_str_concat(sc_str a, sc_str b) {
-    sc_bytes r = sc_bytes_concat(sc_str_bytes(a), sc_str_bytes(b));
+sc_str sc_str_concat(sc_str a, sc_str b, const char *pos) {
+    sc_bytes r = sc_bytes_concat(sc_str_bytes(a), sc_str_bytes(b), pos);
     return (sc_str){ (const char *)r.ptr, r.len };
 }
 
 uint8_t sc_bytes_at(sc_bytes b, uint64_t i, const char *pos) {
-    if (i >= b.len) sc_trap(pos, "index out of range");
+    if (i >= b.len) sc_trap_index(pos, i, b.len);
     return b.ptr[i];
+}
+
+sc_range sc_slice_range(size_t len, bool has_lo, uint64_t lo, bool has_hi, uint64_t hi,
+                        const char *pos) {
+    uint64_t low = has_lo ? lo : 0, high = has_hi ? hi : len;
+    if (low > high || high > len) sc_trap_slice(pos, low, high, len);
+    return (sc_range){ (size_t)low, (size_t)high };
 }
 
 sc_bytes sc_bytes_slice(sc_bytes b, bool has_lo, uint64_t lo, bool has_hi, uint64_t hi,
                         const char *pos) {
-    uint64_t low = has_lo ? lo : 0, high = has_hi ? hi : b.len;
-    if (low > high || high > b.len) sc_trap(pos, "slice out of range");
-    return (sc_bytes){ b.ptr + low, (size_t)(high - low) };
+    sc_range r = sc_slice_range(b.len, has_lo, lo, has_hi, hi, pos);
+    return (sc_bytes){ b.ptr + r.lo, r.hi - r.lo };
 }
 
 /* RFC 3629: shortest forms only, no surrogates, nothing above U+10FFFF. */
@@ -105,7 +157,7 @@ static void buf_grow(sc_buf *b, size_t more) {
     if (b->len + more <= b->cap) return;
     size_t cap = b->cap ? b->cap * 2 : 64;
     while (cap < b->len + more) cap *= 2;
-    char *p = sc_alloc(cap);
+    char *p = sc_alloc_at(cap, b->pos);
     if (b->len) memcpy(p, b->ptr, b->len);
     b->ptr = p;
     b->cap = cap;

@@ -7,6 +7,12 @@
  * A handler's reply is consumed by the component before the reset.  The one
  * thing that outlives an event is a top-level `var`: a value assigned to one
  * is copied out of the arena into the var's own storage (sc_keep below).
+ * Exhausting the arena traps at the spec position of the operation that
+ * asked for memory.
+ *
+ * Lists are `{ const T *ptr; size_t len; }` structs typedef'd per element
+ * type by the generated code (sc_list_u8, sc_list_Peer, ...); the helpers
+ * below work on any of them through element sizes.
  */
 #ifndef SPECC_SC_H
 #define SPECC_SC_H
@@ -48,6 +54,9 @@ typedef void (*sc_thunk)(void);
 
 /* "pos: message" on the console, then exit with status 70 (EX_SOFTWARE). */
 _Noreturn void sc_trap(const char *pos, const char *message);
+/* The traps whose message carries values, worded as the python target's. */
+_Noreturn void sc_trap_index(const char *pos, uint64_t index, uint64_t len);
+_Noreturn void sc_trap_slice(const char *pos, uint64_t lo, uint64_t hi, uint64_t len);
 #define SC_EXIT_TRAP 70
 #define SC_EXIT_USAGE 64
 
@@ -103,6 +112,34 @@ static inline uint64_t sc_ratio_duration(int64_t a, int64_t b, const char *pos) 
     return (uint64_t)(a / b);
 }
 
+/* Shifts: the amount must be 0 .. width-1, and a `<<` whose result does not
+ * fit its type traps (LANGUAGE.md section 4); `>>` of a negative i64 is
+ * arithmetic.  The shift itself is done on uint64_t, where it is defined. */
+#define SC_SHIFT(T, N, W)                                                            \
+    static inline T sc_shl_##N(T a, T b, const char *pos) {                         \
+        if ((uint64_t)b >= (W)) sc_trap(pos, "shift amount out of range");          \
+        T r = (T)((uint64_t)a << (uint64_t)b);                                      \
+        if ((T)(r >> b) != a) sc_trap(pos, "integer overflow");                     \
+        return r; }                                                                  \
+    static inline T sc_shr_##N(T a, T b, const char *pos) {                         \
+        if ((uint64_t)b >= (W)) sc_trap(pos, "shift amount out of range");          \
+        return (T)(a >> b); }
+SC_SHIFT(uint8_t, u8, 8)
+SC_SHIFT(uint16_t, u16, 16)
+SC_SHIFT(uint32_t, u32, 32)
+SC_SHIFT(uint64_t, u64, 64)
+
+static inline int64_t sc_shl_i64(int64_t a, int64_t b, const char *pos) {
+    if (b < 0 || b >= 64) sc_trap(pos, "shift amount out of range");
+    int64_t r = (int64_t)((uint64_t)a << b);
+    if ((r >> b) != a) sc_trap(pos, "integer overflow");
+    return r;
+}
+static inline int64_t sc_shr_i64(int64_t a, int64_t b, const char *pos) {
+    if (b < 0 || b >= 64) sc_trap(pos, "shift amount out of range");
+    return a >> b;
+}
+
 /* A value converted to a narrower type must fit (`as`). */
 static inline int64_t sc_fit(int64_t v, int64_t lo, int64_t hi, const char *pos) {
     if (v < lo || v > hi) sc_trap(pos, "integer overflow");
@@ -116,22 +153,32 @@ static inline uint64_t sc_fit_u(uint64_t v, uint64_t hi, const char *pos) {
 /* ---- bytes and strings ---------------------------------------------------- */
 
 void *sc_alloc(size_t size);       /* from the event's arena; traps when exhausted */
+void *sc_alloc_at(size_t size, const char *pos);  /* the same, trapping at pos */
 void sc_arena_reset(void);
 size_t sc_arena_free(void);        /* bytes still available this event */
 
 bool sc_bytes_eq(sc_bytes a, sc_bytes b);
 bool sc_str_eq(sc_str a, sc_str b);
 int sc_bytes_cmp(sc_bytes a, sc_bytes b);
-sc_bytes sc_bytes_concat(sc_bytes a, sc_bytes b);
-sc_str sc_str_concat(sc_str a, sc_str b);
+sc_bytes sc_bytes_concat(sc_bytes a, sc_bytes b, const char *pos);
+sc_str sc_str_concat(sc_str a, sc_str b, const char *pos);
 uint8_t sc_bytes_at(sc_bytes b, uint64_t i, const char *pos);
 sc_bytes sc_bytes_slice(sc_bytes b, bool has_lo, uint64_t lo, bool has_hi, uint64_t hi,
+                        const char *pos);
+
+/* Lists: `a + b` of n-byte elements, and the bounds of a slice of a list of
+ * len elements (trapping as the python target does). */
+const void *sc_list_concat(const void *a, size_t an, const void *b, size_t bn, size_t size,
+                           const char *pos);
+typedef struct { size_t lo, hi; } sc_range;
+sc_range sc_slice_range(size_t len, bool has_lo, uint64_t lo, bool has_hi, uint64_t hi,
                         const char *pos);
 sc_opt_str sc_utf8(sc_bytes b);
 static inline sc_bytes sc_str_bytes(sc_str s) { return (sc_bytes){ (const uint8_t *)s.ptr, s.len }; }
 
-/* A string built piece by piece (string interpolation). */
-typedef struct { char *ptr; size_t len, cap; } sc_buf;
+/* A string built piece by piece (string interpolation); pos, when not NULL,
+ * is where running out of memory traps. */
+typedef struct { char *ptr; size_t len, cap; const char *pos; } sc_buf;
 void sc_buf_str(sc_buf *b, sc_str s);
 void sc_buf_lit(sc_buf *b, const char *s, size_t n);
 void sc_buf_u64(sc_buf *b, uint64_t v);
@@ -161,6 +208,11 @@ static inline const uint8_t *sc_keep_bytes(sc_keep *k, const uint8_t *p, size_t 
     if (n) __builtin_memcpy(q, p, n);
     k->used += n;
     return q;
+}
+/* Where list elements start: aligned as the arena aligns (16). */
+static inline void sc_keep_align(sc_keep *k) {
+    k->used = (k->used + 15u) & ~(size_t)15u;
+    if (k->used > SC_VAR_CAPACITY) k->used = SC_VAR_CAPACITY;
 }
 
 /* ---- time and the event loop ---------------------------------------------- */
