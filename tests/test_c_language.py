@@ -121,6 +121,9 @@ def test_specs_that_stop_run_the_same_on_every_target(spec: Path, tmp_path: Path
     if not all(prelude_only(spec, t) and stops_by_itself(spec, t)
                for t in ("python", "unix", "hvt")):
         pytest.skip("waits for events, or does not build on every target")
+    if re.search(r"\bnow\(\)", spec.read_text()):
+        # Elapsed time is printed differently by nature on each run.
+        pytest.skip("prints a clock reading")
     outcomes = {t: run(build(spec, t, tmp_path / t), t) for t in ("python", "unix", "hvt")}
     assert outcomes["unix"] == outcomes["python"], outcomes
     assert outcomes["hvt"] == outcomes["python"], outcomes
