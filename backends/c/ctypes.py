@@ -28,8 +28,6 @@ _PRIM = {"bool": "bool", "u8": "uint8_t", "u16": "uint16_t", "u32": "uint32_t",
 # The checked-arithmetic family (sc_add_u16, ...) of each integer-like type.
 ARITH = {"u8": "u8", "u16": "u16", "u32": "u32", "u64": "u64", "i64": "i64",
          "Duration": "i64", "Size": "u64"}
-# Structs the runtime defines itself (core/sc.h), unless told otherwise.
-PRELUDE_STRUCTS = ("Datagram", "Conn")
 # How a scalar is put into a string (sc_buf_*), LANGUAGE.md section 4.
 _FORMAT = {"bool": "sc_buf_bool", "u8": "sc_buf_u64", "u16": "sc_buf_u64", "u32": "sc_buf_u64",
            "u64": "sc_buf_u64", "i64": "sc_buf_i64", "string": "sc_buf_str",
@@ -42,7 +40,9 @@ class CTypes:
 
     def __init__(self, structs: Mapping[str, StructInfo] | None = None,
                  enums: Mapping[str, ast.EnumDecl] | None = None,
-                 runtime_structs: Iterable[str] = PRELUDE_STRUCTS) -> None:
+                 runtime_structs: Iterable[str] = ()) -> None:
+        # runtime_structs: the structs the run-time core defines itself
+        # (core/sc.h): those of the shipped prelude (Image.declarations).
         self.structs = structs or {}
         self.runtime_structs = frozenset(runtime_structs)
         self.enums = enums or {}

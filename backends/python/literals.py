@@ -50,5 +50,5 @@ def literal(value: Value, names: dict[str, str] | None = None) -> str:
     if isinstance(value, FilesV):
         return literal(tuple(value.files), names)
     if isinstance(value, ZoneV):
-        raise NotALiteral("a zone becomes data only through the dns_zone component")
+        raise NotALiteral("a zone reaches a component only as compile-time data from its hooks")
     raise NotALiteral(repr(value))
