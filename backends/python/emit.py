@@ -25,6 +25,11 @@ def emit_python(image: Image) -> str:
     return _PythonImage(image).text()
 
 
+def python_text(image: Image) -> str:
+    """The text of the image ``NAME.py`` (tests/test_emit_golden.py keeps it)."""
+    return _PythonImage(image).text()
+
+
 def write_python(image: Image, output_dir: str) -> EmittedImage:
     """Write ``NAME.py`` (executable) into ``output_dir``, atomically."""
     emitter = _PythonImage(image)
