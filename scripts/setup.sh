@@ -21,7 +21,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # (tests/test_hvt_tap.py: ping, a DHCP server with short leases, dropped renewals).
 packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl
           qemu-system-x86 gcc binutils make ninja-build iproute2 iputils-ping dnsmasq-base
-          nftables neovim)
+          nftables neovim knot bind9 busybox-static cpio lz4 linux-perf valgrind)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -41,6 +41,15 @@ if ((${#missing[@]})); then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# The benchmark starts its own Knot and BIND; the packaged services would hold
+# port 53 and spend CPU on a shared machine.
+for service in knot named bind9; do
+  if [[ -x /etc/init.d/$service ]] && ((EUID == 0)); then
+    invoke-rc.d "$service" stop >/dev/null 2>&1 || true
+    update-rc.d "$service" disable >/dev/null 2>&1 || true
+  fi
+done
 
 # The project's virtual environment, with whatever python3 is on PATH.
 if [[ ! -x .venv/bin/python ]]; then
