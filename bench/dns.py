@@ -25,6 +25,7 @@ measured in the same run, not absolute numbers: the machine is shared.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -52,6 +53,7 @@ sys.path.append(str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import dns_servers  # noqa: E402
+import linux_guest  # noqa: E402
 import zonegen  # noqa: E402
 
 from specc.backends.c.build import qemu_command  # noqa: E402
@@ -73,6 +75,7 @@ class Endpoint:
     server: str
     port: int
     prefix: tuple[str, ...] = ()
+    pid: int = 0  # the server's process, for its CPU time
 
 
 @dataclass
@@ -84,6 +87,13 @@ class Zone:
     records: int
     workdir: Path
     images: dict[str, Path] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)  # the port a target is compiled for
+
+    def port(self, target: str) -> int:
+        """One port per target and zone, so that every round runs the same image."""
+        if target not in self.ports:
+            self.ports[target] = dns_servers.free_port()
+        return self.ports[target]
 
 
 Starter = Callable[[Zone], AbstractContextManager[Endpoint]]
@@ -120,12 +130,13 @@ def compile_image(zone: Zone, target: str, *defines: str) -> Path:
 
 
 @contextmanager
-def _process(argv: list[str], endpoint: Endpoint, zone: Zone) -> Iterator[Endpoint]:
+def _process(argv: list[str], endpoint: Endpoint, zone: Zone,
+             boot_seconds: float = 30) -> Iterator[Endpoint]:
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         dns_servers.wait_answering(endpoint.server, endpoint.port, zone.origin, process,
-                                   prefix=endpoint.prefix)
-        yield endpoint
+                                   boot_seconds, endpoint.prefix)
+        yield dataclasses.replace(endpoint, pid=process.pid)
     finally:
         process.terminate()
         try:
@@ -136,14 +147,14 @@ def _process(argv: list[str], endpoint: Endpoint, zone: Zone) -> Iterator[Endpoi
 
 
 def python_target(zone: Zone) -> AbstractContextManager[Endpoint]:
-    port = dns_servers.free_port()
+    port = zone.port("python")
     image = compile_image(zone, "python", "-D", f"port={port}")
     return _process([sys.executable, str(image), "--bind=127.0.0.1"],
                     Endpoint("127.0.0.1", port), zone)
 
 
 def unix_target(zone: Zone) -> AbstractContextManager[Endpoint]:
-    port = dns_servers.free_port()
+    port = zone.port("unix")
     image = compile_image(zone, "unix", "-D", f"port={port}")
     return _process([str(image), "--bind=127.0.0.1"], Endpoint("127.0.0.1", port), zone)
 
@@ -159,7 +170,8 @@ def hvt_user(zone: Zone) -> AbstractContextManager[Endpoint]:
 
 
 @contextmanager
-def in_tap_namespace(argv_for: Callable[[], list[str]], zone: Zone) -> Iterator[Endpoint]:
+def in_tap_namespace(argv_for: Callable[[], list[str]], zone: Zone,
+                     boot_seconds: float = 30) -> Iterator[Endpoint]:
     """`argv_for()` (a QEMU command on the namespace's tap) run inside a new
     namespace whose tap is 10.0.2.2/24; the guest is HVT_ADDRESS."""
     from specc import netns
@@ -169,7 +181,8 @@ def in_tap_namespace(argv_for: Callable[[], list[str]], zone: Zone) -> Iterator[
     name = f"specc-bench-{os.getpid()}"
     with netns.namespace(name, link):
         endpoint = Endpoint(HVT_ADDRESS, 53, ("ip", "netns", "exec", name))
-        with _process(netns.in_namespace(name, argv_for()), endpoint, zone) as ready:
+        with _process(netns.in_namespace(name, argv_for()), endpoint, zone,
+                      boot_seconds) as ready:
             yield ready
 
 
@@ -178,6 +191,29 @@ def hvt_tap(zone: Zone) -> AbstractContextManager[Endpoint]:
 
     image = _hvt_image(zone)
     return in_tap_namespace(lambda: qemu_command(image, net=netns.tap_netdev()), zone)
+
+
+def _guest(zone: Zone) -> tuple[Path, Path]:
+    if "linux-guest" not in zone.images:
+        vmlinux, initrd = linux_guest.build(zone.path, zone.origin, zone.workdir)
+        zone.images["linux-guest"], zone.images["linux-guest-initrd"] = vmlinux, initrd
+    return zone.images["linux-guest"], zone.images["linux-guest-initrd"]
+
+
+def linux_user(zone: Zone) -> AbstractContextManager[Endpoint]:
+    vmlinux, initrd = _guest(zone)
+    port = dns_servers.free_port()
+    net = f"user,hostfwd=udp:127.0.0.1:{port}-{linux_guest.GUEST_ADDRESS}:53"
+    return _process(linux_guest.qemu_command(vmlinux, initrd, net), Endpoint("127.0.0.1", port),
+                    zone, linux_guest.BOOT_SECONDS)
+
+
+def linux_tap(zone: Zone) -> AbstractContextManager[Endpoint]:
+    from specc import netns
+
+    vmlinux, initrd = _guest(zone)
+    return in_tap_namespace(lambda: linux_guest.qemu_command(vmlinux, initrd, netns.tap_netdev()),
+                            zone, linux_guest.BOOT_SECONDS)
 
 
 def tap_available() -> str | None:
@@ -191,11 +227,13 @@ def tap_available() -> str | None:
     return None
 
 
-def peer(start: Callable[[Path, Path, str], AbstractContextManager[int]], label: str) -> Starter:
+def peer(start: Callable[[Path, Path, str], AbstractContextManager[tuple[int, int]]],
+         label: str) -> Starter:
     @contextmanager
     def run(zone: Zone) -> Iterator[Endpoint]:
-        with start(zone.workdir / f"{label}-{time.monotonic_ns()}", zone.path, zone.origin) as port:
-            yield Endpoint("127.0.0.1", port)
+        with start(zone.workdir / f"{label}-{time.monotonic_ns()}", zone.path,
+                   zone.origin) as (port, pid):
+            yield Endpoint("127.0.0.1", port, pid=pid)
     return run
 
 
@@ -209,7 +247,9 @@ def servers(tap: bool, guest: bool) -> list[tuple[str, str, Starter]]:
     if tap:
         rows.append(("hvt_tap", "examples/dns.spec, target hvt, QEMU TCG + tap", hvt_tap))
     if guest:
-        raise NotImplementedError("the Linux guest rows need bench/linux_guest.py")
+        rows.append(("linux_user", "Linux guest + NSD, QEMU TCG + user networking", linux_user))
+        if tap:
+            rows.append(("linux_tap", "Linux guest + NSD, QEMU TCG + tap", linux_tap))
     rows += [
         ("nsd", "NSD (Debian), 1 server process", peer(dns_servers.nsd, "nsd")),
         ("knot", "Knot DNS (Debian), 1 UDP worker", peer(dns_servers.knot, "knot")),
@@ -234,10 +274,11 @@ def zones(workdir: Path) -> list[Zone]:
                  workdir / "generated")]
 
 
-def ratio(rows: dict[str, dict[str, object]], a: str, b: str) -> float | None:
+def ratio(rows: dict[str, dict[str, object]], a: str, b: str,
+          measure: str = "mean_qps") -> float | None:
     if a not in rows or b not in rows:
         return None
-    mean_a, mean_b = rows[a]["mean_qps"], rows[b]["mean_qps"]
+    mean_a, mean_b = rows[a][measure], rows[b][measure]
     assert isinstance(mean_a, float) and isinstance(mean_b, float)
     return round(mean_a / mean_b, 3) if mean_b else None
 
@@ -257,20 +298,28 @@ def measure(zone: Zone, rows: list[tuple[str, str, Starter]], rounds: int,
         for key, _, start in order:
             load = os.getloadavg()[0]
             with start(zone) as endpoint:
+                cpu = dns_servers.cpu_seconds(endpoint.pid)
                 run = dnsperf(endpoint, seconds, zone.queries)
+                cpu = dns_servers.cpu_seconds(endpoint.pid) - cpu
+            # Queries per second of the server's own CPU time: what it could
+            # answer with a core of its own, whatever the client could send.
+            run["server_cpu"] = round(cpu / seconds, 3)
+            run["qps_per_cpu"] = round(run["qps"] / (cpu / seconds), 0) if cpu else 0.0
             run["load_1min_before"] = round(load, 2)
             run["round"] = number + 1
             rounds_list = results[key]["rounds"]
             assert isinstance(rounds_list, list)
             rounds_list.append(run)
             print(f"{zone.name} round {number + 1} {key}: {run['qps']:.0f} qps, "
-                  f"{run['lost']:.0f} lost, {run['latency_ms']:.2f} ms (load {load:.2f})",
+                  f"{run['lost']:.0f} lost, {run['latency_ms']:.2f} ms, server CPU "
+                  f"{run['server_cpu']:.2f} (load {load:.2f})",
                   file=sys.stderr, flush=True)
     for entry in results.values():
         runs = entry["rounds"]
         assert isinstance(runs, list)
         entry["mean_qps"] = round(statistics.mean(r["qps"] for r in runs), 1)
         entry["mean_latency_ms"] = round(statistics.mean(r["latency_ms"] for r in runs), 3)
+        entry["mean_qps_per_cpu"] = round(statistics.mean(r["qps_per_cpu"] for r in runs), 1)
         entry["lost"] = sum(r["lost"] for r in runs)
     return results
 
@@ -285,21 +334,28 @@ def markdown(record: dict[str, object], seconds: int, rounds: int) -> str:
     assert isinstance(zones_record, dict)
     for name, zone in zones_record.items():
         out += [f"## Zone {name}: {zone['records']} records, {zone['queries']} distinct queries",
-                "", "| server | " + " | ".join(f"round {i + 1} qps / lost / latency"
-                                               for i in range(rounds)) + " | mean qps |",
-                "|---|" + "---:|" * (rounds + 1)]
+                "", "| server | " + " | ".join(f"round {i + 1}: qps / lost / latency / CPU"
+                                               for i in range(rounds))
+                + " | mean qps | mean qps per server CPU |",
+                "|---|" + "---:|" * (rounds + 2)]
         for entry in zone["servers"].values():
-            cells = [f"{r['qps']:.0f} / {r['lost']:.0f} / {r['latency_ms']:.2f} ms "
-                     f"(load {r['load_1min_before']:.2f})" for r in entry["rounds"]]
+            cells = [f"{r['qps']:.0f} / {r['lost']:.0f} / {r['latency_ms']:.2f} ms / "
+                     f"{r['server_cpu']:.2f} (load {r['load_1min_before']:.2f})"
+                     for r in entry["rounds"]]
             out.append(f"| {entry['server']} | " + " | ".join(cells)
-                       + f" | {entry['mean_qps']:.0f} |")
+                       + f" | {entry['mean_qps']:.0f} | {entry['mean_qps_per_cpu']:.0f} |")
         out += ["", "Ratios of mean qps: " + ", ".join(
-            f"{pair} {v:.3f}" for pair, v in zone["ratios"].items() if v is not None) + ".", ""]
+            f"{pair} {v:.3f}" for pair, v in zone["ratios"].items() if v is not None) + ".", "",
+            "Ratios of mean qps per server CPU second: " + ", ".join(
+            f"{pair} {v:.3f}" for pair, v in zone["ratios_per_cpu"].items() if v is not None)
+            + ".", ""]
     out += [f"Peers: {', '.join(record['peers'].values())}.",  # type: ignore[attr-defined]
             "", f"Machine: `{m['uname']}`; CPU {m['cpu']} ({m['nproc']} logical); "
             f"{m['python']}; commit {m['commit']}; load average at the start "
             f"{record['load_start']}, at the end {record['load_end']} (1, 5, 15 min); "
-            "the 1-minute load before each measurement is in its cell.", ""]
+            "the 1-minute load before each measurement is in its cell.  CPU: the server's "
+            "user + system CPU seconds per second of the run (its process tree; for QEMU "
+            "the whole emulator, networking backend included).", ""]
     return "\n".join(out)
 
 
@@ -319,7 +375,7 @@ def main(argv: list[str]) -> int:
     no_tap = tap_available()
     if no_tap is not None:
         print(f"bench/dns.py: the tap rows are left out: {no_tap}", file=sys.stderr)
-    guest = False  # bench/linux_guest.py is not written yet
+    guest = not args.no_guest
     rows = servers(no_tap is None, guest)
     if args.only:
         wanted = set(args.only.split(","))
@@ -337,7 +393,9 @@ def main(argv: list[str]) -> int:
             queries = len(set(zone.queries.read_text().splitlines()))
             record["zones"][zone.name] = {  # type: ignore[index]
                 "records": zone.records, "queries": queries, "servers": measured,
-                "ratios": {f"{a}/{b}": ratio(measured, a, b) for a, b in RATIOS}}
+                "ratios": {f"{a}/{b}": ratio(measured, a, b) for a, b in RATIOS},
+                "ratios_per_cpu": {f"{a}/{b}": ratio(measured, a, b, "mean_qps_per_cpu")
+                                   for a, b in RATIOS}}
     record["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     record["machine"] = machine()
     out = Path(args.out)

@@ -10,6 +10,7 @@ UDP and TCP on one port, one worker thread or process.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -17,12 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import dns.message
-import dns.query
-
 NSD_CONFIG = """\
 server:
-    ip-address: 127.0.0.1@{port}
+    ip-address: {address}@{port}
     port: {port}
     do-ip6: no
     server-count: 1
@@ -112,11 +110,19 @@ def free_port() -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
+def soa_query(origin: str) -> bytes:
+    """A DNS query for `origin` SOA (RFC 1035 4.1), without dnspython: this
+    module is imported from scripts in bench/, where bench/dns.py hides it."""
+    name = b"".join(bytes((len(label),)) + label.encode()
+                    for label in origin.rstrip(".").split(".") if label) + b"\0"
+    return b"\x5e\xc5\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00" + name + b"\x00\x06\x00\x01"
+
+
 def wait_answering(server: str, port: int, origin: str, process: subprocess.Popen[bytes] | None,
                    seconds: float = 30, prefix: tuple[str, ...] = ()) -> None:
     """Return once `server:port` answers a SOA query for `origin` with NOERROR."""
     deadline = time.monotonic() + seconds
-    query = dns.message.make_query(origin, "SOA")
+    query = soa_query(origin)
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the server exited with status {process.returncode}")
@@ -127,18 +133,22 @@ def wait_answering(server: str, port: int, origin: str, process: subprocess.Pope
             if "NOERROR" in probe.stdout:
                 return
             continue
-        try:
-            reply = dns.query.udp(query, server, port=port, timeout=0.3)
-        except (dns.exception.Timeout, OSError):
-            time.sleep(0.1)
-            continue
-        if reply.rcode() == 0:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe_socket:
+            probe_socket.settimeout(0.3)
+            try:
+                probe_socket.sendto(query, (server, port))
+                reply = probe_socket.recv(65535)
+            except OSError:  # a timeout, or a refused port while the server starts
+                time.sleep(0.1)
+                continue
+        if len(reply) >= 12 and reply[:2] == query[:2] and reply[3] & 0xF == 0:
             return
     raise RuntimeError(f"no answer from {server}:{port} within {seconds:.0f} s")
 
 
 @contextmanager
-def _running(argv: list[str], port: int, origin: str, log: Path) -> Iterator[int]:
+def _running(argv: list[str], port: int, origin: str, log: Path) -> Iterator[tuple[int, int]]:
+    """Run `argv` until it answers on `port`; yield (port, process id)."""
     with log.open("wb") as output:
         process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT)
         try:
@@ -147,7 +157,7 @@ def _running(argv: list[str], port: int, origin: str, log: Path) -> Iterator[int
             except RuntimeError as error:
                 raise RuntimeError(f"`{' '.join(argv)}`: {error}: "
                                    f"{log.read_text(errors='replace')[-2000:]}") from None
-            yield port
+            yield port, process.pid
         finally:
             process.terminate()
             try:
@@ -158,36 +168,37 @@ def _running(argv: list[str], port: int, origin: str, log: Path) -> Iterator[int
 
 
 @contextmanager
-def nsd(workdir: Path, zone: Path, origin: str) -> Iterator[int]:
+def nsd(workdir: Path, zone: Path, origin: str) -> Iterator[tuple[int, int]]:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = workdir / "nsd.conf"
-    config.write_text(NSD_CONFIG.format(port=port, dir=workdir, origin=origin, zone=zone))
+    config.write_text(NSD_CONFIG.format(address="127.0.0.1", port=port, dir=workdir,
+                                        origin=origin, zone=zone))
     with _running(["/usr/sbin/nsd", "-d", "-c", str(config)], port, origin,
-                  workdir / "nsd.out") as bound:
-        yield bound
+                  workdir / "nsd.out") as running:
+        yield running
 
 
 @contextmanager
-def knot(workdir: Path, zone: Path, origin: str) -> Iterator[int]:
+def knot(workdir: Path, zone: Path, origin: str) -> Iterator[tuple[int, int]]:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = workdir / "knot.conf"
     config.write_text(KNOT_CONFIG.format(port=port, dir=workdir, origin=origin, zone=zone))
     with _running(["/usr/sbin/knotd", "-c", str(config)], port, origin,
-                  workdir / "knot.out") as bound:
-        yield bound
+                  workdir / "knot.out") as running:
+        yield running
 
 
 @contextmanager
-def bind(workdir: Path, zone: Path, origin: str) -> Iterator[int]:
+def bind(workdir: Path, zone: Path, origin: str) -> Iterator[tuple[int, int]]:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = workdir / "named.conf"
     config.write_text(BIND_CONFIG.format(port=port, dir=workdir, origin=origin, zone=zone))
     with _running(["/usr/sbin/named", "-g", "-n", "1", "-4", "-c", str(config)], port, origin,
-                  workdir / "named.out") as bound:
-        yield bound
+                  workdir / "named.out") as running:
+        yield running
 
 
 def versions() -> dict[str, str]:
@@ -203,3 +214,21 @@ def versions() -> dict[str, str]:
         out[name] = (done.stdout or done.stderr).strip().splitlines()[0] if (
             done.stdout or done.stderr) else "unknown"
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of `pid` and every process below it (NSD
+    forks its server process; `ip netns exec` execs QEMU in place)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue  # it exited meanwhile
+    return total
