@@ -5,7 +5,9 @@ text on a stream and an exit status:
 
 - 0: no errors (warnings alone do not fail a build);
 - 1: the input has errors, or a named file does not exist;
-- 2: bad usage (click's own convention);
+- 2: bad usage: an unknown option, command or target, a bad option value,
+  a missing or extra argument (click's convention), reported as an E08xx
+  diagnostic located in the command line (specc.cli_errors);
 - 3: specc itself failed; reported as an internal-error diagnostic, never
   as a Python traceback.
 """
@@ -16,13 +18,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
 # `api` is looked up as a module attribute at call time (not `from ... import
 # check_file`) so tests can monkeypatch `specc.api.check_file`.
 from specc import api
+from specc.cli_errors import COMMAND_LINE, requested_format, usage_problem
 from specc.diagnostics import Diagnostic, Severity, ice_message, internal_error
 from specc.render import render_gcc, render_json, render_pretty
 from specc.span import SourceFile, Span
@@ -58,7 +61,49 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit(EXIT_OK)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Where the command line as typed is kept, for diagnostics that point into it.
+ARGV_KEY = "specc.argv"
+
+
+class CommandLineGroup(click.Group):
+    """The ``specc`` group: a command line click refuses (an unknown option,
+    a bad value, a missing argument) is reported as a diagnostic in the
+    format the command line asked for, exit status 2, not as click's text."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        argv = list(args)
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as error:
+            raise _refused(error, argv) from None
+        ctx.meta[ARGV_KEY] = argv
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as error:
+            raise _refused(error, command_line(ctx)) from None
+
+
+def command_line(ctx: click.Context | None = None) -> list[str]:
+    """The arguments specc was started with (after ``specc``)."""
+    context = ctx or click.get_current_context()
+    argv: list[str] = context.meta.get(ARGV_KEY, [])
+    return argv
+
+
+def _refused(error: click.ClickException, argv: list[str]) -> click.exceptions.Exit:
+    if isinstance(error, click.exceptions.NoArgsIsHelpError):
+        error.show()  # bare `specc`: the help text is the answer
+        return click.exceptions.Exit(error.exit_code)
+    diagnostic, source, status = usage_problem(error, argv)
+    _emit([diagnostic], {COMMAND_LINE: source}, requested_format(argv, FORMATS), "auto")
+    return click.exceptions.Exit(status)
+
+
+@click.group(cls=CommandLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--version",
     is_flag=True,
@@ -82,6 +127,7 @@ def main() -> None:
     help="pretty (for people, on stderr), gcc or json (for tools, on stdout).",
 )
 @click.option(
+    "-t",
     "--target",
     type=click.Choice(TARGETS),
     default="hvt",
@@ -105,14 +151,8 @@ def check(
     sources: dict[str, SourceFile] = {}
 
     for path in files:
-        # A path that is not there at all gets one line, not a diagnostic:
-        # there is no source to point into.  Anything subtler (permissions,
-        # bad encoding) is check_file's to report, as E0104.
-        problem = _missing(path)
-        if problem is not None:
-            click.echo(f"specc: error: cannot read '{path}': {problem}", err=True)
-            status = max(status, EXIT_ERRORS)
-            continue
+        # A missing path, a directory, a FIFO: check_file reports each as
+        # E0104, as `specc compile` does.
         try:
             result = api.check_file(path, target=target)
         except Exception as exc:  # any failure of ours becomes a bug report
@@ -142,54 +182,60 @@ def check(
 @main.command()
 @click.option("--stdio", is_flag=True, help="Talk over stdin and stdout (the default and only "
               "transport; accepted because editors pass it).")
-def lsp(stdio: bool) -> None:
+@click.option("-t", "--target", type=click.Choice(TARGETS), default="hvt", show_default=True,
+              help="The target documents are checked for, until the editor's settings "
+              "(`target`) name another.")
+def lsp(stdio: bool, target: str) -> None:
     """Run the language server over stdin and stdout, for editors (docs/editors.md)."""
     del stdio
     from specc.lsp.server import main as serve
 
-    serve()
+    serve(target)
 
 
 @main.command("fmt")
 @click.argument("files", nargs=-1, required=True, metavar="FILE...", type=click.Path(path_type=str))
 @click.option("--check", "check_only", is_flag=True,
-              help="Change nothing: list the files that are not formatted, exit 1 if any.")
+              help="Change nothing: list the files that are not formatted, exit 1 if any "
+              "(on stdout; on stderr with --format gcc or json).")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="pretty",
+              show_default=True, help="How to report problems: pretty, gcc or json.")
+@click.option("-t", "--target", type=click.Choice(TARGETS), default="hvt", show_default=True,
+              help="Accepted for symmetry with the other commands; the layout is the same "
+              "for every target.")
 @click.pass_context
-def fmt(ctx: click.Context, files: tuple[str, ...], check_only: bool) -> None:
+def fmt(ctx: click.Context, files: tuple[str, ...], check_only: bool, output_format: str,
+        target: str) -> None:
     """Rewrite FILE... in the canonical layout, keeping every comment.
 
-    A file with syntax errors is reported and left untouched."""
+    A file with syntax errors is reported and left untouched; a file is
+    replaced only by renaming a finished copy over it, so a failed write
+    never loses it."""
+    del target  # the canonical layout does not depend on the target
     from specc.fmt.files import format_file
 
     status = EXIT_OK
+    diagnostics: list[Diagnostic] = []
+    sources: dict[str, SourceFile] = {}
     for path in files:
-        problem = _missing(path)
-        outcome = format_file(path, write=not check_only) if problem is None else None
-        if outcome is None or outcome.error is not None:
-            reason = f"cannot read '{path}': {problem}" if outcome is None else outcome.error
-            click.echo(f"specc: error: {reason}", err=True)
-            status = max(status, EXIT_ERRORS)
-        elif outcome.internal_error is not None:
+        outcome = format_file(path, write=not check_only)
+        if outcome.source is not None:
+            sources[path] = outcome.source
+        if outcome.internal_error is not None:
             span = Span(path, 1, 1, 1, 1, 0, 0)
             message = f"internal compiler error: fmt: {outcome.internal_error}; please report this bug"
-            _emit([Diagnostic("E9001", Severity.ERROR, message, span)], {}, "pretty", "auto")
+            diagnostics.append(Diagnostic("E9001", Severity.ERROR, message, span))
             status = EXIT_INTERNAL
-        elif outcome.diagnostics:
-            assert outcome.source is not None
-            _emit(outcome.diagnostics, {path: outcome.source}, "pretty", "auto")
+        elif outcome.error is not None or outcome.diagnostics:
+            diagnostics.extend([outcome.error] if outcome.error is not None else [])
+            diagnostics.extend(outcome.diagnostics)
             status = max(status, EXIT_ERRORS)
         elif outcome.changed and check_only:
-            click.echo(path)
+            # stdout is the diagnostics' in the gcc and json formats.
+            click.echo(path, err=output_format != "pretty")
             status = max(status, EXIT_ERRORS)
+    _emit(diagnostics, sources, output_format, "auto")
     ctx.exit(status)
-
-
-def _missing(path: str) -> str | None:
-    if not os.path.exists(path):
-        return "no such file"
-    if os.path.isdir(path):
-        return "is a directory"
-    return None
 
 
 def _emit(

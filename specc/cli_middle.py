@@ -7,18 +7,31 @@ problems exactly as `specc check` does.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from specc.cli import EXIT_ERRORS, EXIT_INTERNAL, EXIT_OK, FORMATS, TARGETS, _emit, main
-from specc.diagnostics import ice_message, internal_error
+from specc.cli import (
+    EXIT_ERRORS,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    FORMATS,
+    TARGETS,
+    _emit,
+    command_line,
+    main,
+)
+from specc.cli_errors import COMMAND_LINE, command_line_problem, unknown_name
+from specc.diagnostics import Diagnostic, ice_message, internal_error
 from specc.passes import DUMP_PASSES as PASS_NAMES
+from specc.span import SourceFile
 
 if TYPE_CHECKING:
     from specc.builder import BuildResult
@@ -30,6 +43,8 @@ def guarded(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def run_guarded(*args: Any, **kwargs: Any) -> None:
+        REPORT.diagnostics.clear()
+        REPORT.sources.clear()
         try:
             command(*args, **kwargs)
         except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
@@ -46,7 +61,8 @@ def compile_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--format", "output_format", type=click.Choice(FORMATS),
                            default="pretty", show_default=True,
                            help="How to report problems: pretty, gcc or json.")(command)
-    command = click.option("--config", "config_file", type=click.Path(dir_okay=False),
+    # Any path: one that cannot be read is E0405, located, not click's usage error.
+    command = click.option("--config", "config_file", type=click.Path(),
                            help="A TOML file whose [config] table overrides const keys.")(command)
     command = click.option("-D", "defines", multiple=True, metavar="NAME=VALUE",
                            help="Override a const config key (wins over --config).")(command)
@@ -55,9 +71,73 @@ def compile_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.argument("file", type=click.Path(path_type=str))(command)
 
 
+@dataclass
+class Report:
+    """The diagnostics of a compilation that succeeded (warnings), held until
+    the command knows whether it fails later on (an output it cannot write),
+    so that one run prints one report: one JSON document in --format json."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+
+    def hold(self, diagnostics: Sequence[Diagnostic], sources: Mapping[str, SourceFile]) -> None:
+        self.diagnostics.extend(diagnostics)
+        self.sources.update(sources)
+
+    def flush(self, output_format: str, *extra: Diagnostic) -> None:
+        _emit([*self.diagnostics, *extra], self.sources, output_format, "auto")
+        self.diagnostics.clear()
+        self.sources.clear()
+
+
+# One command runs per process; `guarded` empties it when a command starts.
+REPORT = Report()
+
+
+def fail(code: str, message: str, output_format: str, *, word: str | None = None,
+         hint: str | None = None) -> NoReturn:
+    """Report a problem with what the command line asks for (after what the
+    compilation reported); exit 1."""
+    diagnostic, source = command_line_problem(command_line(), code, message, word=word,
+                                              hint=hint)
+    REPORT.sources[COMMAND_LINE] = source
+    REPORT.flush(output_format, diagnostic)
+    sys.exit(EXIT_ERRORS)
+
+
+def write_output(path: str, data: bytes | str, output_format: str) -> None:
+    """Write a file the command line named (``-o``, ``--depfile``): whole,
+    through a temporary file renamed over it, so a reader never sees half of
+    it; a failure is E0806.  A device or FIFO (``-o /dev/stdout``) is written
+    to directly: renaming over it would replace the device node."""
+    real = os.path.realpath(path)
+    if os.path.exists(real) and not os.path.isfile(real):
+        try:
+            with open(real, "wb") as stream:
+                stream.write(data.encode() if isinstance(data, str) else data)
+        except OSError as error:
+            fail("E0806", f"cannot write `{path}`: {error.strerror or error}", output_format,
+                 word=path)
+        return
+    directory = os.path.dirname(real)
+    temporary = f"{real}.tmp"
+    try:
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+        os.replace(temporary, real)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        fail("E0806", f"cannot write `{path}`: {error.strerror or error}", output_format,
+             word=path)
+
+
 def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
                output_format: str, stop_after: str | None = None) -> Any:
-    """Compile through the middle end; on errors, report them and exit."""
+    """Compile through the middle end; on errors, report them and exit.
+    Otherwise its warnings wait in REPORT for the command to flush."""
     from specc.driver import CompileOptions, compile_file
 
     try:
@@ -65,10 +145,12 @@ def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: st
     except Exception as error:  # a bug in specc: one diagnostic, never a traceback
         _emit([internal_error(error, file)], {}, output_format, "auto")
         sys.exit(EXIT_INTERNAL)
-    _emit(result.diagnostics, result.check.sources, output_format, "auto")
+    REPORT.hold(result.diagnostics, result.check.sources)
     if any(d.code == "E9001" for d in result.diagnostics):
+        REPORT.flush(output_format)
         sys.exit(EXIT_INTERNAL)
     if result.has_errors:
+        REPORT.flush(output_format)
         sys.exit(EXIT_ERRORS)
     return result
 
@@ -76,7 +158,8 @@ def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: st
 def run_build(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
               output_format: str, output_dir: str | None, *, quiet: bool = False,
               verbose: bool = False) -> BuildResult:
-    """`specc.build`, its diagnostics rendered; exits unless the image was built."""
+    """`specc.build`; on errors, report them and exit.  Otherwise its
+    warnings wait in REPORT for the command to flush."""
     from specc.builder import build
     from specc.cli_progress import BuildProgress, is_terminal
 
@@ -85,10 +168,12 @@ def run_build(file: str, target: str, defines: tuple[str, ...], config_file: str
                        live=live) as progress:
         result = build(file, target=target, defines=defines, config_file=config_file,
                        output_dir=output_dir, listener=progress)
-    _emit(result.diagnostics, result.sources, output_format, "auto")
+    REPORT.hold(result.diagnostics, result.sources)
     if result.internal_error:
+        REPORT.flush(output_format)
         sys.exit(EXIT_INTERNAL)
     if not result.ok or result.image is None:
+        REPORT.flush(output_format)
         sys.exit(EXIT_ERRORS)
     return result
 
@@ -104,16 +189,6 @@ def summary(result: BuildResult) -> str:
     removed = sum(1 for r in result.manifest.get("removed", []) if r["kind"] == "device")
     devices = f"{kept} device{'s' if kept != 1 else ''} kept, {removed} removed"
     return f"specc: wrote {result.image} ({', '.join(sizes)}; {devices})"
-
-
-def write_depfile(path: str, text: str) -> None:
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
 
 
 def report_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,12 +218,14 @@ def compile_command(file: str, target: str, defines: tuple[str, ...], config_fil
         from specc.dumps import dump
 
         result = run_middle(file, target, defines, config_file, output_format, dump_after)
+        REPORT.flush(output_format)
         click.echo(dump(result, dump_after), nl=False)
         sys.exit(EXIT_OK)
     built = run_build(file, target, defines, config_file, output_format, output_dir,
                       quiet=quiet, verbose=verbose)
     if depfile is not None:
-        write_depfile(depfile, built.depfile)
+        write_output(depfile, built.depfile, output_format)
+    REPORT.flush(output_format)
     if not quiet:
         click.echo(summary(built), err=True)
 
@@ -163,12 +240,14 @@ def compile_command(file: str, target: str, defines: tuple[str, ...], config_fil
               show_default=True,
               help="hvt: QEMU's user networking, or a tap in a network namespace of its own "
                    "(root; removed on exit).")
+@click.option("--depfile", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also write a Make-syntax rule IMAGE: INPUTS... to FILE, as compile does.")
 @report_options
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @guarded
 def run(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
         output_format: str, output_dir: str | None, print_command: bool, network: str,
-        quiet: bool, verbose: bool, args: tuple[str, ...]) -> None:
+        depfile: str | None, quiet: bool, verbose: bool, args: tuple[str, ...]) -> None:
     """Compile FILE and run the image in the foreground; ARGS (after --) go to the image.
 
     hvt images run under QEMU microvm with user networking; the UDP and TCP
@@ -183,6 +262,9 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
 
     built = run_build(file, target, defines, config_file, output_format, output_dir,
                       quiet=quiet, verbose=verbose)
+    if depfile is not None:
+        write_output(depfile, built.depfile, output_format)
+    REPORT.flush(output_format)
     assert built.image is not None and built.compilation is not None
     assert built.compilation.image is not None
     image = built.compilation.image
@@ -221,7 +303,6 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
 def explain(file: str, name: str, target: str, defines: tuple[str, ...], config_file: str | None,
             output_format: str, as_json: bool) -> None:
     """Is NAME (a device, component, function or config key) in the image, and why."""
-    from specc.check.suggest import did_you_mean
     from specc.explain import explain as explain_name
 
     # Up to dce: explain says itself when a kept device cannot be built.
@@ -230,10 +311,11 @@ def explain(file: str, name: str, target: str, defines: tuple[str, ...], config_
     if not explanations:
         program = result.program
         known = [*program.devices, *program.components, *program.functions, *program.config]
-        hint = did_you_mean(name, known)
-        click.echo(f"specc: error: `{name}` is not a device, component, function or config key "
-                   f"of {file}" + (f"; {hint}" if hint else ""), err=True)
+        diagnostic, source = unknown_name(command_line(), name, file, known)
+        REPORT.sources[COMMAND_LINE] = source
+        REPORT.flush(output_format, diagnostic)
         sys.exit(EXIT_ERRORS)
+    REPORT.flush(output_format)
     if as_json:
         click.echo(json.dumps([e.to_json() for e in explanations], indent=2))
     else:
@@ -263,10 +345,10 @@ def graph(file: str, target: str, defines: tuple[str, ...], config_file: str | N
         try:
             data = render(text, kind)
         except GraphvizMissing as error:
-            click.echo(f"specc: error: {error}", err=True)
-            sys.exit(EXIT_ERRORS)
+            fail("E0807", str(error), output_format, word=graph_format or output)
     if output is None:
+        REPORT.flush(output_format)
         sys.stdout.buffer.write(data)
     else:
-        with open(output, "wb") as handle:
-            handle.write(data)
+        write_output(output, data, output_format)
+        REPORT.flush(output_format)

@@ -90,6 +90,14 @@ _ENTRIES = [
     CodeEntry("E0601", "component not available on this target"),
     # Back ends (E07xx)
     CodeEntry("E0701", "the target cannot build this spec"),
+    # The command line (E08xx)
+    CodeEntry("E0801", "unknown option or command"),
+    CodeEntry("E0802", "invalid option value or use"),
+    CodeEntry("E0803", "unknown target on the command line"),
+    CodeEntry("E0804", "missing or extra command-line argument"),
+    CodeEntry("E0805", "`explain` NAME is not in the spec"),
+    CodeEntry("E0806", "output file cannot be written"),
+    CodeEntry("E0807", "Graphviz is missing or failed"),
     # Warnings (W0xxx)
     CodeEntry("W0001", "unreachable match arm", is_error=False),
     CodeEntry("W0002", "unused variable", is_error=False),

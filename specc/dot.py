@@ -65,7 +65,7 @@ def render(dot_text: str, fmt: str) -> bytes:
     executable = shutil.which("dot")
     if executable is None:
         raise GraphvizMissing("Graphviz's `dot` is not installed (Debian: apt-get install "
-                              "graphviz); use --format dot")
+                              "graphviz); `--as dot` writes DOT without it")
     completed = subprocess.run([executable, f"-T{fmt}"], input=dot_text.encode(),
                                capture_output=True, check=False, timeout=60)
     if completed.returncode != 0:

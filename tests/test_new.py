@@ -141,7 +141,7 @@ def test_specc_new_never_overwrites(tmp_path: Path) -> None:
     index.write_text("mine\n")
     result = specc("new", str(target), "--template", "http", cwd=tmp_path)
     assert result.returncode == 1
-    assert f"'{index}' exists already" in result.stderr
+    assert f"error[E0806]: `{index}` exists already" in result.stderr
     assert index.read_text() == "mine\n"
     assert not (target / "site.spec").exists()  # nothing at all was written
     # Without the obstacle it writes; a second time it refuses the spec.

@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 
 from specc import inputs
-from specc.diagnostics import Diagnostic
+from specc.diagnostics import Diagnostic, Severity
 from specc.fmt import format_text
-from specc.span import SourceFile
+from specc.span import SourceFile, Span
 
 
 @dataclass
@@ -26,7 +26,7 @@ class FileOutcome:
     changed: bool = False  # the file was not in the canonical layout
     source: SourceFile | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)  # syntax errors
-    error: str | None = None  # could not read or write it
+    error: Diagnostic | None = None  # could not read it (E0104) or write it (E0806)
     internal_error: str | None = None  # the formatter failed
 
 
@@ -35,8 +35,7 @@ def format_file(path: str, *, write: bool) -> FileOutcome:
     try:
         text = inputs.read_text(path, inputs.SPEC_LIMIT)  # never a FIFO or a device
     except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        return FileOutcome(path, error=f"cannot read '{path}': {reason}")
+        return FileOutcome(path, error=_file_error("E0104", f"cannot read `{path}`", error, path))
     result = format_text(text, path)
     if result.text is None:
         return FileOutcome(path, source=SourceFile(path, text), diagnostics=result.diagnostics,
@@ -46,8 +45,18 @@ def format_file(path: str, *, write: bool) -> FileOutcome:
         try:
             replace_text(path, result.text)
         except OSError as error:
-            outcome.error = f"cannot write '{path}': {error.strerror or error}"
+            # replace_text renames a finished temporary file over the
+            # original, so a failure at any step leaves the original intact.
+            outcome.error = _file_error("E0806", f"cannot write `{path}`", error, path,
+                                        hint=f"`{path}` was left as it was")
     return outcome
+
+
+def _file_error(code: str, what: str, error: OSError | UnicodeDecodeError, path: str,
+                hint: str | None = None) -> Diagnostic:
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return Diagnostic(code, Severity.ERROR, f"{what}: {reason}", Span(path, 1, 1, 1, 1, 0, 0),
+                      hint=hint)
 
 
 def replace_text(path: str, text: str) -> None:

@@ -35,7 +35,7 @@ from specc.lsp.features.navigation import definition, references
 from specc.lsp.features.rename import RenameError, prepare_rename, rename
 from specc.lsp.features.semantic_tokens import LEGEND, semantic_tokens
 from specc.lsp.features.symbols import document_symbols
-from specc.lsp.workspace import DocumentState, Workspace
+from specc.lsp.workspace import DocumentState, Settings, Workspace
 from specc.span import SourceFile
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -312,10 +312,14 @@ async def _pull_configuration(ls: SpeccLanguageServer) -> None:
         ls.documents.configure(values[0])
 
 
-def main() -> None:
-    """Serve on stdin and stdout until the client says ``exit``."""
+def main(target: str = "hvt") -> None:
+    """Serve on stdin and stdout until the client says ``exit``; ``target``
+    (``specc lsp -t``) is what documents are checked for until the client's
+    settings name another."""
     tune_for_latency()
-    create_server().start_io()
+    server = create_server()
+    server.documents.settings = Settings(target=target)
+    server.start_io()
 
 
 def tune_for_latency() -> None:
