@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Callable
 
@@ -10,6 +9,8 @@ from .core import Datagram, Runtime, fmt_ipv4
 
 # Datagrams read per wake-up before other sockets get a turn.
 _BATCH = 64
+# The most peer addresses remembered as integers before starting over.
+_ADDRESSES = 1024
 
 
 class Impl:
@@ -30,20 +31,32 @@ class Impl:
         self.sockets[port] = sock
         bound_port = sock.getsockname()[1]
 
+        # Peer addresses as integers, by the text recvfrom gives: a DNS
+        # server hears the same few resolvers again and again.
+        addresses: dict[str, int] = {}
+        recvfrom, sendto = sock.recvfrom, sock.sendto
+
         def ready() -> None:
             for _ in range(_BATCH):
                 try:
-                    payload, (host, peer_port) = sock.recvfrom(65535)
+                    payload, peer = recvfrom(65535)
                 except (BlockingIOError, InterruptedError):
                     return
                 except OSError:
                     continue  # e.g. an ICMP error for an earlier reply
-                address = int.from_bytes(socket.inet_aton(host), "big")
+                host, peer_port = peer
+                address = addresses.get(host)
+                if address is None:
+                    if len(addresses) >= _ADDRESSES:
+                        addresses.clear()
+                    address = addresses[host] = int.from_bytes(socket.inet_aton(host), "big")
                 reply = handler(Datagram(address, peer_port, bound_port, payload))
                 if reply is not None:
-                    # A reply that cannot be sent is dropped, as on a wire.
-                    with contextlib.suppress(OSError):
-                        sock.sendto(reply, (host, peer_port))
+                    # try/except, not contextlib.suppress: no context manager per reply.
+                    try:  # noqa: SIM105
+                        sendto(reply, peer)
+                    except OSError:
+                        pass  # a reply that cannot be sent is dropped, as on a wire
 
         self.rt.on_readable(sock, ready)
         self.rt.announce(f"udp {fmt_ipv4(self.rt.bind_address)}:{bound_port}")
