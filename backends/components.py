@@ -97,6 +97,9 @@ class Hooks:
     address_consts: tuple[str, str] | None = None
     # The guest takes its address by DHCP from the launcher's network.
     dhcp_client: bool = False
+    # The most the implementation takes from the per-event arena in one event
+    # (bytes): the image refuses to start with less (C targets).
+    event_arena: int = 0
 
 
 _REGISTRY: dict[str, Hooks] = {}

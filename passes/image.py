@@ -121,6 +121,7 @@ class ImageInstance:
     implementation: str  # absolute path of its file for this target
     data: tuple[CompileTimeData, ...]  # from its implementation's hooks
     span: Span  # the call that builds it
+    event_arena: int = 0  # the most it takes from the per-event arena (bytes)
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,7 @@ class _ImageBuilder:
             implementation=self.implementations[instance.key],
             data=data,
             span=instance.span,
+            event_arena=hooks.event_arena,
         )
 
     def operations(self, instance: Instance, info: ComponentInfo) -> set[str]:

@@ -174,7 +174,10 @@ def test_hvt_dns_boots_and_answers(tmp_path: Path) -> None:
                       "-D", "address=10.0.2.15/24", "-D", "gateway=10.0.2.2")
     assert text_size(image) <= 64 * 1024, "the DNS image's code is over its 64 KiB bar"
     port = free_port()
-    command = qemu_command(image, net=f"user,hostfwd=udp:127.0.0.1:{port}-10.0.2.15:53")
+    # 2 MiB, QEMU's smallest that holds an image at 1 MiB: the arena is the
+    # heap that is left, not a fixed megabyte (issue 13, item 5).
+    command = qemu_command(image, net=f"user,hostfwd=udp:127.0.0.1:{port}-10.0.2.15:53",
+                           memory_mib=2)
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)

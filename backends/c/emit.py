@@ -264,6 +264,9 @@ class _CImage:
                  "    static const char *const known[] = { " +
                  "".join(f'"{k}", ' for k in known) + "0 };",
                  f"    sc_params_check(known, {c_string(usage.encode())});"]
+        need = max((i.event_arena for i in self.image.instances), default=0)
+        if need:  # what the components are known to take; the code's own use is unbounded
+            lines.append(f"    sc_arena_require({need}u);")
         for var in self.image.vars:  # initial values: constants, not in the arena
             lines.append(f"    {cglobals.c_name(var.name)} = {lowerer.const(var.initial, var.type)};")
         for param in params:

@@ -44,7 +44,9 @@ def answer_table(instance: InstanceView) -> tuple[AnswerTable, ...]:
     return (AnswerTable(build_table(zone.zone)),)
 
 
-register(Hooks(data=answer_table), "c/runtime/components/dns_zone.c",
+# dns_zone.c's answer buffer is max(max_size, 512) bytes, max_size a u16;
+# dns_over_tcp.c keeps ANSWER_ARENA (65535 + 1024) free for each answer.
+register(Hooks(data=answer_table, event_arena=65535 + 16), "c/runtime/components/dns_zone.c",
          "python/runtime/dns_zone.py")
-register(Hooks(listens={"serve": "tcp"}), "c/runtime/components/dns_over_tcp.c",
-         "python/runtime/dns_over_tcp.py")
+register(Hooks(listens={"serve": "tcp"}, event_arena=65535 + 1024 + 16),
+         "c/runtime/components/dns_over_tcp.c", "python/runtime/dns_over_tcp.py")

@@ -59,15 +59,27 @@ _Noreturn void sc_usage(const char *message, const char *name) {
 
 /* ---- the arena -------------------------------------------------------------- */
 
-/* One event's strings and bytes.  Big enough for any reply a datagram or a
- * TCP chunk produces; exhausting it is a trap, not a corruption. */
-#define SC_ARENA_SIZE (1u << 20)
-static _Alignas(16) uint8_t arena[SC_ARENA_SIZE];
-static size_t arena_used;
+/* One event's strings and bytes, in memory the target provides
+ * (sc_target_arena): on hvt the heap left once the platform has taken its
+ * rings and page tables, so that it grows with QEMU's -m instead of being a
+ * fixed array in the image; on unix a static megabyte.  Exhausting it is a
+ * trap, not a corruption. */
+static uint8_t *arena;
+static size_t arena_size, arena_used;
+
+static void arena_start(void) {
+    if (arena != 0) return;
+    struct platform_region r = sc_target_arena();
+    uintptr_t base = (r.base + 15u) & ~(uintptr_t)15u;
+    if (r.base == 0 || base - r.base >= r.size) sc_trap("runtime", "no memory for the arena");
+    arena = (uint8_t *)base;
+    arena_size = r.size - (base - r.base);
+}
 
 void *sc_alloc_at(size_t size, const char *pos) {
+    arena_start();
     size_t start = (arena_used + 15u) & ~(size_t)15u;
-    if (start > SC_ARENA_SIZE || size > SC_ARENA_SIZE - start)
+    if (start > arena_size || size > arena_size - start)
         sc_trap(pos ? pos : "runtime", "out of memory for this event");
     arena_used = start + size;
     return arena + start;
@@ -77,7 +89,19 @@ void *sc_alloc(size_t size) { return sc_alloc_at(size, 0); }
 
 void sc_arena_reset(void) { arena_used = 0; }
 
-size_t sc_arena_free(void) { return SC_ARENA_SIZE - arena_used; }
+size_t sc_arena_free(void) { arena_start(); return arena_size - arena_used; }
+
+void sc_arena_require(size_t need) {
+    arena_start();
+    if (arena_size >= need) return;
+    char a[24], b[24];
+    write_str("runtime: this image needs ");
+    write_str(decimal(a + sizeof a, (need + 1023u) / 1024u));
+    write_str(" KiB of arena for one event and has ");
+    write_str(decimal(b + sizeof b, arena_size / 1024u));
+    write_str(" KiB: give it more memory (QEMU -m)\n");
+    platform_exit(SC_EXIT_USAGE);
+}
 
 /* ---- bytes and strings ---------------------------------------------------------- */
 

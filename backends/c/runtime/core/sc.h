@@ -156,6 +156,9 @@ void *sc_alloc(size_t size);       /* from the event's arena; traps when exhaust
 void *sc_alloc_at(size_t size, const char *pos);  /* the same, trapping at pos */
 void sc_arena_reset(void);
 size_t sc_arena_free(void);        /* bytes still available this event */
+/* Exit with a usage message (status 64) unless the arena holds `need`
+ * bytes: what the compiler knows one event takes (app_main asks first). */
+void sc_arena_require(size_t need);
 
 bool sc_bytes_eq(sc_bytes a, sc_bytes b);
 bool sc_str_eq(sc_str a, sc_str b);
@@ -226,6 +229,8 @@ void sc_loop_run(void);            /* until nothing can happen any more */
  * (dispatching whatever I/O arrived) and say whether anything listens. */
 void sc_target_wait(uint64_t deadline_ns, bool forever);
 bool sc_target_listening(void);
+/* The memory of the per-event arena (asked once, at the first allocation). */
+struct platform_region sc_target_arena(void);
 
 /* ---- runtime parameters ------------------------------------------------------ */
 

@@ -2,6 +2,7 @@
  * frame or the deadline, and dispatch frames through the IPv4 stack; and
  * the readiness lines (components/listening.h). */
 #include "components/listening.h"
+#include "alloc.h"
 #include "core/sc.h"
 #include "fmt.h"
 #include "net/net.h"
@@ -12,11 +13,13 @@ unsigned sc_hvt_listeners;
 void sc_target_wait(uint64_t deadline_ns, bool forever) {
     net_poll();
     sc_arena_reset();
-    uint64_t now = platform_monotonic_ns();
-    /* Waiting "forever" still wakes up now and then: ARP and the clock need
-     * it.  An overdue deadline returns at once. */
-    uint64_t until = forever || (deadline_ns > now && deadline_ns - now > 100000000u)
-                         ? now + 100000000u : deadline_ns;
+    /* Wake for the loop's own deadline or the network's (ARP retries, TCP
+     * timers), whichever is first; an idle image with neither sleeps until
+     * a frame arrives (the platform re-arms its timer at the LAPIC's
+     * longest count).  An overdue deadline returns at once. */
+    uint64_t until = net_deadline();
+    if (!forever && deadline_ns < until)
+        until = deadline_ns;
     if (platform_yield_until(until)) {
         net_poll();
         sc_arena_reset();
@@ -24,6 +27,12 @@ void sc_target_wait(uint64_t deadline_ns, bool forever) {
 }
 
 bool sc_target_listening(void) { return sc_hvt_listeners > 0; }
+
+/* The arena is what the heap still holds once the platform took its rings
+ * and page tables, not zeroed: QEMU backs only the pages an event touches.
+ * Taken from lib/alloc.c so that a later heap_alloc gets NULL instead of
+ * memory the arena uses. */
+struct platform_region sc_target_arena(void) { return heap_take_rest(); }
 
 #define LISTENING_MAX 32
 static struct { const char *protocol; uint16_t port; } listening[LISTENING_MAX];

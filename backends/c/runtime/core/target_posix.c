@@ -8,3 +8,10 @@ void sc_target_wait(uint64_t deadline_ns, bool forever) {
 }
 
 bool sc_target_listening(void) { return posix_watching() > 0; }
+
+/* A host process has memory to spare: a fixed megabyte, as hvt had before
+ * its arena came from the heap. */
+struct platform_region sc_target_arena(void) {
+    static _Alignas(16) uint8_t arena[1u << 20];
+    return (struct platform_region){ (uintptr_t)arena, sizeof arena };
+}

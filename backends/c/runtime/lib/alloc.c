@@ -42,3 +42,11 @@ size_t heap_remaining(void)
     start();
     return end - next;
 }
+
+struct platform_region heap_take_rest(void)
+{
+    start();
+    struct platform_region r = {next, end - next};
+    next = end;
+    return r;
+}

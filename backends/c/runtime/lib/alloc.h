@@ -10,11 +10,17 @@
 
 #include <stddef.h>
 
+#include "platform.h"
+
 /* size bytes aligned to align (a power of two), zeroed; NULL when the heap
  * is exhausted or align is not a power of two. */
 void *heap_alloc(size_t size, size_t align);
 
 /* Bytes still available (before alignment). */
 size_t heap_remaining(void);
+
+/* Everything still available, not zeroed (pages never touched cost the
+ * host nothing); heap_alloc returns NULL afterwards. */
+struct platform_region heap_take_rest(void);
 
 #endif

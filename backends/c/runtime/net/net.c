@@ -692,9 +692,31 @@ int net_udp_send(uint32_t dst, uint16_t dst_port, uint16_t src_port, const uint8
     return ip_output(dst, IP_PROTO_UDP, UDP_HLEN + len, platform_monotonic_ns());
 }
 
+/* When arp_timers has work: a pending entry's next request (or its drop).
+ * A resolved entry's expiry needs no wake-up: arp_find checks the age, and
+ * arp_timers frees it at whatever poll comes after. */
+static uint64_t arp_deadline(void)
+{
+    uint64_t due = UINT64_MAX;
+    for (unsigned i = 0; i < NET_ARP_ENTRIES; i++) {
+        const struct arp_entry *e = &net.arp[i];
+        if (e->state == ARP_PENDING && e->stamp + NET_ARP_RETRY_NS < due)
+            due = e->stamp + NET_ARP_RETRY_NS;
+    }
+    return due;
+}
+
 uint64_t net_deadline(void)
 {
-    return net.up && net.proto != NULL ? net.proto->deadline() : UINT64_MAX;
+    if (!net.up)
+        return UINT64_MAX;
+    uint64_t due = arp_deadline();
+    if (net.proto != NULL) {
+        uint64_t proto = net.proto->deadline();
+        if (proto < due)
+            due = proto;
+    }
+    return due;
 }
 
 void net_set_protocol(const struct net_protocol *p)

@@ -90,8 +90,9 @@ int net_udp_send(uint32_t dst, uint16_t dst_port, uint16_t src_port, const uint8
                  size_t len);
 
 /*
- * The earliest time net_poll has work besides received frames (a TCP timer,
- * an owed acknowledgement), or UINT64_MAX.  The event loop waits no longer.
+ * The earliest time net_poll has work besides received frames (an ARP
+ * request to repeat, a TCP timer, an owed acknowledgement), or UINT64_MAX.
+ * The event loop waits no longer.
  */
 uint64_t net_deadline(void);
 
