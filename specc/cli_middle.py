@@ -28,8 +28,8 @@ from specc.cli import (
     command_line,
     main,
 )
-from specc.cli_errors import COMMAND_LINE, command_line_problem, unknown_name
-from specc.diagnostics import Diagnostic, ice_message, internal_error
+from specc.cli_errors import COMMAND_LINE, EXIT_USAGE, command_line_problem, unknown_name
+from specc.diagnostics import Diagnostic, internal_error
 from specc.passes import DUMP_PASSES as PASS_NAMES
 from specc.span import SourceFile
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 def guarded(command: Callable[..., None]) -> Callable[..., None]:
     """A failure of specc itself in a command becomes one internal-error
-    report (exit 3), never a traceback."""
+    diagnostic (exit 3), never a traceback."""
 
     @functools.wraps(command)
     def run_guarded(*args: Any, **kwargs: Any) -> None:
@@ -50,7 +50,10 @@ def guarded(command: Callable[..., None]) -> Callable[..., None]:
         except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
             raise
         except Exception as error:
-            click.echo(f"specc: {ice_message(error)}", err=True)
+            # An E9001 diagnostic at the spec being compiled, after whatever
+            # the compilation had reported, in the format asked for.
+            output_format = kwargs.get("output_format", "pretty")
+            REPORT.flush(output_format, internal_error(error, kwargs.get("file", COMMAND_LINE)))
             sys.exit(EXIT_INTERNAL)
 
     return run_guarded
@@ -95,14 +98,14 @@ REPORT = Report()
 
 
 def fail(code: str, message: str, output_format: str, *, word: str | None = None,
-         hint: str | None = None) -> NoReturn:
+         hint: str | None = None, status: int = EXIT_ERRORS) -> NoReturn:
     """Report a problem with what the command line asks for (after what the
-    compilation reported); exit 1."""
+    compilation reported) and exit, by default with status 1."""
     diagnostic, source = command_line_problem(command_line(), code, message, word=word,
                                               hint=hint)
     REPORT.sources[COMMAND_LINE] = source
     REPORT.flush(output_format, diagnostic)
-    sys.exit(EXIT_ERRORS)
+    sys.exit(status)
 
 
 def write_output(path: str, data: bytes | str, output_format: str) -> None:
@@ -260,6 +263,9 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
     from specc.launch import command
     from specc.netns import network_for
 
+    if network == "tap" and target != "hvt":  # before a build that would be wasted
+        fail("E0802", "`--net tap` is for hvt images", output_format, word="tap",
+             hint="build with `-t hvt`, or leave out `--net tap`", status=EXIT_USAGE)
     built = run_build(file, target, defines, config_file, output_format, output_dir,
                       quiet=quiet, verbose=verbose)
     if depfile is not None:

@@ -77,6 +77,8 @@ CASES = [
     case("check --color purple demo.spec", "E0802", 2, word="purple",
          message="invalid value for option `--color`: `purple` is not one of its choices"),
     case("graph demo.spec --as pdf", "E0802", 2, word="pdf"),
+    case("run demo.spec -t python --net tap", "E0802", 2, word="tap",
+         message="`--net tap` is for hvt images"),
     case("compile demo.spec -o", "E0802", 2, word="-o", message="option `-o` needs a value"),
     case("compile -t unx demo.spec", "E0803", 2, word="unx", message="unknown target `unx`"),
     case("check --target=pyhton demo.spec", "E0803", 2, word="--target=pyhton"),
@@ -368,3 +370,24 @@ def test_the_docs_example_gives_its_code(code: str, work: Path) -> None:
                                text=True, timeout=60, check=False, env=env)
     assert f"error[{code}]" in completed.stdout.splitlines()[0], completed.stdout
     assert completed.returncode == (2 if code <= "E0804" else 1)
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_failure_of_specc_in_a_command_is_e9001(work: Path, output_format: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from specc import dot
+
+    def explode(result: object) -> str:
+        raise KeyError("oops")
+
+    monkeypatch.setattr(dot, "to_dot", explode)
+    result = invoke(["graph", "demo.spec", "--format", output_format])
+    assert result.exit_code == 3
+    report = result.stderr if output_format == "pretty" else result.stdout
+    assert "Traceback" not in report
+    if output_format == "json":
+        [found] = json.loads(report)
+        assert (found["code"], found["file"]) == ("E9001", "demo.spec")
+        assert found["message"] == "internal compiler error: KeyError: 'oops'; please report this bug"
+    else:
+        assert "E9001" in report and "raised at " in report and "explode" in report

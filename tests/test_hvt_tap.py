@@ -168,6 +168,7 @@ def test_net_tap_is_for_hvt_only(tmp_path: Path) -> None:
     result = subprocess.run([*SPECC, "run", str(spec), "-t", "python", "--net", "tap", "-o",
                              str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT,
                             timeout=120)
-    assert result.returncode == 1
-    assert "specc: error: --net tap is for hvt images (-t hvt)" in result.stderr
+    assert result.returncode == 2
+    assert "error[E0802]: `--net tap` is for hvt images" in result.stderr
+    assert "= help: build with `-t hvt`, or leave out `--net tap`" in result.stderr
     assert "Traceback" not in result.stderr
