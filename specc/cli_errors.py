@@ -99,6 +99,10 @@ def usage_problem(error: click.ClickException,
         if error.possibilities:
             hint = did_you_mean(error.option_name, error.possibilities)
         hint = hint or f"`{command} --help` lists the options"
+        ctx = error.ctx
+        if ctx is not None and ctx.info_name == "run":
+            notes = (*notes, Note(f"a parameter of the image goes after `--`: "
+                                  f"`{command} FILE -- {error.option_name}`"))
         return (_error("E0801", f"unknown option `{error.option_name}` for `{command}`",
                        line.word(_option_index(argv, error.option_name)), notes, hint),
                 line.source, EXIT_USAGE)

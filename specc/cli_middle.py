@@ -233,7 +233,9 @@ def compile_command(file: str, target: str, defines: tuple[str, ...], config_fil
         click.echo(summary(built), err=True)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
+# Options the image takes come after `--`; an unknown option before it is
+# E0801 rather than silently handed to the image.
+@main.command()
 @compile_options
 @click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False), default=None,
               help="Where to write the image (default: out/NAME-TARGET).")

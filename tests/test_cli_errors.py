@@ -73,6 +73,7 @@ CASES = [
     case("compile demo.spec --bogus", "E0801", 2, word="--bogus",
          message="unknown option `--bogus` for `specc compile`"),
     case("check --colour never demo.spec", "E0801", 2, word="--colour"),
+    case("run demo.spec -t python --max-size=100", "E0801", 2, word="--max-size=100"),
     case("compiel demo.spec", "E0801", 2, word="compiel", message="unknown command"),
     case("check --color purple demo.spec", "E0802", 2, word="purple",
          message="invalid value for option `--color`: `purple` is not one of its choices"),
@@ -344,6 +345,20 @@ def test_lsp_t_is_the_default_target(monkeypatch: pytest.MonkeyPatch) -> None:
     assert invoke(["lsp", "-t", "unix"]).exit_code == 0
     assert invoke(["lsp"]).exit_code == 0
     assert started == ["unix", "hvt"]
+
+
+def test_run_says_where_an_image_parameter_goes(work: Path) -> None:
+    result = invoke(["run", "demo.spec", "--max-size=100"])
+    assert result.exit_code == 2
+    assert "= note: a parameter of the image goes after `--`: `specc run FILE -- --max-size" \
+        in result.stderr
+
+
+def test_run_hands_the_words_after_double_dash_to_the_image(work: Path) -> None:
+    result = invoke(["run", "demo.spec", "-t", "python", "-o", "out", "--print-command", "-q",
+                     "--", "--max-size=100"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("out/echo.py --max-size=100")
 
 
 def test_run_writes_a_depfile(work: Path) -> None:
