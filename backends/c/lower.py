@@ -550,11 +550,14 @@ class CLowerer:
             if name == "len":
                 return f"((uint64_t)({values[0]}).len)"
             if name in ("min", "max"):
+                # Temporaries of the result's C type: a folded constant
+                # argument is a bare C literal (an `int`), not a `uint32_t`.
+                ctype = self.ctypes.name(self.type_of(e))
                 result = values[0]
                 for other in values[1:]:
                     a, b = self.temp(), self.temp()
                     op = "<" if name == "min" else ">"
-                    result = f"({{ __auto_type {a} = {result}; __auto_type {b} = {other}; " \
+                    result = f"({{ {ctype} {a} = {result}; {ctype} {b} = {other}; " \
                              f"{a} {op} {b} ? {a} : {b}; }})"
                 return result
             mapping = {"utf8": "sc_utf8", "print": "sc_print", "exit": "sc_exit",

@@ -53,8 +53,11 @@ def formatter(t: T.Type, names: dict[str, str], temp: Callable[[], str]) -> Call
         element = formatter(t.element, names, temp)
 
         def listing(e: str) -> str:
-            v = temp()
-            return f"('[' + ', '.join({element(v)} for {v} in {e}) + ']')"
+            v, items = temp(), temp()
+            # The list is named before the generator: Python refuses an
+            # assignment expression (from formatting an option inside `e`)
+            # in a comprehension's iterable.
+            return f"(({items} := {e}), '[' + ', '.join({element(v)} for {v} in {items}) + ']')[1]"
 
         return listing
     if isinstance(t, T.StructT):

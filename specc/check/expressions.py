@@ -86,6 +86,23 @@ def is_untyped_literal(e: ast.Expr) -> bool:
     return False
 
 
+def takes_context_type(e: ast.Expr) -> bool:
+    """An expression whose type comes from its context, like a literal's:
+    an untyped literal, or an `if`, `match`, `min` or `max` all of whose
+    results are (`if c then 1 else 2`)."""
+    if is_untyped_literal(e):
+        return True
+    if isinstance(e, ast.IfExpr):
+        return takes_context_type(e.then) and takes_context_type(e.else_)
+    if isinstance(e, ast.Match):
+        return all(isinstance(arm.body, ast.Expr) and takes_context_type(arm.body)
+                   for arm in e.arms)
+    if isinstance(e, ast.Call) and isinstance(e.callee, ast.Name) \
+            and e.callee.name in ("min", "max") and e.args:
+        return all(takes_context_type(a.value) for a in e.args)
+    return False
+
+
 def int_literal_value(e: ast.Expr) -> int | None:
     if isinstance(e, ast.IntLit):
         return e.value
@@ -667,12 +684,28 @@ class ExprChecker:
         if op in _COMPARISON:
             left, right = self.operands(e, None)
             return self.comparison(e, left, right)
-        if op in ("*", "/") and want in (DURATION, SIZE):
-            left, right = self.expr(e.left, want), self.expr(e.right)
+        if op in ("*", "/"):
+            left, right = self.scaling_operands(e, want)
         else:
             left, right = self.operands(e, want if want is not None and
                                         (is_integer(want) or want in (DURATION, SIZE)) else None)
         return self.arithmetic(e, left, right)
+
+    def scaling_operands(self, e: ast.Binary, want: Type | None) -> tuple[Type, Type]:
+        """Types of the sides of `*` and `/`: two integers of one type, but
+        also a quantity and an integer (`d * n`, `n * d`, `d / n`) or two
+        quantities (`d / d`, a `u64`).  Neither the expected type nor the
+        other side's is a requirement then: a side passes its type on only
+        to a side that takes its type from the context (`x * 2`), so
+        `(if c then 1s else 2s) / 1ms` in a `u64` and `n * min(a, b)` in a
+        `Duration` check."""
+        hint = want if want is not None and is_integer(want) else None
+        if takes_context_type(e.left) and not takes_context_type(e.right):
+            right = self.expr(e.right)
+            return self.expr(e.left, right if is_integer(right) else hint), right
+        left = self.expr(e.left, hint if takes_context_type(e.left) else None)
+        passed = left if is_integer(left) and takes_context_type(e.right) else None
+        return left, self.expr(e.right, passed)
 
     def comparison(self, e: ast.Binary, left: Type, right: Type) -> Type:
         if is_error(left) or is_error(right):
@@ -742,7 +775,11 @@ class ExprChecker:
         from specc.check.declarations import Declarations
 
         target = Declarations(self.program, self.sink).resolve_type(e.type)
-        source = self.expr(e.expr, target if is_integer(target) else None)
+        # Only a literal takes the target's type (`18446744073709551615 as u64`);
+        # any other operand keeps its own, which `as` then converts:
+        # `(if c then x else y) as u16` with `x, y: i64` is fine.
+        literal = is_integer(target) and is_untyped_literal(e.expr)
+        source = self.expr(e.expr, target if literal else None)
         if is_error(source) or is_error(target):
             return target
         if is_integer(source) and is_integer(target):

@@ -124,9 +124,9 @@ class Evaluator:
     def type_of(self, e: ast.Expr) -> Type:
         return self.program.types.get(e, I64)
 
-    def trap(self, e: ast.Expr | Span, message: str) -> EvalError:
+    def trap(self, e: ast.Expr | ast.Assign | Span, message: str, runtime: str) -> EvalError:
         span = e if isinstance(e, Span) else e.span
-        return EvalError("E0304", span, message)
+        return EvalError("E0304", span, message, runtime)
 
     def step(self, span: Span) -> None:
         self.used_steps += 1
@@ -302,10 +302,15 @@ class Evaluator:
                 self.entry_span = None
                 sys.setrecursionlimit(previous_limit)
 
+    def function_env(self, arguments: dict[str, Value]) -> Env:
+        """The scope a function body starts in: its arguments, nothing else
+        (a pure function reads no top-level `var`)."""
+        return Env(None, dict(arguments))
+
     def run_function(self, decl: ast.FnDecl, arguments: dict[str, Value]) -> Value:
         self.call_depth += 1
         try:
-            self.block(decl.body, Env(None, dict(arguments)))
+            self.block(decl.body, self.function_env(arguments))
         except _Return as result:
             return result.value
         finally:
@@ -342,7 +347,8 @@ class Evaluator:
         i = self.eval(e.index, env)
         assert isinstance(obj, tuple | bytes) and isinstance(i, int)
         if not 0 <= i < len(obj):
-            raise self.trap(e, f"index {i} is out of range (length {len(obj)})")
+            raise self.trap(e, f"index {i} is out of range (length {len(obj)})",
+                            f"index {i} out of range (length {len(obj)})")
         return obj[i]
 
     def slice(self, e: ast.Slice, env: Env) -> Value:
@@ -352,7 +358,8 @@ class Evaluator:
         upper = self.eval(e.upper, env) if e.upper is not None else len(obj)
         assert isinstance(lower, int) and isinstance(upper, int)
         if not 0 <= lower <= upper <= len(obj):
-            raise self.trap(e, f"slice [{lower}:{upper}] is out of range (length {len(obj)})")
+            raise self.trap(e, f"slice [{lower}:{upper}] is out of range (length {len(obj)})",
+                            f"slice [{lower}:{upper}] out of range (length {len(obj)})")
         return obj[lower:upper]
 
     # ------------------------------------------------------------ operators
@@ -364,7 +371,7 @@ class Evaluator:
         try:
             return arithmetic.fit(-value, self.type_of(e))
         except Trap as trap:
-            raise self.trap(e, str(trap)) from None
+            raise self.trap(e, str(trap), trap.runtime) from None
 
     def binary(self, e: ast.Binary, env: Env) -> Value:
         op = e.op
@@ -378,7 +385,8 @@ class Evaluator:
         right = self.eval(e.right, env)
         return self.operate(op, left, right, self.type_of(e), e)
 
-    def operate(self, op: str, left: Value, right: Value, t: Type, e: ast.Expr) -> Value:
+    def operate(self, op: str, left: Value, right: Value, t: Type,
+                e: ast.Expr | ast.Assign) -> Value:
         if op == "==":
             return left == right
         if op == "!=":
@@ -396,7 +404,7 @@ class Evaluator:
             if isinstance(left, int) and isinstance(right, int):
                 return arithmetic.int_op(op, left, right, t)
         except Trap as trap:
-            raise self.trap(e, str(trap)) from None
+            raise self.trap(e, str(trap), trap.runtime) from None
         if op == "+" and isinstance(left, str | bytes | tuple):
             return left + right  # type: ignore[operator]
         raise NotConstant(f"`{op}` on these values is not supported at compile time", e.span)
@@ -408,7 +416,8 @@ class Evaluator:
             try:
                 return arithmetic.fit(value, target)
             except Trap:
-                raise self.trap(e, f"{value} does not fit in `{target}`") from None
+                raise self.trap(e, f"{value} does not fit in `{target}`",
+                                arithmetic.OVERFLOW) from None
         if target == BYTES and isinstance(value, str):
             return value.encode("utf-8")
         return value
@@ -425,7 +434,7 @@ class Evaluator:
                     return self.eval(arm.body, inner)
                 self.stmt(arm.body, inner)
                 return None
-        raise self.trap(e, "no arm of this `match` matched")
+        raise self.trap(e, "no arm of this `match` matched", "no arm matched")
 
     def matches(self, pattern: ast.Pattern, value: Value, bindings: dict[str, Value]) -> bool:
         if isinstance(pattern, ast.WildcardPat):
@@ -494,7 +503,8 @@ class Evaluator:
             _, current = env.lookup(s.target)
             symbol = self.program.references.get(s)
             t = symbol.type if symbol is not None and symbol.type is not None else I64
-            value = self.operate(s.op[0], current, value, t, s.value)
+            # A trap here is at the statement, where the images report it.
+            value = self.operate(s.op[0], current, value, t, s)
         env.assign(s.target, value)
 
     def for_loop(self, s: ast.For, env: Env) -> None:
