@@ -20,6 +20,7 @@ static void f_main(void) {
 int app_main(void) {
     static const char *const known[] = { "max-udp", 0 };
     sc_params_check(known, "usage: dns [--PARAM=VALUE ...]\012\012parameters:\012  --max-udp=U16  (default 1232)\012      Runtime parameter: read at boot from the command line (--max-udp=1232).\012");
+    sc_arena_require(65551u);
     { size_t n; const char *t = sc_param("max-udp", &n);
       cfg_max_udp = t ? (uint16_t)sc_param_uint("max-udp", t, n, UINT64_C(65535)) : 1232; }
     if (!((cfg_max_udp >= 512))) sc_usage("does not meet its `requires` (dns.spec:14)", "max-udp");

@@ -38,7 +38,7 @@ static sc_opt_bytes f_respond(Datagram u_d) {
     }
     sc_bytes u_out = sc_str_bytes(sc_str_concat(u_reply, ((sc_str){ "\012", 1 }), "inventory.spec:171:14"));
     (void)u_out;
-    return ((sc_opt_bytes){ true, ({ __auto_type t_11 = u_out; uint64_t t_12 = UINT64_C(0); uint64_t t_13 = ({ __auto_type t_15 = ((uint64_t)(u_out).len); __auto_type t_16 = ((uint64_t)cfg_max_reply); t_15 < t_16 ? t_15 : t_16; }); sc_range t_14 = sc_slice_range(t_11.len, true, t_12, true, t_13, "inventory.spec:172:10"); (sc_bytes){ t_11.ptr + t_14.lo, t_14.hi - t_14.lo }; }) });
+    return ((sc_opt_bytes){ true, ({ __auto_type t_11 = u_out; uint64_t t_12 = UINT64_C(0); uint64_t t_13 = ({ uint64_t t_15 = ((uint64_t)(u_out).len); uint64_t t_16 = ((uint64_t)cfg_max_reply); t_15 < t_16 ? t_15 : t_16; }); sc_range t_14 = sc_slice_range(t_11.len, true, t_12, true, t_13, "inventory.spec:172:10"); (sc_bytes){ t_11.ptr + t_14.lo, t_14.hi - t_14.lo }; }) });
 }
 
 static void f_tick(void) {
