@@ -1,5 +1,5 @@
 """A hypothesis strategy of random well-typed specc programs, for the
-differential test (tests/differential.py).
+differential test (tests/program_batches.py).
 
 A program is a few top-level `var`s, a few functions (some recursive, some
 that print or assign the `var`s) and an entry function `@run()` whose body
@@ -12,7 +12,7 @@ and slices and narrowing `as` trap at run time), strings, bytes, the enum
 `match` and `if` expressions, and the builtins `len`, `min`, `max`, `utf8`.
 
 Every `@` in the text stands for the program's own prefix, so many programs
-can share one spec (tests/differential.py puts `p7_` there for program 7).
+can share one spec (tests/program_batches.py puts `p7_` there for program 7).
 Values come from the `param` keys `config.a` (u64), `config.b` (i64),
 `config.c` (u8) and `config.w` (string) as often as from literals, so that
 most traps happen at run time rather than when the compiler folds a
@@ -144,10 +144,12 @@ class Writer:
                                     high // 2, high - 1, high) if low <= v <= high})
         value = self.draw(st.one_of(st.sampled_from(edges), st.integers(0, 20),
                                     st.integers(low, high)))
+        # Always `(... as T)`: a bare literal takes its type from where it
+        # is, and `(-5) as u16` would make -5 a `u16` literal (E0202).
         if value == low and t == "i64":
-            return "(-9223372036854775807 - 1)"
+            return "((-9223372036854775807 - 1) as i64)"
         if value < 0:
-            return f"(-{-value})"
+            return f"((-{-value}) as i64)"
         return f"({value} as {t})"
 
     def literal(self, t: str, scope: Scope, depth: int, typed: bool) -> str:

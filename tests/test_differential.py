@@ -1,7 +1,7 @@
 """Random well-typed programs behave the same on every runner: the
 compile-time evaluator, the python image, the unix image, the unix image
 under AddressSanitizer and UBSan, and the hvt image under QEMU (see
-tests/differential.py).  Same output, same exit status, same trap message
+tests/program_batches.py).  Same output, same exit status, same trap message
 at the same position.
 
 A bounded run: two batches of programs from fixed seeds (so a failure can
@@ -14,8 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from differential import compare_batch, generate
 from evaluated_run import run_function
+from program_batches import compare_batch, generate
 from targets import HAVE_GCC, HAVE_QEMU, build, run
 
 from specc.driver import CompileOptions, compile_file
