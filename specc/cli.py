@@ -243,14 +243,18 @@ def _emit(
     sources: Mapping[str, SourceFile],
     output_format: str,
     color: str,
+    stdout_taken: bool = False,
 ) -> None:
+    # The gcc and json reports are on stdout, unless the command's product is
+    # (a graph, an explanation, a dump): then they go to stderr, so neither
+    # corrupts the other.
     if output_format == "json":
-        click.echo(render_json(diagnostics), nl=False)
+        click.echo(render_json(diagnostics), nl=False, err=stdout_taken)
         return
     if output_format == "gcc":
         text = render_gcc(diagnostics)
         if text:
-            click.echo(text, nl=False)
+            click.echo(text, nl=False, err=stdout_taken)
         return
     use_color = _use_color(color, sys.stderr)
     text = render_pretty(diagnostics, sources, color=use_color)

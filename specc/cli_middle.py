@@ -87,8 +87,8 @@ class Report:
         self.diagnostics.extend(diagnostics)
         self.sources.update(sources)
 
-    def flush(self, output_format: str, *extra: Diagnostic) -> None:
-        _emit([*self.diagnostics, *extra], self.sources, output_format, "auto")
+    def flush(self, output_format: str, *extra: Diagnostic, stdout_taken: bool = False) -> None:
+        _emit([*self.diagnostics, *extra], self.sources, output_format, "auto", stdout_taken)
         self.diagnostics.clear()
         self.sources.clear()
 
@@ -221,7 +221,7 @@ def compile_command(file: str, target: str, defines: tuple[str, ...], config_fil
         from specc.dumps import dump
 
         result = run_middle(file, target, defines, config_file, output_format, dump_after)
-        REPORT.flush(output_format)
+        REPORT.flush(output_format, stdout_taken=True)
         click.echo(dump(result, dump_after), nl=False)
         sys.exit(EXIT_OK)
     built = run_build(file, target, defines, config_file, output_format, output_dir,
@@ -272,7 +272,7 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
                       quiet=quiet, verbose=verbose)
     if depfile is not None:
         write_output(depfile, built.depfile, output_format)
-    REPORT.flush(output_format)
+    REPORT.flush(output_format, stdout_taken=print_command)
     assert built.image is not None and built.compilation is not None
     assert built.compilation.image is not None
     image = built.compilation.image
@@ -323,7 +323,7 @@ def explain(file: str, name: str, target: str, defines: tuple[str, ...], config_
         REPORT.sources[COMMAND_LINE] = source
         REPORT.flush(output_format, diagnostic)
         sys.exit(EXIT_ERRORS)
-    REPORT.flush(output_format)
+    REPORT.flush(output_format, stdout_taken=True)
     if as_json:
         click.echo(json.dumps([e.to_json() for e in explanations], indent=2))
     else:
@@ -355,7 +355,7 @@ def graph(file: str, target: str, defines: tuple[str, ...], config_file: str | N
         except GraphvizMissing as error:
             fail("E0807", str(error), output_format, word=graph_format or output)
     if output is None:
-        REPORT.flush(output_format)
+        REPORT.flush(output_format, stdout_taken=True)
         sys.stdout.buffer.write(data)
     else:
         write_output(output, data, output_format)

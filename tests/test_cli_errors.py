@@ -406,3 +406,18 @@ def test_a_failure_of_specc_in_a_command_is_e9001(work: Path, output_format: str
         assert found["message"] == "internal compiler error: KeyError: 'oops'; please report this bug"
     else:
         assert "E9001" in report and "raised at " in report and "explode" in report
+
+
+@pytest.mark.parametrize("command", [
+    ["graph", "demo.spec"],
+    ["explain", "demo.spec", "port", "--json"],
+    ["compile", "demo.spec", "--dump-after", "fold"],
+    ["run", "demo.spec", "-t", "python", "-o", "out", "-q", "--print-command"],
+])
+def test_a_product_on_stdout_sends_the_report_to_stderr(command: list[str], work: Path) -> None:
+    result = invoke([*command, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stderr) == []
+    assert "[]" not in result.stdout.splitlines()
+    if "--json" in command:
+        assert json.loads(result.stdout)[0]["name"] == "port"
