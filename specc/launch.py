@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from specc.backends.boot import hvt_command_line
 from specc.passes.image import Image
 from specc.values import Ipv4V
 
@@ -30,4 +31,4 @@ def command(image: Image, path: str, args: tuple[str, ...]) -> list[str]:
         for port in image.ports:
             net += (f",hostfwd={port.protocol}:127.0.0.1:{port.port}-"
                     f"{Ipv4V(address.address)}:{port.port}")
-    return qemu_command(Path(path), append=" ".join(args), net=net)
+    return qemu_command(Path(path), append=hvt_command_line(args), net=net)

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from specc.backends.boot import hvt_command_line
 from specc.backends.c.build import RUNTIME_DIR, decode_exit_status, qemu_command
 from specc.backends.c.emit import UNIX_CFLAGS, build_c, generate_c
 from specc.driver import Compilation, CompileOptions, compile_file
@@ -95,7 +96,7 @@ def build_sanitized(spec: Path, out: Path, *defines: str) -> Path:
 def run(image: Path, target: str, *args: str, timeout: float = 60) -> Outcome:
     """Run an image that stops by itself."""
     if target == "hvt":
-        completed = subprocess.run(qemu_command(image, append=" ".join(args)),
+        completed = subprocess.run(qemu_command(image, append=hvt_command_line(args)),
                                    capture_output=True, timeout=timeout, check=False)
         text = completed.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
         return Outcome(text, decode_exit_status(completed.returncode))

@@ -102,21 +102,8 @@ def test_the_spec_list_is_not_empty() -> None:
     assert ROOT / "examples" / "inventory.spec" in built
 
 
-# Boot-time parameter messages are not the same text on python and C yet
-# (python: "--max-reply=256: `max_reply >= 512` does not hold (input.spec:5:39)",
-# C: "--max-reply: does not meet its `requires` (input.spec:5)").
-KNOWN_DIFFERENT = {"tests/middle_golden/param_default_fails/input.spec"}
-
-
-def running_cases() -> list[object]:
-    return [pytest.param(p, id=str(p.relative_to(ROOT)), marks=pytest.mark.xfail(
-                strict=True, reason="boot-time parameter messages differ between targets"))
-            if str(p.relative_to(ROOT)) in KNOWN_DIFFERENT else
-            pytest.param(p, id=str(p.relative_to(ROOT))) for p in SPECS]
-
-
 @needs_c
-@pytest.mark.parametrize("spec", running_cases())
+@pytest.mark.parametrize("spec", SPECS, ids=[str(p.relative_to(ROOT)) for p in SPECS])
 def test_specs_that_stop_run_the_same_on_every_target(spec: Path, tmp_path: Path) -> None:
     if not all(prelude_only(spec, t) and stops_by_itself(spec, t)
                for t in ("python", "unix", "hvt")):

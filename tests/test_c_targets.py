@@ -127,7 +127,7 @@ def test_unix_echo_and_parameters(tmp_path: Path) -> None:
         assert process.wait(timeout=10) == 0
     bad = subprocess.run([str(image), "--max-size=0"], capture_output=True, text=True,
                          timeout=30)
-    assert bad.returncode == 64 and "max-size" in bad.stdout
+    assert bad.returncode == 64 and "max-size" in bad.stderr
     unknown = subprocess.run([str(image), "--nope=1"], capture_output=True, text=True,
                              timeout=30)
     assert unknown.returncode == 64

@@ -14,6 +14,7 @@ from pathlib import Path
 from specc import ast
 from specc import types as T
 from specc.backends import BackendError, EmittedImage
+from specc.backends.boot import MAX_ARGUMENTS, MAX_SUGGESTED, MESSAGES, NotAnArgument, boot
 from specc.backends.c import globals as cglobals
 from specc.backends.c.build import (
     LINKER_SCRIPT,
@@ -37,8 +38,8 @@ GENERATED_WARNINGS = ("-Wno-unused-parameter", "-Wno-unused-function", "-Wno-typ
 UNIX_CFLAGS = ("-std=gnu11", "-O2", "-Wall", "-Wextra", *GENERATED_WARNINGS,
                "-ffunction-sections", "-fdata-sections")
 C_SOURCES = {  # run-time sources per target, besides the generated ones
-    "unix": ["core/sc.c", "core/target_posix.c", "platform/posix/posix.c"],
-    "hvt": ["core/sc.c", "core/target_hvt.c"],
+    "unix": ["core/sc.c", "core/boot.c", "core/target_posix.c", "platform/posix/posix.c"],
+    "hvt": ["core/sc.c", "core/boot.c", "core/target_hvt.c"],
 }
 
 
@@ -130,6 +131,10 @@ class _CImage:
         self.devices = {i.key: "dev_" + re.sub(r"\W", "_", i.key) for i in image.instances}
         self.files: dict[str, str] = {}
         self.sources: list[Path] = [RUNTIME_DIR / s for s in C_SOURCES[image.target]]
+        try:
+            self.boot = boot(image)
+        except NotAnArgument as error:
+            raise Unsupported(str(error)) from None
 
     def write(self, name: str, text: str) -> None:
         self.files[name] = text
@@ -261,68 +266,74 @@ class _CImage:
         return lines
 
     def app_main(self, lowerer: CLowerer) -> str:
-        params = self.image.params
-        known = [p.flag for p in params]
-        usage = self.usage()
-        lines = ["int app_main(void) {",
-                 "    static const char *const known[] = { " +
-                 "".join(f'"{k}", ' for k in known) + "0 };",
-                 f"    sc_params_check(known, {c_string(usage.encode())});"]
+        """The boot (`backends/boot.py`'s description as tables for
+        core/boot.c), the `requires`, the instances and `main`."""
+        description = self.boot
+        lines = [f"_Static_assert(SC_BOOT_LIMIT == {MAX_ARGUMENTS} && SC_BOOT_LONGEST == "
+                 f"{MAX_SUGGESTED}, \"core/sc.h and backends/boot.py disagree\");",
+                 "static const char *const boot_messages[SC_MSG_COUNT] = {"]
+        lines += [f"    [SC_MSG_{key.upper()}] = {c_string(text.encode())},"
+                  for key, text in MESSAGES.items()]
+        lines.append("};")
+        for index, arg in enumerate(description.arguments):
+            if arg.variants:
+                lines.append(f"static const char *const boot_variants_{index}[] = {{ " +
+                             "".join(f"{c_string(v.encode())}, " for v in arg.variants) + "0 };")
+        lines.append(f"static const sc_arg boot_args[{max(1, len(description.arguments))}] = {{")
+        for index, arg in enumerate(description.arguments):
+            fields = [c_string(arg.flag.encode()), f"SC_ARG_{arg.kind.upper()}",
+                      "true" if arg.optional else "false", f"UINT64_C({arg.high})",
+                      c_string(arg.range_text.encode()), c_string(arg.what.encode()),
+                      f"boot_variants_{index}" if arg.variants else "0",
+                      c_string(arg.default_text.encode()),
+                      c_string((arg.requires_text or "").encode()),
+                      c_string((arg.requires_at or "").encode())]
+            lines.append("    { " + ", ".join(fields) + " },")
+        lines.append("};")
+        lines.append(f"static sc_arg_value boot_values[{max(1, len(description.arguments))}];")
+        lines += ["", "int app_main(void) {",
+                  f"    static const sc_boot_table boot = {{ {c_string(description.usage.encode())}, "
+                  f"boot_args, boot_values, {len(description.arguments)}, boot_messages }};",
+                  "    sc_boot(&boot);"]
         need = max((i.event_arena for i in self.image.instances), default=0)
         if need:  # what the components are known to take; the code's own use is unbounded
             lines.append(f"    sc_arena_require({need}u);")
         for var in self.image.vars:  # initial values: constants, not in the arena
             lines.append(f"    {cglobals.c_name(var.name)} = {lowerer.const(var.initial, var.type)};")
-        for param in params:
+        for index, param in enumerate(self.image.params):
             if param.owner is not None:
-                continue  # the component reads it itself
-            flag = param.flag
+                continue  # the component reads it itself (sc_boot_value)
             default = lowerer.const(param.default, param.type)
-            lines.append(f"    {{ size_t n; const char *t = sc_param(\"{flag}\", &n);")
-            lines.append(f"      cfg_{param.name} = t ? {self.parse(flag, param.type)} : "
-                         f"{default}; }}")
-            if param.requires is not None:
+            lines.append(f"    cfg_{param.name} = boot_values[{index}].text ? "
+                         f"{self.given(index, param.type)} : {default};")
+        for index, param in enumerate(self.image.params):
+            if param.owner is None and param.requires is not None:
                 lowerer.locals = [{param.name: f"cfg_{param.name}"}]
                 condition = lowerer.expr(param.requires)
-                where = (param.requires_at or "").rsplit(":", 1)[0]
-                lines.append(f"    if (!({condition})) sc_usage(\"does not meet its `requires` "
-                             f"({where})\", \"{flag}\");")
+                lines.append(f"    if (!({condition})) sc_boot_requires_failed({index});")
         for instance in self.image.instances:
             lines.append(f"    {self.devices[instance.key]}_init();")
         lines += ["    f_main();", "    sc_loop_run();", "    return 0;", "}"]
         return "\n".join(lines) + "\n"
 
-    def parse(self, flag: str, t: T.Type) -> str:
+    def given(self, index: int, t: T.Type) -> str:
+        """The C value of parameter ``index`` as core/boot.c parsed it."""
         inner = t.inner if isinstance(t, T.OptionT) else t
-        if T.is_integer(inner):
-            text = f'sc_param_int("{flag}", t, n)' if inner == T.I64 else \
-                f'sc_param_uint("{flag}", t, n, UINT64_C({T.INTEGER_RANGES[inner][1]}))'  # type: ignore[index]
+        value = f"boot_values[{index}]"
+        if inner == T.STRING:
+            text = f"((sc_str){{ {value}.text, {value}.len }})"
+        elif inner == T.CIDR:
+            text = f"{value}.cidr"
+        elif inner in (T.I64, T.DURATION):
+            text = f"{value}.i"
         elif inner == T.BOOL:
-            text = f'sc_param_bool("{flag}", t, n)'
-        elif inner == T.IPV4:
-            text = f'sc_param_ipv4("{flag}", t, n)'
-        elif inner == T.DURATION:
-            text = f'sc_param_duration("{flag}", t, n)'
-        elif inner == T.STRING:
-            text = "((sc_str){ t, n })"
+            text = f"({value}.u != 0)"
         else:
-            raise Unsupported(f"a runtime parameter of type `{t}`")
+            text = f"({self.ctypes.name(inner)}){value}.u"
         if isinstance(t, T.OptionT):
             option = self.ctypes.name(t)
-            return f"(n == 4 && memcmp(t, \"none\", 4) == 0 ? ({option}){{ 0 }} : " \
-                   f"({option}){{ true, {text} }})"
-        return f"({self.ctypes.name(t)}){text}"
-
-    def usage(self) -> str:
-        lines = [f"usage: {self.image.name} [--PARAM=VALUE ...]", "", "parameters:"]
-        for param in self.image.params:
-            if param.owner is not None:
-                continue
-            lines.append(f"  --{param.flag}={str(param.type).upper()}  "
-                         f"(default {param.default_text})")
-            if param.doc:
-                lines.extend(f"      {d}" for d in param.doc.splitlines())
-        return "\n".join(lines) + "\n"
+            return f"({value}.none ? ({option}){{ 0 }} : ({option}){{ true, {text} }})"
+        return text
 
 
 __all__ = ["build_c", "generate_c"]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Callable
 
 from specc import types as T
 from specc.backends import BackendError, EmittedImage
+from specc.backends.boot import MAX_ARGUMENTS, MAX_SUGGESTED, MESSAGES, NotAnArgument, boot
 from specc.backends.python.emitter import Emitter
 from specc.backends.python.link import CORE, Linker, prune
 from specc.backends.python.literals import literal
@@ -51,7 +51,12 @@ class _PythonImage:
         self.declarations = image.declarations
         self.linker = Linker()
         core = self.linker.load(CORE)
-        self.namer = Namer(_core_names(core.body))
+        params = self.linker.load("params")
+        self.namer = Namer(_core_names([*core.body, *params.body]))
+        try:
+            self.boot = boot(image)
+        except NotAnArgument as error:
+            raise BackendError(f"the python target does not build {error}") from None
         self.names: dict[str, str] = {}
         self.classes: dict[str, str] = {}  # instance key -> class name
 
@@ -183,7 +188,10 @@ class _PythonImage:
         return self.names["config " + param.name]
 
     def boot_section(self, lowerer: Lowerer) -> str:
+        """The boot: `backends/boot.py`'s description as data for
+        runtime/params.py, then the values, the `requires` and the instances."""
         image = self.image
+        description = self.boot
         out = Emitter()
         keys = [p for p in image.params if p.owner is None]
         for param in keys:
@@ -192,49 +200,41 @@ class _PythonImage:
             out.line(f"{self.names['device ' + instance.key]}: {self.classes[instance.key]}")
         out.line()
         out.line()
-        out.line("USAGE = " + repr(self.usage()))
+        out.line("USAGE = " + repr(description.usage))
+        out.line("BOOT_MESSAGES = " + repr(dict(MESSAGES)))
+        out.line("BOOT_ARGS: tuple[Any, ...] = (" + ("" if description.arguments else ")"))
+        if description.arguments:
+            with out.indent():
+                for a in description.arguments:
+                    out.line(repr((a.flag, a.kind, a.optional, a.low, a.high, a.range_text,
+                                   a.what, a.variants, a.default_text, a.requires_text,
+                                   a.requires_at)) + ",")
+            out.line(")")
         out.line()
         out.line()
-        out.line("def _boot(argv: list[str]) -> int:")
+        out.line("def _boot(argv: list[bytes]) -> int:")
         with out.indent():
             globals_ = [self.variable(p) for p in keys] + \
                 [self.names["device " + i.key] for i in image.instances]
             if globals_:
                 out.line("global " + ", ".join(globals_))
-            out.line("given: dict[str, str] = {}")
-            out.line("for arg in argv:")
-            with out.indent():
-                out.line("if arg in ('--help', '-h'):")
-                with out.indent():
-                    out.line("sys.stdout.write(USAGE)")
-                    out.line("return 0")
-                out.line("name, eq, value = arg.partition('=')")
-                known = [f"--{p.flag}" for p in image.params]
-                out.line(f"if not name.startswith('--') or not eq or name not in {known!r}:")
-                with out.indent():
-                    out.line("usage_error(f'unknown or malformed parameter {arg!r}; see --help')")
-                out.line("given[name[2:]] = value")
-            for param in keys:
-                flag = param.flag
-                default = literal(param.default, self.names)
-                variable = self.variable(param)
-                parse = self.param_parser(flag, param.type)
-                out.line(f"{variable} = {parse('given[' + repr(flag) + ']')} "
-                         f"if {flag!r} in given else {default}")
-                if param.requires is not None:
-                    lowerer.locals = [{param.name: variable}]
+            out.line(f"given = boot_args(argv, BOOT_ARGS, USAGE, BOOT_MESSAGES, {MAX_ARGUMENTS}, "
+                     f"{MAX_SUGGESTED})")
+            for index, param in enumerate(image.params):
+                if param.owner is None:
+                    out.line(f"{self.variable(param)} = {self.given_value(index, param)}")
+            for index, param in enumerate(image.params):
+                if param.owner is None and param.requires is not None:
+                    lowerer.locals = [{param.name: self.variable(param)}]
                     condition = lowerer.expr(param.requires)
                     out.line(f"if not {condition}:")
                     with out.indent():
-                        out.line(f"usage_error(f'--{flag}={{{variable}!r}}: "
-                                 f"`{param.requires_text}` does not hold ({param.requires_at})')")
+                        out.line(f"boot_requires_failed(BOOT_ARGS[{index}], given[{index}][0], "
+                                 "BOOT_MESSAGES)")
             out.line("rt = Runtime()")
-            for param in image.params:
+            for index, param in enumerate(image.params):
                 if param.owner is not None:
-                    parse = self.param_parser(param.flag, param.type)
-                    default = literal(param.default, self.names)
-                    out.line(f"rt.params[{param.flag!r}] = {parse('given[' + repr(param.flag) + ']')}"
-                             f" if {param.flag!r} in given else {default}")
+                    out.line(f"rt.params[{param.flag!r}] = {self.given_value(index, param)}")
             for instance in image.instances:
                 args = ["rt", *(self.names["device " + a.instance] for a in instance.device_args)]
                 out.line(f"{self.names['device ' + instance.key]} = "
@@ -252,45 +252,19 @@ class _PythonImage:
         out.line()
         out.line('if __name__ == "__main__":')
         with out.indent():
-            out.line("sys.exit(_boot(sys.argv[1:]))")
+            out.line("sys.exit(_boot([os.fsencode(a) for a in sys.argv[1:]]))")
         return out.text()
 
-    def param_parser(self, flag: str, t: T.Type) -> Callable[[str], str]:
-        inner = t.inner if isinstance(t, T.OptionT) else t
-        base: Callable[[str], str]
-        if T.is_integer(inner):
-            low, high = T.INTEGER_RANGES[inner]  # type: ignore[index]
-            base = lambda v: f"parse_int({flag!r}, {v}, {low}, {high})"  # noqa: E731
-        elif inner == T.BOOL:
-            base = lambda v: f"parse_bool({flag!r}, {v})"  # noqa: E731
-        elif inner == T.STRING:
-            base = lambda v: v  # noqa: E731
-        elif inner in (T.IPV4, T.CIDR, T.DURATION, T.SIZE):
-            fn = {T.IPV4: "parse_ipv4", T.CIDR: "parse_cidr", T.DURATION: "parse_duration",
-                  T.SIZE: "parse_size"}[inner]
-            base = lambda v: f"{fn}({flag!r}, {v})"  # noqa: E731
-        elif isinstance(inner, T.EnumT):
+    def given_value(self, index: int, param: RuntimeParam) -> str:
+        """The parameter's value: as runtime/params.py parsed it, or its default."""
+        given = f"given[{index}][1]"
+        value = given
+        inner = param.type.inner if isinstance(param.type, T.OptionT) else param.type
+        if isinstance(inner, T.EnumT):
             cls = self.names.get(inner.name, inner.name)
-            base = lambda v: f"{cls}(parse_enum({flag!r}, {v}, {inner.variants!r}))"  # noqa: E731
-        else:
-            return lambda v: f"usage_error('--{flag} cannot be given on the command line')"
-        if isinstance(t, T.OptionT):
-            return lambda v: f"(None if {v} == 'none' else {base(v)})"
-        return base
-
-    def usage(self) -> str:
-        image = self.image
-        lines = [f"usage: {image.name}.py [--PARAM=VALUE ...]"]
-        if image.description:
-            lines.append(image.description)
-        lines.append("")
-        lines.append("parameters:")
-        for param in image.params:
-            lines.append(f"  --{param.flag}={str(param.type).upper()}"
-                         f"  (default {param.default_text})")
-            if param.doc:
-                lines.extend(f"      {doc}" for doc in param.doc.splitlines())
-        return "\n".join(lines) + "\n"
+            value = f"{cls}({given})" if not isinstance(param.type, T.OptionT) else \
+                f"(None if {given} is None else {cls}({given}))"
+        return f"({literal(param.default, self.names)} if {given} is NOT_GIVEN else {value})"
 
     # ------------------------------------------------------------ whole file
     def text(self) -> str:
@@ -298,11 +272,10 @@ class _PythonImage:
         components = self.component_classes()
         lowerer = Lowerer(self.image, self.names, self.namer)
         functions = self.functions_section(lowerer)
-        self.linker.load("params")
         boot = self.boot_section(lowerer)
         image = self.image
         description = f": {image.description}" if image.description else ""
-        imports = [*self.linker.headers(), "import signal", "import sys",
+        imports = [*self.linker.headers(), "import os", "import signal", "import sys",
                    "from collections.abc import Callable", "from dataclasses import dataclass",
                    "from enum import IntEnum", "from typing import Any, Final"]
         header = [
@@ -352,6 +325,5 @@ def _core_names(body: list[ast.stmt]) -> set[str]:
             names.add(statement.name)
         elif isinstance(statement, ast.Assign):
             names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
-    return names | {"USAGE", "main", "signal", "sys", "dataclass", "IntEnum", "Callable", "Any",
-                    "Final", "parse_int", "parse_bool", "parse_ipv4", "parse_cidr",
-                    "parse_duration", "parse_size", "parse_enum"}
+    return names | {"USAGE", "BOOT_MESSAGES", "BOOT_ARGS", "main", "os", "signal", "sys",
+                    "dataclass", "IntEnum", "Callable", "Any", "Final"}

@@ -214,8 +214,3 @@ class Runtime:
             while self.timers and self.timers[0][0] <= current:
                 _, _, due = heapq.heappop(self.timers)
                 due()
-
-
-def usage_error(message: str) -> NoReturn:
-    sys.stderr.write(f"{message}\n")
-    raise SystemExit(EXIT_USAGE)

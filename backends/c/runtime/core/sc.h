@@ -232,18 +232,57 @@ bool sc_target_listening(void);
 /* The memory of the per-event arena (asked once, at the first allocation). */
 struct platform_region sc_target_arena(void);
 
-/* ---- runtime parameters ------------------------------------------------------ */
+/* The image's arguments: argv on unix, the words of the kernel command line
+ * on hvt (target_*.c).  *cut: the platform could not hold them all. */
+const sc_str *sc_target_args(size_t *count);
+bool sc_target_args_cut(void);
 
-/* The value of --NAME=VALUE on the command line, or NULL (length in *len). */
-const char *sc_param(const char *name, size_t *len);
-/* Any --NAME not in the NULL-terminated list is a usage error (status 64). */
-void sc_params_check(const char *const *known, const char *usage);
-uint64_t sc_param_uint(const char *name, const char *text, size_t len, uint64_t hi);
-int64_t sc_param_int(const char *name, const char *text, size_t len);
-bool sc_param_bool(const char *name, const char *text, size_t len);
-uint32_t sc_param_ipv4(const char *name, const char *text, size_t len);
-int64_t sc_param_duration(const char *name, const char *text, size_t len);
-_Noreturn void sc_usage(const char *message, const char *name);
+/* ---- boot: the runtime parameters (core/boot.c) -------------------------------- */
+
+/* The rules and the messages are backends/boot.py's; the C back end writes
+ * the table (and checks these two numbers against boot.py's). */
+#define SC_BOOT_LIMIT 4095  /* bytes of the arguments joined by spaces */
+#define SC_BOOT_LONGEST 64  /* names longer than this get no "did you mean" */
+
+enum { SC_ARG_UINT, SC_ARG_INT, SC_ARG_BOOL, SC_ARG_STRING, SC_ARG_IPV4, SC_ARG_CIDR,
+       SC_ARG_DURATION, SC_ARG_SIZE, SC_ARG_ENUM };
+enum { SC_MSG_TOO_LONG, SC_MSG_MALFORMED, SC_MSG_UNKNOWN, SC_MSG_SUGGEST, SC_MSG_TWICE,
+       SC_MSG_BAD_VALUE, SC_MSG_OUT_OF_RANGE, SC_MSG_REQUIRES, SC_MSG_COUNT };
+
+typedef struct {
+    const char *flag;  /* without "--" */
+    uint8_t kind;      /* SC_ARG_* */
+    bool optional;     /* "none" is a value */
+    uint64_t high;     /* the largest value of a uint, duration (ns) or size (bytes) */
+    const char *range_text, *what;
+    const char *const *variants;  /* an enum's names, NULL-terminated */
+    const char *default_text, *requires_text, *requires_at;
+} sc_arg;
+
+/* A parsed value: text is NULL when the arguments do not give it. */
+typedef struct {
+    const char *text;
+    size_t len;
+    bool none;  /* an option given as "none" */
+    uint64_t u;  /* uint, bool, ipv4, size, enum index */
+    int64_t i;   /* int, duration */
+    sc_cidr cidr;
+} sc_arg_value;
+
+typedef struct {
+    const char *usage;
+    const sc_arg *args;
+    sc_arg_value *values;
+    size_t count;
+    const char *const *messages;  /* SC_MSG_COUNT templates, "{N}" for piece N */
+} sc_boot_table;
+
+/* Read the arguments; prints the help and exits 0 for --help, exits 64 on a
+ * bad one.  Afterwards values[i] holds parameter i. */
+void sc_boot(const sc_boot_table *boot);
+_Noreturn void sc_boot_requires_failed(size_t index);
+/* For a component that reads a parameter itself: NULL when not given. */
+const sc_arg_value *sc_boot_value(const char *flag);
 _Noreturn void sc_exit(int status);
 
 #endif

@@ -58,3 +58,45 @@ void sc_listening_address_known(void) {
     if (a == 0) return;
     for (unsigned i = 0; i < nlistening; i++) print_listening(i, a);
 }
+
+/* ---- the arguments: the words of the kernel command line ------------------ */
+
+/* Words are separated by spaces.  A '"' starts or ends a quoted part, in
+ * which a space belongs to the word and \" and \\ stand for " and \ (the
+ * quoting backends/boot.py hvt_command_line writes for an argument with a
+ * space, a quote or a backslash).  The quotes themselves are dropped. */
+static char words[PLATFORM_CMDLINE_MAX];
+static sc_str args[SC_BOOT_LIMIT + 1];
+static bool args_cut;
+
+const sc_str *sc_target_args(size_t *count) {
+    const char *p = platform_cmdline();
+    size_t used = 0, n = 0;
+    args_cut = platform_cmdline_cut();
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        if (n == sizeof args / sizeof args[0]) {
+            args_cut = true;
+            break;
+        }
+        char *start = words + used;
+        bool quoted = false;
+        while (*p && (quoted || *p != ' ')) {
+            if (*p == '"') {
+                quoted = !quoted;
+                p++;
+            } else if (quoted && *p == '\\' && (p[1] == '"' || p[1] == '\\')) {
+                words[used++] = p[1];
+                p += 2;
+            } else {
+                words[used++] = *p++;
+            }
+        }
+        args[n++] = (sc_str){ start, (size_t)(words + used - start) };
+    }
+    *count = n;
+    return args;
+}
+
+bool sc_target_args_cut(void) { return args_cut; }

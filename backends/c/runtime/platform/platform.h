@@ -28,6 +28,8 @@ int app_main(void);
 /* Write len bytes to the console.  hvt sends "\r\n" for each "\n" so that a
  * raw terminal (QEMU -nographic) shows lines; readers should strip '\r'. */
 void platform_console_write(const char *buf, size_t len);
+/* Write an error message: stderr on posix, the console on hvt. */
+void platform_error_write(const char *buf, size_t len);
 
 /* ---- exit ---------------------------------------------------------- */
 
@@ -50,11 +52,15 @@ _Noreturn void platform_abort(const char *why);
 
 /* ---- command line -------------------------------------------------- */
 
-/* The runtime parameters, exactly as given (QEMU -append on hvt, argv joined
- * by spaces on posix).  Never NULL; "" when there are none.  hvt removes the
- * "virtio_mmio.device=..." words QEMU may append for device discovery. */
-#define PLATFORM_CMDLINE_MAX 4096
+/* hvt: the kernel command line, exactly as given (QEMU -append), minus the
+ * "virtio_mmio.device=..." words QEMU may append for device discovery.
+ * Never NULL; "" when there is none.  Three pages: core/boot.c allows 4,095
+ * bytes of arguments, which quoting (backends/boot.py) can make longer;
+ * platform_cmdline_cut() says a longer line was cut.  posix: "" (the
+ * arguments are posix_args()). */
+#define PLATFORM_CMDLINE_MAX 12288
 const char *platform_cmdline(void);
+bool platform_cmdline_cut(void);
 
 /* ---- memory -------------------------------------------------------- */
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import heapq
+import os
+import re
 import selectors
 import signal
 import socket
@@ -18,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Final, NoReturn, TypeVar
 
 # ---- runtime: core
+# ---- runtime: params
 # ---- runtime: socket_udp
 # ---- runtime: dns_answer
 # ---- runtime: dns_zone
-# ---- runtime: params
 # ---- types
 
 
@@ -133,25 +135,22 @@ dev_console_log: ConsoleLog
 dev_dns_zone: DnsZone
 
 
-USAGE = 'usage: dns.py [--PARAM=VALUE ...]\nauthoritative DNS for example.org\n\nparameters:\n  --max-udp=U16  (default 1232)\n      Runtime parameter: read at boot from the command line (--max-udp=1232).\n  --bind=IPV4  (default 0.0.0.0)\n      the IPv4 address sockets listen on\n'
+USAGE = 'usage: dns [--PARAM=VALUE ...]\nauthoritative DNS for example.org\n\nparameters:\n  --max-udp=U16  (default 1232)\n      Runtime parameter: read at boot from the command line (--max-udp=1232).\n  --bind=IPV4  (default 0.0.0.0)\n      the IPv4 address sockets listen on\n'
+BOOT_MESSAGES = {'too_long': 'the arguments are longer than {0} bytes', 'malformed': '`{0}` is not a parameter: write --NAME=VALUE (see --help)', 'unknown': 'unknown parameter `--{0}` (see --help)', 'suggest': 'unknown parameter `--{0}`; did you mean `--{1}`?', 'twice': '--{0} is given more than once', 'bad_value': '--{0}: `{1}` is not {2}', 'out_of_range': '--{0}: `{1}` is out of range ({2})', 'requires': '--{0}={1}: `{2}` does not hold ({3})'}
+BOOT_ARGS: tuple[Any, ...] = (
+    ('max-udp', 'uint', False, 0, 65535, '0 to 65535', 'a decimal integer', (), '1232', 'max_udp >= 512', 'dns.spec:14:38'),
+    ('bind', 'ipv4', False, 0, 0, '', 'an IPv4 address (192.0.2.1)', (), '0.0.0.0', None, None),
+)
 
 
-def _boot(argv: list[str]) -> int:
+def _boot(argv: list[bytes]) -> int:
     global cfg_max_udp, dev_host_ip, dev_socket_udp, dev_console_log, dev_dns_zone
-    given: dict[str, str] = {}
-    for arg in argv:
-        if arg in ('--help', '-h'):
-            sys.stdout.write(USAGE)
-            return 0
-        name, eq, value = arg.partition('=')
-        if not name.startswith('--') or not eq or name not in ['--max-udp', '--bind']:
-            usage_error(f'unknown or malformed parameter {arg!r}; see --help')
-        given[name[2:]] = value
-    cfg_max_udp = parse_int('max-udp', given['max-udp'], 0, 65535) if 'max-udp' in given else 1232
+    given = boot_args(argv, BOOT_ARGS, USAGE, BOOT_MESSAGES, 4095, 64)
+    cfg_max_udp = (1232 if given[0][1] is NOT_GIVEN else given[0][1])
     if not (cfg_max_udp >= 512):
-        usage_error(f'--max-udp={cfg_max_udp!r}: `max_udp >= 512` does not hold (dns.spec:14:38)')
+        boot_requires_failed(BOOT_ARGS[0], given[0][0], BOOT_MESSAGES)
     rt = Runtime()
-    rt.params['bind'] = parse_ipv4('bind', given['bind']) if 'bind' in given else 0x00000000
+    rt.params['bind'] = (0x00000000 if given[1][1] is NOT_GIVEN else given[1][1])
     dev_host_ip = HostIp(rt)
     dev_socket_udp = SocketUdp(rt, dev_host_ip)
     dev_console_log = ConsoleLog(rt)
@@ -166,4 +165,4 @@ def _boot(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_boot(sys.argv[1:]))
+    sys.exit(_boot([os.fsencode(a) for a in sys.argv[1:]]))

@@ -17,13 +17,29 @@ static void f_main(void) {
     dev_socket_udp_listen(53, f_answer);
 }
 
+_Static_assert(SC_BOOT_LIMIT == 4095 && SC_BOOT_LONGEST == 64, "core/sc.h and backends/boot.py disagree");
+static const char *const boot_messages[SC_MSG_COUNT] = {
+    [SC_MSG_TOO_LONG] = "the arguments are longer than {0} bytes",
+    [SC_MSG_MALFORMED] = "`{0}` is not a parameter: write --NAME=VALUE (see --help)",
+    [SC_MSG_UNKNOWN] = "unknown parameter `--{0}` (see --help)",
+    [SC_MSG_SUGGEST] = "unknown parameter `--{0}`; did you mean `--{1}`\077",
+    [SC_MSG_TWICE] = "--{0} is given more than once",
+    [SC_MSG_BAD_VALUE] = "--{0}: `{1}` is not {2}",
+    [SC_MSG_OUT_OF_RANGE] = "--{0}: `{1}` is out of range ({2})",
+    [SC_MSG_REQUIRES] = "--{0}={1}: `{2}` does not hold ({3})",
+};
+static const sc_arg boot_args[2] = {
+    { "max-udp", SC_ARG_UINT, false, UINT64_C(65535), "0 to 65535", "a decimal integer", 0, "1232", "max_udp >= 512", "dns.spec:14:38" },
+    { "bind", SC_ARG_IPV4, false, UINT64_C(0), "", "an IPv4 address (192.0.2.1)", 0, "0.0.0.0", "", "" },
+};
+static sc_arg_value boot_values[2];
+
 int app_main(void) {
-    static const char *const known[] = { "max-udp", "bind", 0 };
-    sc_params_check(known, "usage: dns [--PARAM=VALUE ...]\012\012parameters:\012  --max-udp=U16  (default 1232)\012      Runtime parameter: read at boot from the command line (--max-udp=1232).\012");
+    static const sc_boot_table boot = { "usage: dns [--PARAM=VALUE ...]\012authoritative DNS for example.org\012\012parameters:\012  --max-udp=U16  (default 1232)\012      Runtime parameter: read at boot from the command line (--max-udp=1232).\012  --bind=IPV4  (default 0.0.0.0)\012      the IPv4 address sockets listen on\012", boot_args, boot_values, 2, boot_messages };
+    sc_boot(&boot);
     sc_arena_require(65551u);
-    { size_t n; const char *t = sc_param("max-udp", &n);
-      cfg_max_udp = t ? (uint16_t)sc_param_uint("max-udp", t, n, UINT64_C(65535)) : 1232; }
-    if (!((cfg_max_udp >= 512))) sc_usage("does not meet its `requires` (dns.spec:14)", "max-udp");
+    cfg_max_udp = boot_values[0].text ? (uint16_t)boot_values[0].u : 1232;
+    if (!((cfg_max_udp >= 512))) sc_boot_requires_failed(0);
     dev_host_ip_init();
     dev_socket_udp_init();
     dev_console_log_init();

@@ -21,12 +21,27 @@ static void f_main(void) {
     dev_direct_udp_listen(7, f_echo);
 }
 
+_Static_assert(SC_BOOT_LIMIT == 4095 && SC_BOOT_LONGEST == 64, "core/sc.h and backends/boot.py disagree");
+static const char *const boot_messages[SC_MSG_COUNT] = {
+    [SC_MSG_TOO_LONG] = "the arguments are longer than {0} bytes",
+    [SC_MSG_MALFORMED] = "`{0}` is not a parameter: write --NAME=VALUE (see --help)",
+    [SC_MSG_UNKNOWN] = "unknown parameter `--{0}` (see --help)",
+    [SC_MSG_SUGGEST] = "unknown parameter `--{0}`; did you mean `--{1}`\077",
+    [SC_MSG_TWICE] = "--{0} is given more than once",
+    [SC_MSG_BAD_VALUE] = "--{0}: `{1}` is not {2}",
+    [SC_MSG_OUT_OF_RANGE] = "--{0}: `{1}` is out of range ({2})",
+    [SC_MSG_REQUIRES] = "--{0}={1}: `{2}` does not hold ({3})",
+};
+static const sc_arg boot_args[1] = {
+    { "max-size", SC_ARG_UINT, false, UINT64_C(65535), "0 to 65535", "a decimal integer", 0, "1472", "max_size >= 1", "echo.spec:12:39" },
+};
+static sc_arg_value boot_values[1];
+
 int app_main(void) {
-    static const char *const known[] = { "max-size", 0 };
-    sc_params_check(known, "usage: echo [--PARAM=VALUE ...]\012\012parameters:\012  --max-size=U16  (default 1472)\012      Runtime parameter: the largest payload echoed; larger ones are dropped (--max-size=1400).\012");
-    { size_t n; const char *t = sc_param("max-size", &n);
-      cfg_max_size = t ? (uint16_t)sc_param_uint("max-size", t, n, UINT64_C(65535)) : 1472; }
-    if (!((cfg_max_size >= 1))) sc_usage("does not meet its `requires` (echo.spec:12)", "max-size");
+    static const sc_boot_table boot = { "usage: echo [--PARAM=VALUE ...]\012UDP echo server\012\012parameters:\012  --max-size=U16  (default 1472)\012      Runtime parameter: the largest payload echoed; larger ones are dropped (--max-size=1400).\012", boot_args, boot_values, 1, boot_messages };
+    sc_boot(&boot);
+    cfg_max_size = boot_values[0].text ? (uint16_t)boot_values[0].u : 1472;
+    if (!((cfg_max_size >= 1))) sc_boot_requires_failed(0);
     dev_virtio_net_init();
     dev_ethernet_init();
     dev_static_ipv4_init();

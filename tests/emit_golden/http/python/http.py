@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import heapq
+import os
+import re
 import selectors
 import signal
 import socket
@@ -18,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Final, NoReturn, Protocol, TypeVar
 
 # ---- runtime: core
+# ---- runtime: params
 # ---- runtime: socket_tcp
 # ---- runtime: http_engine
 # ---- runtime: http_server
-# ---- runtime: params
 # ---- types
 
 
@@ -177,22 +179,18 @@ dev_http_server: HttpServer
 dev_console_log: ConsoleLog
 
 
-USAGE = 'usage: http.py [--PARAM=VALUE ...]\nstatic web site from examples/site\n\nparameters:\n  --bind=IPV4  (default 0.0.0.0)\n      the IPv4 address sockets listen on\n'
+USAGE = 'usage: http [--PARAM=VALUE ...]\nstatic web site from examples/site\n\nparameters:\n  --bind=IPV4  (default 0.0.0.0)\n      the IPv4 address sockets listen on\n'
+BOOT_MESSAGES = {'too_long': 'the arguments are longer than {0} bytes', 'malformed': '`{0}` is not a parameter: write --NAME=VALUE (see --help)', 'unknown': 'unknown parameter `--{0}` (see --help)', 'suggest': 'unknown parameter `--{0}`; did you mean `--{1}`?', 'twice': '--{0} is given more than once', 'bad_value': '--{0}: `{1}` is not {2}', 'out_of_range': '--{0}: `{1}` is out of range ({2})', 'requires': '--{0}={1}: `{2}` does not hold ({3})'}
+BOOT_ARGS: tuple[Any, ...] = (
+    ('bind', 'ipv4', False, 0, 0, '', 'an IPv4 address (192.0.2.1)', (), '0.0.0.0', None, None),
+)
 
 
-def _boot(argv: list[str]) -> int:
+def _boot(argv: list[bytes]) -> int:
     global dev_host_ip, dev_socket_tcp, dev_kv_ro, dev_http_server, dev_console_log
-    given: dict[str, str] = {}
-    for arg in argv:
-        if arg in ('--help', '-h'):
-            sys.stdout.write(USAGE)
-            return 0
-        name, eq, value = arg.partition('=')
-        if not name.startswith('--') or not eq or name not in ['--bind']:
-            usage_error(f'unknown or malformed parameter {arg!r}; see --help')
-        given[name[2:]] = value
+    given = boot_args(argv, BOOT_ARGS, USAGE, BOOT_MESSAGES, 4095, 64)
     rt = Runtime()
-    rt.params['bind'] = parse_ipv4('bind', given['bind']) if 'bind' in given else 0x00000000
+    rt.params['bind'] = (0x00000000 if given[0][1] is NOT_GIVEN else given[0][1])
     dev_host_ip = HostIp(rt)
     dev_socket_tcp = SocketTcp(rt, dev_host_ip)
     dev_kv_ro = KvRo(rt)
@@ -208,4 +206,4 @@ def _boot(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_boot(sys.argv[1:]))
+    sys.exit(_boot([os.fsencode(a) for a in sys.argv[1:]]))

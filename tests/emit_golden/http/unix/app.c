@@ -11,9 +11,25 @@ static void f_main(void) {
     dev_http_server_serve(8080);
 }
 
+_Static_assert(SC_BOOT_LIMIT == 4095 && SC_BOOT_LONGEST == 64, "core/sc.h and backends/boot.py disagree");
+static const char *const boot_messages[SC_MSG_COUNT] = {
+    [SC_MSG_TOO_LONG] = "the arguments are longer than {0} bytes",
+    [SC_MSG_MALFORMED] = "`{0}` is not a parameter: write --NAME=VALUE (see --help)",
+    [SC_MSG_UNKNOWN] = "unknown parameter `--{0}` (see --help)",
+    [SC_MSG_SUGGEST] = "unknown parameter `--{0}`; did you mean `--{1}`\077",
+    [SC_MSG_TWICE] = "--{0} is given more than once",
+    [SC_MSG_BAD_VALUE] = "--{0}: `{1}` is not {2}",
+    [SC_MSG_OUT_OF_RANGE] = "--{0}: `{1}` is out of range ({2})",
+    [SC_MSG_REQUIRES] = "--{0}={1}: `{2}` does not hold ({3})",
+};
+static const sc_arg boot_args[1] = {
+    { "bind", SC_ARG_IPV4, false, UINT64_C(0), "", "an IPv4 address (192.0.2.1)", 0, "0.0.0.0", "", "" },
+};
+static sc_arg_value boot_values[1];
+
 int app_main(void) {
-    static const char *const known[] = { "bind", 0 };
-    sc_params_check(known, "usage: http [--PARAM=VALUE ...]\012\012parameters:\012");
+    static const sc_boot_table boot = { "usage: http [--PARAM=VALUE ...]\012static web site from examples/site\012\012parameters:\012  --bind=IPV4  (default 0.0.0.0)\012      the IPv4 address sockets listen on\012", boot_args, boot_values, 1, boot_messages };
+    sc_boot(&boot);
     dev_host_ip_init();
     dev_socket_tcp_init();
     dev_kv_ro_init();

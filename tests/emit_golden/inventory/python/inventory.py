@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import heapq
+import os
+import re
 import selectors
 import signal
 import socket
@@ -19,8 +21,8 @@ from enum import IntEnum
 from typing import Any, Final, NoReturn, TypeVar
 
 # ---- runtime: core
-# ---- runtime: socket_udp
 # ---- runtime: params
+# ---- runtime: socket_udp
 # ---- types
 
 
@@ -221,25 +223,22 @@ dev_timer: Timer
 dev_console_log: ConsoleLog
 
 
-USAGE = 'usage: inventory.py [--PARAM=VALUE ...]\nservice inventory responder\n\nparameters:\n  --max-reply=U16  (default 512)\n      Runtime parameter: longest reply sent, in bytes; longer ones are cut (--max-reply=256).\n  --bind=IPV4  (default 0.0.0.0)\n      the IPv4 address sockets listen on\n'
+USAGE = 'usage: inventory [--PARAM=VALUE ...]\nservice inventory responder\n\nparameters:\n  --max-reply=U16  (default 512)\n      Runtime parameter: longest reply sent, in bytes; longer ones are cut (--max-reply=256).\n  --bind=IPV4  (default 0.0.0.0)\n      the IPv4 address sockets listen on\n'
+BOOT_MESSAGES = {'too_long': 'the arguments are longer than {0} bytes', 'malformed': '`{0}` is not a parameter: write --NAME=VALUE (see --help)', 'unknown': 'unknown parameter `--{0}` (see --help)', 'suggest': 'unknown parameter `--{0}`; did you mean `--{1}`?', 'twice': '--{0} is given more than once', 'bad_value': '--{0}: `{1}` is not {2}', 'out_of_range': '--{0}: `{1}` is out of range ({2})', 'requires': '--{0}={1}: `{2}` does not hold ({3})'}
+BOOT_ARGS: tuple[Any, ...] = (
+    ('max-reply', 'uint', False, 0, 65535, '0 to 65535', 'a decimal integer', (), '512', 'max_reply >= 64', 'inventory.spec:17:39'),
+    ('bind', 'ipv4', False, 0, 0, '', 'an IPv4 address (192.0.2.1)', (), '0.0.0.0', None, None),
+)
 
 
-def _boot(argv: list[str]) -> int:
+def _boot(argv: list[bytes]) -> int:
     global cfg_max_reply, dev_host_ip, dev_socket_udp, dev_timer, dev_console_log
-    given: dict[str, str] = {}
-    for arg in argv:
-        if arg in ('--help', '-h'):
-            sys.stdout.write(USAGE)
-            return 0
-        name, eq, value = arg.partition('=')
-        if not name.startswith('--') or not eq or name not in ['--max-reply', '--bind']:
-            usage_error(f'unknown or malformed parameter {arg!r}; see --help')
-        given[name[2:]] = value
-    cfg_max_reply = parse_int('max-reply', given['max-reply'], 0, 65535) if 'max-reply' in given else 512
+    given = boot_args(argv, BOOT_ARGS, USAGE, BOOT_MESSAGES, 4095, 64)
+    cfg_max_reply = (512 if given[0][1] is NOT_GIVEN else given[0][1])
     if not (cfg_max_reply >= 64):
-        usage_error(f'--max-reply={cfg_max_reply!r}: `max_reply >= 64` does not hold (inventory.spec:17:39)')
+        boot_requires_failed(BOOT_ARGS[0], given[0][0], BOOT_MESSAGES)
     rt = Runtime()
-    rt.params['bind'] = parse_ipv4('bind', given['bind']) if 'bind' in given else 0x00000000
+    rt.params['bind'] = (0x00000000 if given[1][1] is NOT_GIVEN else given[1][1])
     dev_host_ip = HostIp(rt)
     dev_socket_udp = SocketUdp(rt, dev_host_ip)
     dev_timer = Timer(rt)
@@ -254,4 +253,4 @@ def _boot(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_boot(sys.argv[1:]))
+    sys.exit(_boot([os.fsencode(a) for a in sys.argv[1:]]))

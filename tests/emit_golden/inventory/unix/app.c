@@ -113,12 +113,28 @@ static void f_main(void) {
     dev_socket_udp_listen(9000, f_respond);
 }
 
+_Static_assert(SC_BOOT_LIMIT == 4095 && SC_BOOT_LONGEST == 64, "core/sc.h and backends/boot.py disagree");
+static const char *const boot_messages[SC_MSG_COUNT] = {
+    [SC_MSG_TOO_LONG] = "the arguments are longer than {0} bytes",
+    [SC_MSG_MALFORMED] = "`{0}` is not a parameter: write --NAME=VALUE (see --help)",
+    [SC_MSG_UNKNOWN] = "unknown parameter `--{0}` (see --help)",
+    [SC_MSG_SUGGEST] = "unknown parameter `--{0}`; did you mean `--{1}`\077",
+    [SC_MSG_TWICE] = "--{0} is given more than once",
+    [SC_MSG_BAD_VALUE] = "--{0}: `{1}` is not {2}",
+    [SC_MSG_OUT_OF_RANGE] = "--{0}: `{1}` is out of range ({2})",
+    [SC_MSG_REQUIRES] = "--{0}={1}: `{2}` does not hold ({3})",
+};
+static const sc_arg boot_args[2] = {
+    { "max-reply", SC_ARG_UINT, false, UINT64_C(65535), "0 to 65535", "a decimal integer", 0, "512", "max_reply >= 64", "inventory.spec:17:39" },
+    { "bind", SC_ARG_IPV4, false, UINT64_C(0), "", "an IPv4 address (192.0.2.1)", 0, "0.0.0.0", "", "" },
+};
+static sc_arg_value boot_values[2];
+
 int app_main(void) {
-    static const char *const known[] = { "max-reply", "bind", 0 };
-    sc_params_check(known, "usage: inventory [--PARAM=VALUE ...]\012\012parameters:\012  --max-reply=U16  (default 512)\012      Runtime parameter: longest reply sent, in bytes; longer ones are cut (--max-reply=256).\012");
-    { size_t n; const char *t = sc_param("max-reply", &n);
-      cfg_max_reply = t ? (uint16_t)sc_param_uint("max-reply", t, n, UINT64_C(65535)) : 512; }
-    if (!((cfg_max_reply >= 64))) sc_usage("does not meet its `requires` (inventory.spec:17)", "max-reply");
+    static const sc_boot_table boot = { "usage: inventory [--PARAM=VALUE ...]\012service inventory responder\012\012parameters:\012  --max-reply=U16  (default 512)\012      Runtime parameter: longest reply sent, in bytes; longer ones are cut (--max-reply=256).\012  --bind=IPV4  (default 0.0.0.0)\012      the IPv4 address sockets listen on\012", boot_args, boot_values, 2, boot_messages };
+    sc_boot(&boot);
+    cfg_max_reply = boot_values[0].text ? (uint16_t)boot_values[0].u : 512;
+    if (!((cfg_max_reply >= 64))) sc_boot_requires_failed(0);
     dev_host_ip_init();
     dev_socket_udp_init();
     dev_timer_init();

@@ -47,6 +47,11 @@ void platform_console_write(const char *buf, size_t len)
     }
 }
 
+void platform_error_write(const char *buf, size_t len)
+{
+    platform_console_write(buf, len);
+}
+
 /* ---- exit ----------------------------------------------------------- */
 
 /* -device isa-debug-exit,iobase=0xf4,iosize=4: a write of v makes QEMU
@@ -77,10 +82,16 @@ _Noreturn void platform_abort(const char *why)
 /* ---- command line ---------------------------------------------------- */
 
 static char cmdline[PLATFORM_CMDLINE_MAX];
+static bool cmdline_cut;
 
 const char *platform_cmdline(void)
 {
     return cmdline;
+}
+
+bool platform_cmdline_cut(void)
+{
+    return cmdline_cut;
 }
 
 /* Copied because the loader's copy sits in RAM we do not otherwise own;
@@ -93,8 +104,7 @@ static void cmdline_init(const struct hvm_start_info *si)
     size_t n = strnlen(src, sizeof cmdline - 1);
     memcpy(cmdline, src, n);
     cmdline[n] = '\0';
-    if (src[n] != '\0')
-        console_printf("platform: command line cut to %zu bytes\n", n);
+    cmdline_cut = src[n] != '\0'; /* core/boot.c says the arguments are too long */
     hvt_net_take_cmdline(cmdline);
 }
 

@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static char cmdline[PLATFORM_CMDLINE_MAX];
+static int arg_count;
+static char **arg_values;
 static uint64_t start_ns;  /* CLOCK_MONOTONIC when the process started: its "boot" */
 static uint64_t clock_ns(clockid_t id);
 
@@ -27,18 +28,8 @@ static void stop(int signum) {
 
 int main(int argc, char **argv) {
     start_ns = clock_ns(CLOCK_MONOTONIC);
-    size_t used = 0;
-    for (int i = 1; i < argc; i++) {
-        size_t n = strlen(argv[i]);
-        if (used + n + 2 > sizeof cmdline) {
-            fputs("platform: the command line is too long\n", stderr);
-            return 64;
-        }
-        if (used) cmdline[used++] = ' ';
-        memcpy(cmdline + used, argv[i], n);
-        used += n;
-    }
-    cmdline[used] = '\0';
+    arg_count = argc - 1;
+    arg_values = argv + 1;
     signal(SIGTERM, stop);
     signal(SIGINT, stop);
     signal(SIGPIPE, SIG_IGN);
@@ -47,6 +38,16 @@ int main(int argc, char **argv) {
 }
 
 void platform_console_write(const char *buf, size_t len) { fwrite(buf, 1, len, stdout); }
+
+void platform_error_write(const char *buf, size_t len) {
+    fflush(stdout);
+    fwrite(buf, 1, len, stderr);
+}
+
+size_t posix_args(char ***args) {
+    *args = arg_values;
+    return arg_count > 0 ? (size_t)arg_count : 0;
+}
 
 _Noreturn void posix_cannot_listen(const char *proto, uint32_t a, uint16_t port, int err) {
     fprintf(stderr, "cannot listen on %s %u.%u.%u.%u:%u: %s%s\n", proto, a >> 24, a >> 16 & 255,
@@ -65,7 +66,8 @@ _Noreturn void platform_abort(const char *why) {
     platform_exit(PLATFORM_EXIT_ABORT);
 }
 
-const char *platform_cmdline(void) { return cmdline; }
+const char *platform_cmdline(void) { return ""; }
+bool platform_cmdline_cut(void) { return false; }
 
 struct platform_region platform_heap(void) {
     static struct platform_region region;

@@ -16,6 +16,9 @@ size_t posix_watching(void);
 /* Wait for readable descriptors until deadline_ns (or forever) and run their callbacks. */
 void posix_wait(uint64_t deadline_ns, bool forever);
 
+/* The program's arguments (argv without the program name). */
+size_t posix_args(char ***args);
+
 /* The image cannot listen on a port (busy, privileged, not an address of this
  * host): say which and why on stderr, and exit with EX_UNAVAILABLE (69). */
 #define POSIX_EXIT_UNAVAILABLE 69
