@@ -270,7 +270,8 @@ class _CImage:
         core/boot.c), the `requires`, the instances and `main`."""
         description = self.boot
         lines = [f"_Static_assert(SC_BOOT_LIMIT == {MAX_ARGUMENTS} && SC_BOOT_LONGEST == "
-                 f"{MAX_SUGGESTED}, \"core/sc.h and backends/boot.py disagree\");",
+                 f"{MAX_SUGGESTED} && SC_MSG_COUNT == {len(MESSAGES)}, "
+                 "\"core/sc.h and backends/boot.py disagree\");",
                  "static const char *const boot_messages[SC_MSG_COUNT] = {"]
         lines += [f"    [SC_MSG_{key.upper()}] = {c_string(text.encode())},"
                   for key, text in MESSAGES.items()]

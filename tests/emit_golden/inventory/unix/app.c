@@ -113,7 +113,7 @@ static void f_main(void) {
     dev_socket_udp_listen(9000, f_respond);
 }
 
-_Static_assert(SC_BOOT_LIMIT == 4095 && SC_BOOT_LONGEST == 64, "core/sc.h and backends/boot.py disagree");
+_Static_assert(SC_BOOT_LIMIT == 4095 && SC_BOOT_LONGEST == 64 && SC_MSG_COUNT == 8, "core/sc.h and backends/boot.py disagree");
 static const char *const boot_messages[SC_MSG_COUNT] = {
     [SC_MSG_TOO_LONG] = "the arguments are longer than {0} bytes",
     [SC_MSG_MALFORMED] = "`{0}` is not a parameter: write --NAME=VALUE (see --help)",
