@@ -169,8 +169,7 @@ def test_explain_an_unknown_name_is_an_error() -> None:
 
 
 def test_tcp_true_puts_them_in(tmp_path: Path) -> None:
-    # For python: the hvt back end has no C `direct_tcp` yet (E0701), and
-    # writes no manifest then; test_tcp_true_on_hvt checks the hvt middle end.
+    # The hosted components here; test_tcp_true_on_hvt checks the hvt middle end.
     manifest = compile_manifest(tmp_path, DNS, "-D", "tcp=true", "-t", "python")
     assert manifest["config"]["tcp"]["value"] is True
     assert manifest["config"]["tcp"]["source"] == "-D"
@@ -187,7 +186,8 @@ def test_tcp_true_on_hvt() -> None:
     assert status == 0, err
     kept = out.split("# devices in the image\n", 1)[1].split("}\n", 1)[0]
     assert "  dns_tcp = dns_over_tcp()  # uses serve\n" in kept
-    assert "  tcp4 = direct_tcp(max_connections = 64)\n" in kept
+    assert "  tcp4 = direct_tcp(max_connections = 64, send_buffer = 4MiB, idle_timeout = 2m)\n" \
+        in kept
     removed_lines = out.split("# removed\n", 1)[1]
     assert "tcp4" not in removed_lines and "dns_tcp" not in removed_lines
 

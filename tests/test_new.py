@@ -3,9 +3,7 @@ is formatted, checks clean, and builds and answers on every target that can
 build it today; nothing existing is ever overwritten.
 
 hvt runs under QEMU through ``specc run`` (user networking forwarding a free
-127.0.0.1 port), one boot per template.  A template whose components hvt
-cannot build yet (http: TCP) must be refused with E0701, and the test says
-so with a skip naming the reason; if it starts to build, the test runs it.
+127.0.0.1 port), one boot per template.
 """
 
 from __future__ import annotations
@@ -115,11 +113,7 @@ def test_a_new_spec_builds_and_answers_on_hvt(tmp_path: Path, template: str) -> 
     port = free_port(kind)
     built = specc("compile", str(spec), "-t", "hvt", "-D", f"port={port}", "-o",
                   str(tmp_path / "out"), "--format", "gcc", cwd=tmp_path)
-    if built.returncode != 0:
-        # Only a missing component (E0701) may stop it, and only for TCP.
-        assert template == "http" and "error[E0701]" in built.stdout, built.stdout + built.stderr
-        reason = next(line for line in built.stdout.splitlines() if "E0701" in line)
-        pytest.skip(f"hvt cannot build the http template yet: {reason.split(': ', 1)[1]}")
+    assert built.returncode == 0, built.stdout + built.stderr
     run = subprocess.Popen([*SPECC, "run", str(spec), "-t", "hvt", "-D", f"port={port}", "-o",
                             str(tmp_path / "out")], cwd=tmp_path, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)

@@ -17,4 +17,4 @@ register(Hooks(dhcp_client=True), "c/runtime/components/dhcp_ipv4.c")
 register(Hooks(listens={"listen": "udp"}), "c/runtime/components/socket_udp.c",
          "c/runtime/components/direct_udp.c", "python/runtime/socket_udp.py")
 register(Hooks(listens={"listen": "tcp"}), "c/runtime/components/socket_tcp.c",
-         "python/runtime/socket_tcp.py")
+         "c/runtime/components/direct_tcp.c", "python/runtime/socket_tcp.py")

@@ -1510,7 +1510,9 @@ static const struct net_protocol tcp_protocol = {IP_PROTO_TCP, tcp_input, tcp_ti
 
 int tcp_init(const struct tcp_config *cfg)
 {
-    if (net_address() == 0 || cfg->conns == NULL || cfg->max_conns == 0 || cfg->pool == NULL ||
+    /* The stack must be up, not addressed: a DHCP image listens before its
+     * lease comes (segments reach TCP only once it has an address). */
+    if (net_mtu() == 0 || cfg->conns == NULL || cfg->max_conns == 0 || cfg->pool == NULL ||
         cfg->pool_blocks == 0 || cfg->pool_blocks >= TCP_NO_BLOCK)
         return -1;
     memset(&tcp, 0, sizeof tcp);

@@ -146,8 +146,9 @@ struct tcp_config {
     uint64_t idle_ns;       /* a connection without progress this long is reset; 0: never */
 };
 
-/* Start TCP on the stack (after net_init): 0, or -1 when the stack is down
- * or the configuration is empty. */
+/* Start TCP on the stack (after net_init, possibly before the stack has an
+ * address, as with DHCP): 0, or -1 when the stack is down or the
+ * configuration is empty. */
 int tcp_init(const struct tcp_config *cfg);
 
 /* Accept connections on port: 0, or -1 when the table is full or the port
