@@ -137,3 +137,12 @@ def test_wheel_installs_and_checks_examples(tmp_path: Path) -> None:
     _run([str(python), "-m", "specc", "check", str(ROOT / "examples" / "dns.spec")],
          cwd=outside, env=env)
 
+    # Building needs what only a build reads: the back ends, their hook
+    # modules (backends/*/component.py) and the run-time sources.
+    for target, image in (("python", "echo.py"), ("unix", "echo")):
+        _run([str(specc), "compile", str(ROOT / "examples" / "echo.spec"), "-t", target, "-o",
+              str(tmp_path / target)], cwd=outside, env=env)
+        command = [str(python)] if target == "python" else []
+        shown = _run([*command, str(tmp_path / target / image), "--help"], cwd=outside, env=env)
+        assert shown.startswith("usage: echo [--PARAM=VALUE ...]\n"), shown
+
