@@ -6,7 +6,7 @@ test peer of its own (a small independent TCP): handshakes both ways with the
 MSS and window-scale options, echoes of 200 kB and 300 kB under seeded loss,
 duplication and reordering, a 1 MiB response, backpressure and zero-window
 probes, RST in several states and RFC 5961's challenge ACKs, retransmission
-timeouts with backoff, fast retransmit, a SYN flood against the bounded
+timeouts with backoff, fast retransmit, limited transmit (RFC 3042), a SYN flood against the bounded
 backlog, eviction from a full table, idle timeouts, bounded TIME_WAIT, each
 kind of bad segment counted, and 10,000 random malformed segments.
 """

@@ -931,6 +931,28 @@ static void test_fast_retransmit(void)
     CHECK(P.in_len == A.reply_size);
 }
 
+/* RFC 3042: with a window of three segments and the first one lost, only
+ * two duplicate ACKs can come back; the two new segments limited transmit
+ * sends on them draw the third, and fast retransmit repairs the loss with
+ * no timeout.  Without limited transmit this waits for the RTO. */
+static void test_limited_transmit(void)
+{
+    start(TEST_CONNS, 0);
+    open_from_peer(45500);
+    struct tcp_conn *c = &conns[0];
+    c->cwnd = 3u * c->mss; /* as after an earlier loss */
+    A.reply_size = 20u * c->mss;
+    P.out_len = 1;
+    P.out[0] = 'q';
+    drop_stack_frame = stack_frames_sent + 1; /* the first segment of the answer */
+    RUN_UNTIL(tcp_stats()->fast_retransmits == 1, 100);
+    CHECK(tcp_stats()->limited_transmits == 2);
+    CHECK(tcp_stats()->fast_retransmits == 1 && tcp_stats()->retransmit_timeouts == 0);
+    RUN_UNTIL(P.in_len == A.reply_size, 20000);
+    drop_stack_frame = 0;
+    CHECK(P.in_len == A.reply_size && tcp_stats()->retransmit_timeouts == 0);
+}
+
 static void test_syn_flood_and_eviction(void)
 {
     start(4, 0);
@@ -1152,6 +1174,7 @@ int main(int argc, char **argv)
     test_rst();
     test_retransmission_timeout();
     test_fast_retransmit();
+    test_limited_transmit();
     test_syn_flood_and_eviction();
     test_idle_timeout();
     test_bad_segments();

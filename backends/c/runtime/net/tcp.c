@@ -654,6 +654,29 @@ static void retransmit_head(struct tcp_conn *c)
 }
 
 /*
+ * Limited transmit (RFC 3042): on the first and the second duplicate ACK,
+ * one segment of data never sent before, when the peer's window allows and
+ * the flight stays within cwnd + 2 segments; cwnd itself is not changed.
+ * The extra segments draw the duplicate ACKs that fast retransmit needs,
+ * so a loss in a small window (a short response, a cwnd cut by an earlier
+ * loss) is repaired without waiting for the retransmission timeout.
+ */
+static void limited_transmit(struct tcp_conn *c)
+{
+    uint32_t data_end = c->snd_una + c->sq_len;
+    if (c->snd_nxt != c->snd_max || !seq_lt(c->snd_nxt, data_end))
+        return; /* going back over sent data, or nothing new to send */
+    uint32_t len = min32(data_end - c->snd_nxt, c->mss);
+    uint32_t after = flight(c) + len;
+    if (after > c->snd_wnd || after > c->cwnd + 2u * c->mss)
+        return;
+    tcp.stats.limited_transmits++;
+    send_data(c, c->snd_nxt, len, false);
+    c->snd_nxt += len;
+    c->snd_max = c->snd_nxt;
+}
+
+/*
  * Send what the windows allow: new data from snd_nxt, then our FIN when it
  * is wanted; an owed ACK rides on the first segment or goes alone.
  */
@@ -960,6 +983,8 @@ static bool take_ack(struct tcp_conn *c, const struct seg *s, uint64_t now)
             c->recover = c->snd_max;
         } else if (c->in_recovery) {
             c->cwnd = min32(c->cwnd + c->mss, CWND_MAX);
+        } else if (c->dupacks < 3) {
+            limited_transmit(c);
         }
     }
     /* RFC 9293 3.10.7.4: the send window, from the newest segment only. */

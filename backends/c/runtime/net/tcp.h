@@ -195,6 +195,7 @@ struct tcp_stats {
     uint64_t idle_timeouts;
     uint64_t time_wait_evicted;
     uint64_t retransmit_timeouts, fast_retransmits, segments_retransmitted;
+    uint64_t limited_transmits; /* RFC 3042: new segments sent on duplicate ACKs 1 and 2 */
     uint64_t window_probes;
     uint64_t ooo_held, ooo_dropped; /* out-of-order segments kept / dropped for want of room */
     uint64_t send_refused;      /* tcp_send that did not fit */
