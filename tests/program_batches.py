@@ -26,17 +26,18 @@ fails the batch.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluated_run import Stopped, run_function
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as with_seed
-from random_programs import DECLARATIONS, PARAMS, Program, param_values, programs
+from random_programs import DECLARATIONS, PARAMS, Program
 from targets import build, build_sanitized, run
 
 from specc.driver import CompileOptions, compile_file
@@ -91,28 +92,17 @@ class BatchReport:
 
 def generate(count: int, seed: int) -> tuple[list[Program], dict[str, int | str]]:
     """``count`` distinct programs and values for the `param` keys, drawn by
-    hypothesis from ``seed`` (the same seed gives the same batch)."""
-    found: dict[str, Program] = {}
-    values: list[dict[str, int | str]] = []
-    quiet = settings(database=None, phases=[Phase.generate], deadline=None,
-                     suppress_health_check=list(HealthCheck), max_examples=count * 3)
-
-    @with_seed(seed)
-    @quiet
-    @given(programs())
-    def gather(program: Program) -> None:
-        if len(found) < count:
-            found.setdefault(program.text, program)
-
-    @with_seed(seed)
-    @settings(quiet, max_examples=5)  # the first example is the simplest: all zeros
-    @given(param_values())
-    def params(drawn: dict[str, int | str]) -> None:
-        values.append(drawn)
-
-    gather()
-    params()
-    return list(found.values()), values[-1]
+    hypothesis from ``seed``.  In a process of its own (random_programs.py
+    run as a script): hypothesis mixes constants from the modules loaded so
+    far into what it draws, so only there does the same seed always give
+    the same batch."""
+    completed = subprocess.run([sys.executable, str(Path(__file__).parent / "random_programs.py"),
+                                str(count), str(seed)], capture_output=True, text=True,
+                               check=False, timeout=600)
+    if completed.returncode != 0:
+        raise BatchError(f"generating programs failed:\n{completed.stderr}")
+    drawn = json.loads(completed.stdout)
+    return [Program(text) for text in drawn["programs"]], drawn["params"]
 
 
 # --- the spec ------------------------------------------------------------------------

@@ -27,20 +27,26 @@ functions generated before it, and strings never double in a loop.
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import hypothesis.strategies as st
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as with_seed
 
 INTS = ("u8", "u16", "u32", "u64", "i64")
 RANGES = {"u8": (0, 2**8 - 1), "u16": (0, 2**16 - 1), "u32": (0, 2**32 - 1),
           "u64": (0, 2**64 - 1), "i64": (-(2**63), 2**63 - 1)}
 WIDTHS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64, "i64": 64}
-LISTS = {"[u8]": "u8", "[u64]": "u64", "[string]": "string", "[Rec]": "Rec"}
-OPTIONS = {"u8?": "u8", "string?": "string"}
-TYPES = (*INTS, "bool", "string", "bytes", "Color", "Duration", "Rec", *LISTS, *OPTIONS)
-ORDERED = (*INTS, "string", "bytes", "Color", "Duration")
+LISTS = {"[u8]": "u8", "[u64]": "u64", "[string]": "string", "[Rec]": "Rec",
+         "[u8?]": "u8?", "[[u8]]": "[u8]"}
+OPTIONS = {"u8?": "u8", "string?": "string", "Ipv4?": "Ipv4"}
+TYPES = (*INTS, "bool", "string", "bytes", "Color", "Duration", "Size", "Ipv4", "Cidr", "Rec",
+         *LISTS, *OPTIONS)
+ORDERED = (*INTS, "string", "bytes", "Color", "Duration", "Size")
 COLORS = ("red", "green", "blue")
 REC_FIELDS = {"n": "u16", "c": "Color", "s": "string", "o": "u8?", "xs": "[u8]"}
 # The declarations every program may use, once per spec.
@@ -50,7 +56,7 @@ struct Rec { n: u16, c: Color, s: string, o: u8?, xs: [u8] }
 """
 # The run-time inputs: `param` keys whose values the runner chooses.
 PARAMS = {"a": "u64", "b": "i64", "c": "u8", "w": "string"}
-GLOBAL_TYPES = ("u64", "i64", "u8", "string", "[u8]")
+GLOBAL_TYPES = ("u64", "i64", "u8", "string", "[u8]", "u8?", "Rec", "Duration")
 # Text a generated string may hold: no quote, brace, backslash, `@` or `=`
 # (a line starting with `==` separates programs in the output).
 LETTERS = "abcxyz019 -\u00e9"
@@ -65,6 +71,13 @@ MAX_DEPTH_ARGUMENT = 5
 MAX_CALLS = 200
 # Values that can grow when a variable is assigned from another one.
 GROWABLE = ("string", "bytes", "Rec", *LISTS, "string?")
+SIZES = ("0B", "1B", "512B", "64KiB", "1MiB", "3GiB", "1023B", "9223372036854775807B")
+ADDRESSES = ("10.0.0.1", "0.0.0.0", "255.255.255.255", "192.168.1.20")
+NETWORKS = ("10.0.0.0/8", "192.168.1.0/24", "0.0.0.0/0", "10.0.0.1/32")
+# Patterns that literals of these types give (matched with `==`).
+PATTERNS = {"string": ('""', '"a"', '"abc"'), "bytes": ('b""', 'b"\\x01"'),
+            "Duration": ("0s", "1s", "250ms"), "Size": ("0B", "512B"),
+            "Ipv4": ADDRESSES, "Cidr": NETWORKS}
 
 T = TypeVar("T")
 
@@ -167,6 +180,12 @@ class Writer:
             return f"Color.{self.pick(COLORS)}"
         if t == "Duration":
             return self.pick(DURATIONS)
+        if t == "Size":
+            return self.pick(SIZES)
+        if t == "Ipv4":
+            return self.pick(ADDRESSES)
+        if t == "Cidr":
+            return self.pick(NETWORKS)
         if t == "Rec":
             names = list(REC_FIELDS)
             order = self.draw(st.permutations(names))
@@ -252,6 +271,8 @@ class Writer:
             forms += [lambda s, d: f"{self.expr('Rec', s, d)}.c"]
         elif t == "Duration":
             forms += self.duration_forms()
+        elif t == "Size":
+            forms += self.size_forms()
         elif t == "Rec":
             forms += [lambda s, d: self.index("[Rec]", s, d)]
         elif t in LISTS:
@@ -283,6 +304,7 @@ class Writer:
                 lambda s, d: f"len({self.expr(self.pick(('string', 'bytes', *LISTS)), s, d)})",
                 lambda s, d: self.index("[u64]", s, d),
                 lambda s, d: f"({self.expr('Duration', s, d)} / {self.expr('Duration', s, d)})",
+                lambda s, d: f"({self.expr('Size', s, d)} / {self.expr('Size', s, d)})",
             ]
         if t == "u8":
             forms += [
@@ -340,6 +362,17 @@ class Writer:
                          f"{self.expr('Duration', s, d)})",
         ]
 
+    def size_forms(self) -> list[Callable[[Scope, int], str]]:
+        return [
+            lambda s, d: f"({self.expr('Size', s, d)} {self.pick(('+', '-'))} "
+                         f"{self.expr('Size', s, d)})",
+            lambda s, d: f"({self.expr('Size', s, d)} * {self.expr(self.pick(INTS), s, d)})",
+            lambda s, d: f"({self.expr(self.pick(INTS), s, d)} * {self.expr('Size', s, d)})",
+            lambda s, d: f"({self.expr('Size', s, d)} / {self.expr(self.pick(INTS), s, d)})",
+            lambda s, d: f"{self.pick(('min', 'max'))}({self.expr('Size', s, d)}, "
+                         f"{self.expr('Size', s, d)})",
+        ]
+
     def interpolation(self, scope: Scope, depth: int) -> str:
         parts = []
         for _ in range(self.number(1, 3)):
@@ -369,7 +402,15 @@ class Writer:
         return f"{obj}[{lower}:{upper}]"
 
     def match_expr(self, t: str, scope: Scope, depth: int) -> str:
-        kind = self.pick(("Color", "int", "option"))
+        kind = self.pick(("Color", "int", "option", "literal"))
+        if kind == "literal":
+            u = self.pick(tuple(PATTERNS))
+            subject = self.expr(u, scope, depth)
+            first, second = self.pick(PATTERNS[u]), self.pick(PATTERNS[u])
+            arms = [f"{first} => {self.expr(t, scope, depth)}",
+                    f"{second} => {self.expr(t, scope, depth)}",
+                    f"_ => {self.expr(t, scope, depth)}"]
+            return f"(match {subject} {{ {', '.join(arms)} }})"
         if kind == "Color":
             subject = self.expr("Color", scope, depth)
             if self.chance(50):
@@ -403,8 +444,15 @@ class Writer:
         return str(value)
 
     def arguments(self, f: Function, scope: Scope, depth: int) -> list[str]:
+        """The arguments after the depth: positional, then (sometimes) the
+        last ones by name, in any order."""
         params = f.params[1:] if f.recursive else f.params
-        return [self.expr(t, scope, depth, typed=True) for _, t in params]
+        values = [self.expr(t, scope, depth, typed=True) for _, t in params]
+        named = self.number(0, len(params))
+        if named == 0:
+            return values
+        tail = [f"{n} = {v}" for (n, _), v in zip(params[-named:], values[-named:], strict=True)]
+        return values[:-named] + list(self.draw(st.permutations(tail)))
 
     def callable(self, scope: Scope) -> list[Function]:
         """The functions a call here may still afford (see MAX_CALLS)."""
@@ -446,15 +494,20 @@ class Writer:
         if scope.loops > 0:
             kinds += ["break", "continue"]
         kinds += ["return"]
-        if not scope.in_function:
-            kinds.append("exit")
+        kinds.append("exit")
         kind = self.pick(kinds)
         return getattr(self, f"stmt_{kind}")(scope, depth)  # type: ignore[no-any-return]
 
     def stmt_let(self, scope: Scope, depth: int, mutable: bool = False) -> list[str]:
         t = self.pick(TYPES)
-        name = self.fresh("v")
         value = self.expr(t, scope, 3, typed=True)
+        ours = [v for v in scope.locals if v.name.startswith("v")]
+        if ours and self.chance(15):
+            # A new variable under the name of an earlier one, which it hides.
+            name = self.pick(ours).name
+            scope.locals[:] = [v for v in scope.locals if v.name != name]
+        else:
+            name = self.fresh("v")
         scope.locals.append(Local(name, t, mutable))
         return [f"{'var' if mutable else 'let'} {name}: {t} = {value}"]
 
@@ -500,7 +553,7 @@ class Writer:
         inner = scope.child(**changes)
         body = self.block(inner, depth - 1, self.number(1, 3))
         if self.chance(50):
-            body += self.observe(inner.locals[len(scope.locals):])
+            body += self.observe([v for v in inner.locals if v not in scope.locals])
         return ["  " + line for line in body] or ["  print(\"empty\")"]
 
     def observe(self, values: list[Local]) -> list[str]:
@@ -671,3 +724,34 @@ def param_values(draw: st.DrawFn) -> dict[str, int | str]:
 
     return {"a": draw(edges("u64")), "b": draw(edges("i64")), "c": draw(edges("u8")),
             "w": draw(st.text(alphabet=LETTERS, max_size=4))}
+
+
+def draw_batch(count: int, seed: int) -> tuple[list[Program], dict[str, int | str]]:
+    """``count`` distinct programs and `param` values, from ``seed``."""
+    found: dict[str, Program] = {}
+    values: list[dict[str, int | str]] = []
+    quiet = settings(database=None, phases=[Phase.generate], deadline=None,
+                     suppress_health_check=list(HealthCheck), max_examples=count * 3)
+
+    @with_seed(seed)
+    @quiet
+    @given(programs())
+    def gather(program: Program) -> None:
+        if len(found) < count:
+            found.setdefault(program.text, program)
+
+    @with_seed(seed)
+    @settings(quiet, max_examples=5)  # the first example is the simplest: all zeros
+    @given(param_values())
+    def params(drawn: dict[str, int | str]) -> None:
+        values.append(drawn)
+
+    gather()
+    params()
+    return list(found.values()), values[-1]
+
+
+if __name__ == "__main__":
+    # tests/program_batches.py runs this in a process of its own (see there).
+    batch, chosen = draw_batch(int(sys.argv[1]), int(sys.argv[2]))
+    json.dump({"programs": [p.text for p in batch], "params": chosen}, sys.stdout)

@@ -88,6 +88,7 @@ class CLowerer:
         self.devices = devices  # instance key -> C prefix
         self.out = Emitter(empty_body=None)
         self.locals: list[dict[str, str]] = []
+        self.taken: set[str] = set()  # every C local name of the function so far
         self.temps = 0
 
     # ------------------------------------------------------------ helpers
@@ -112,10 +113,13 @@ class CLowerer:
         """A C name for a new local: unique in the function, so that an inner
         `let x = x + 1` reads the outer `x` (C would read the new one)."""
         c = _KEYWORDS_SAFE_PREFIX + name
-        used = {v for scope in self.locals for v in scope.values()}
-        if c in used:
+        # Every name the function declared so far, not only the visible ones:
+        # `let x: u8 = ...; let x: u64 = ...; let x: u32 = ...` in one block
+        # hides the first two, but C still has them in that scope.
+        if c in self.taken:
             self.temps += 1
             c = f"{c}_{self.temps}"
+        self.taken.add(c)
         self.locals[-1][name] = c
         return c
 
@@ -250,6 +254,7 @@ class CLowerer:
         info = self.program.functions[decl.name]
         self.out = Emitter(empty_body=None)
         self.locals = [{p.name: _KEYWORDS_SAFE_PREFIX + p.name for p in decl.params}]
+        self.taken = set(self.locals[0].values())
         self.result = info.type.result
         self.out.line(self.prototype(decl) + " {")
         with self.out.indent():
@@ -263,6 +268,7 @@ class CLowerer:
     def main(self, body: ast.Block) -> str:
         self.out = Emitter(empty_body=None)
         self.locals = [{}]
+        self.taken = set()
         self.result = None
         self.out.line("static void f_main(void) {")
         with self.out.indent():
