@@ -52,10 +52,11 @@ class Server:
         return output
 
 
-def start_server(image: Path, protocols: tuple[str, ...]) -> Server:
-    """Run `image` on 127.0.0.1 until it says it listens on every protocol."""
+def start_server(image: Path, protocols: tuple[str, ...], args: tuple[str, ...] = ()) -> Server:
+    """Run `image` on 127.0.0.1 (with the parameters ``args``) until it says it
+    listens on every protocol."""
     command = [str(image)] if image.suffix != ".py" else [sys.executable, str(image)]
-    process = subprocess.Popen([*command, "--bind=127.0.0.1"], stdout=subprocess.PIPE,
+    process = subprocess.Popen([*command, "--bind=127.0.0.1", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     assert process.stderr is not None
     ports: dict[str, int] = {}

@@ -187,8 +187,21 @@ class Runtime:
         raise SystemExit(EXIT_UNAVAILABLE)
 
     def on_readable(self, sock: socket.socket, callback: Callable[[], None]) -> None:
-        self.selector.register(sock, selectors.EVENT_READ, callback)
+        self.on_ready(sock, callback, read=True, write=False)
+
+    def on_ready(self, sock: socket.socket, callback: Callable[[], None], *, read: bool,
+                 write: bool) -> None:
+        """Call ``callback`` whenever ``sock`` is readable (when ``read``) or
+        writable (when ``write``)."""
+        self.selector.register(sock, _events(read, write), callback)
         self.readers += 1
+
+    def interest(self, sock: socket.socket, *, read: bool, write: bool) -> None:
+        """Change what wakes a registered socket's callback (one of the two at least)."""
+        key = self.selector.get_key(sock)
+        events = _events(read, write)
+        if key.events != events:
+            self.selector.modify(sock, events, key.data)
 
     def forget(self, sock: socket.socket) -> None:
         try:
@@ -197,9 +210,16 @@ class Runtime:
         except (KeyError, ValueError):
             pass
 
-    def at_time(self, when: int, callback: Callable[[], None]) -> None:
+    def at_time(self, when: int, callback: Callable[[], None]) -> int:
+        """Call ``callback`` at ``when`` (a `now()` reading); a handle for `cancel`."""
         self.sequence += 1
         heapq.heappush(self.timers, (when, self.sequence, callback))
+        return self.sequence
+
+    def cancel(self, handle: int) -> None:
+        """Forget the timer ``handle``, so that it neither runs nor keeps the loop going."""
+        self.timers = [t for t in self.timers if t[1] != handle]
+        heapq.heapify(self.timers)
 
     def run(self) -> None:
         """Serve until nothing is registered (or a signal stops the program)."""
@@ -214,3 +234,7 @@ class Runtime:
             while self.timers and self.timers[0][0] <= current:
                 _, _, due = heapq.heappop(self.timers)
                 due()
+
+
+def _events(read: bool, write: bool) -> int:
+    return (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)

@@ -298,6 +298,11 @@ static void add_timer(int64_t delay, int64_t period, sc_thunk f) {
 void sc_after(int64_t delay_ns, sc_thunk f) { add_timer(delay_ns, 0, f); }
 void sc_every(int64_t period_ns, sc_thunk f) { add_timer(period_ns, period_ns > 0 ? period_ns : 1, f); }
 
+void sc_cancel(sc_thunk f) {
+    for (size_t i = 0; i < SC_MAX_TIMERS; i++)
+        if (timers[i].used && timers[i].f == f) timers[i].used = false;
+}
+
 void sc_loop_run(void) {
     for (;;) {
         uint64_t next = UINT64_MAX;

@@ -223,6 +223,7 @@ static inline void sc_keep_align(sc_keep *k) {
 int64_t sc_now(void);              /* monotonic Duration since boot, ns */
 void sc_after(int64_t delay_ns, sc_thunk f);
 void sc_every(int64_t period_ns, sc_thunk f);
+void sc_cancel(sc_thunk f);        /* forget every timer that would call f */
 void sc_loop_run(void);            /* until nothing can happen any more */
 
 /* What each target's glue provides to the loop: wait for I/O or a deadline

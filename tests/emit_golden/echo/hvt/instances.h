@@ -5,6 +5,9 @@
 typedef uint8_t LogLevel;
 enum { LogLevel_debug = 0, LogLevel_info = 1, LogLevel_warn = 2, LogLevel_error = 3 };
 static const char *const LogLevel_names[] __attribute__((unused)) = { "debug", "info", "warn", "error" };
+typedef uint8_t TcpEvent;
+enum { TcpEvent_opened = 0, TcpEvent_closed = 1, TcpEvent_reset = 2, TcpEvent_failed = 3 };
+static const char *const TcpEvent_names[] __attribute__((unused)) = { "opened", "closed", "reset", "failed" };
 typedef sc_opt_bytes (*sc_fn_Datagram_to_opt_bytes)(Datagram);
 void dev_virtio_net_init(void);
 void dev_ethernet_init(void);

@@ -5,6 +5,9 @@
 typedef uint8_t LogLevel;
 enum { LogLevel_debug = 0, LogLevel_info = 1, LogLevel_warn = 2, LogLevel_error = 3 };
 static const char *const LogLevel_names[] __attribute__((unused)) = { "debug", "info", "warn", "error" };
+typedef uint8_t TcpEvent;
+enum { TcpEvent_opened = 0, TcpEvent_closed = 1, TcpEvent_reset = 2, TcpEvent_failed = 3 };
+static const char *const TcpEvent_names[] __attribute__((unused)) = { "opened", "closed", "reset", "failed" };
 typedef uint8_t Status;
 enum { Status_up = 0, Status_degraded = 1, Status_maintenance = 2, Status_down = 3 };
 static const char *const Status_names[] __attribute__((unused)) = { "up", "degraded", "maintenance", "down" };

@@ -96,17 +96,26 @@ ptrdiff_t platform_net_read(void *buf, size_t cap) { (void)buf; (void)cap; retur
 
 /* ---- sockets for the host components -------------------------------- */
 
-#define POSIX_MAX_WATCHED 256
-static struct { int fd; posix_callback callback; void *ctx; } watched[POSIX_MAX_WATCHED];
+static struct { int fd; short events; posix_callback callback; void *ctx; } watched[POSIX_MAX_WATCHED];
 static size_t watched_count;
 
 int posix_watch(int fd, posix_callback callback, void *ctx) {
     if (watched_count == POSIX_MAX_WATCHED) return -1;
     watched[watched_count].fd = fd;
+    watched[watched_count].events = POLLIN;
     watched[watched_count].callback = callback;
     watched[watched_count].ctx = ctx;
     watched_count++;
     return 0;
+}
+
+void posix_interest(int fd, bool read, bool write) {
+    for (size_t i = 0; i < watched_count; i++) {
+        if (watched[i].fd == fd) {
+            watched[i].events = (short)((read || !write ? POLLIN : 0) | (write ? POLLOUT : 0));
+            return;
+        }
+    }
 }
 
 void posix_unwatch(int fd) {
@@ -125,7 +134,7 @@ void posix_wait(uint64_t deadline_ns, bool forever) {
     size_t n = watched_count;
     for (size_t i = 0; i < n; i++) {
         fds[i].fd = watched[i].fd;
-        fds[i].events = POLLIN;
+        fds[i].events = watched[i].events;
         fds[i].revents = 0;
     }
     int timeout = -1;
@@ -135,7 +144,7 @@ void posix_wait(uint64_t deadline_ns, bool forever) {
     }
     if (poll(fds, (nfds_t)n, timeout) <= 0) return;
     for (size_t i = 0; i < n; i++) {
-        if (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) {
+        if (fds[i].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP)) {
             /* The callback may unwatch; find the entry again by fd. */
             for (size_t k = 0; k < watched_count; k++) {
                 if (watched[k].fd == fds[i].fd) {

@@ -9,8 +9,13 @@
 
 typedef void (*posix_callback)(void *ctx);
 
-/* Call callback(ctx) whenever fd is readable (or closed). */
+/* Call callback(ctx) whenever fd is readable (or closed); -1 when the loop
+ * watches POSIX_MAX_WATCHED descriptors already. */
+#define POSIX_MAX_WATCHED 1024
 int posix_watch(int fd, posix_callback callback, void *ctx);
+/* What wakes a watched fd's callback: readability, writability (at least one
+ * of the two; errors and hang-ups always do). */
+void posix_interest(int fd, bool read, bool write);
 void posix_unwatch(int fd);
 size_t posix_watching(void);
 /* Wait for readable descriptors until deadline_ns (or forever) and run their callbacks. */

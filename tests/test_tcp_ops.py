@@ -1,0 +1,252 @@
+"""The Tcp operations of LANGUAGE.md v1.1 section 12 (listen, on_event, send,
+connect, close) and the discipline of socket_tcp on the unix and python
+targets (backends/c/runtime/components/socket_tcp.c and its Python twin),
+driven over real sockets on 127.0.0.1 with tests/data/tcp_ops/ops.spec:
+
+- every operation, with `connect` to a server this test runs, and to a port
+  where nothing listens (`failed`);
+- a slow reader gets a large response whole (8 MiB through `send`, 512 KiB
+  as one reply of on_data) after not reading for longer than the old 5 s
+  write deadline, while other clients are answered at once;
+- `send` refuses (false) what the send buffer cannot hold;
+- an idle connection is reset after idle_timeout, a busy one is not;
+- a full table resets the idlest connection for a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from servers import Server, compile_spec, start_server
+from test_dns_vs_nsd import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "tests" / "data" / "tcp_ops" / "ops.spec"
+TARGETS = ("unix", "python")
+TIMEOUT = 10.0  # seconds: any one wait on an image
+FILL = b"0123456789abcdef" * 4096  # the spec's fill(b"0123456789abcdef", 12)
+TIGHT_IDLE = 2.0  # seconds: idle_timeout of the "tight" images
+TIGHT_MAX = 3  # max_connections of the "tight" images
+
+
+def block(i: int) -> bytes:
+    return f"block {i} ".encode() + FILL
+
+
+@dataclass(frozen=True)
+class Images:
+    default: Path
+    tight: Path
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Images]:
+    built = {}
+    for target in TARGETS:
+        default = compile_spec(SPEC, tmp_path_factory.mktemp(f"{target}-default"), target)
+        tight = compile_spec(SPEC, tmp_path_factory.mktemp(f"{target}-tight"), target,
+                             "-D", f"max_connections={TIGHT_MAX}",
+                             "-D", f"idle_timeout={int(TIGHT_IDLE * 1000)}ms")
+        built[target] = Images(default, tight)
+    return built
+
+
+@contextlib.contextmanager
+def running(image: Path, *args: str) -> Iterator[tuple[Server, list[str]]]:
+    """The image serving on a free port; the lines it printed, once it stopped."""
+    server = start_server(image, ("tcp",), args)
+    printed: list[str] = []
+    try:
+        yield server, printed
+    finally:
+        output = server.stop()
+        printed.extend(output.decode().splitlines())
+        assert server.process.returncode in (0, -15), output  # SIGTERM, not a trap
+
+
+def connect(port: int, rcvbuf: int | None = None) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:  # before connect, so that the window is small from the start
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def receive(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(min(1 << 20, size - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
+def echo_ms(port: int, sock: socket.socket | None = None) -> float:
+    """A round trip of a line, on a new connection unless ``sock``; its time in ms."""
+    start = time.monotonic()
+    own = sock is None
+    sock = sock or connect(port)
+    try:
+        sock.sendall(b"ping\n")
+        assert receive(sock, 5) == b"ping\n"
+    finally:
+        if own:
+            sock.close()
+    return (time.monotonic() - start) * 1000
+
+
+def server_events(printed: list[str]) -> list[list[str]]:
+    """The events of each accepted connection, in order ("server EVENT ID" lines)."""
+    by_id: dict[str, list[str]] = {}
+    for line in printed:
+        if line.startswith("server "):
+            _, event, ident = line.split()
+            by_id.setdefault(ident, []).append(event)
+    return list(by_id.values())
+
+
+# ---- every operation -----------------------------------------------------------------
+
+
+class Upstream:
+    """A server on the host that the image `connect`s to: it reads the
+    guest's greeting, answers, and waits for the guest to close."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.greeting = b""
+        self.saw_eof = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        with contextlib.suppress(OSError):
+            sock, _ = self.listener.accept()
+            with sock:
+                sock.settimeout(TIMEOUT)
+                self.greeting = sock.recv(100)
+                sock.sendall(b"hi guest\n")
+                self.saw_eof = sock.recv(100) == b""
+        self.listener.close()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_operation(images: dict[str, Images], target: str) -> None:
+    upstream = Upstream()
+    dead = free_port()  # nothing listens there
+    with running(images[target].default, f"--upstream-port={upstream.port}",
+                 f"--dead-port={dead}") as (server, printed):
+        upstream.thread.join(TIMEOUT)
+        with connect(server.port) as sock:  # on_data's reply, then close from on_data
+            sock.sendall(b"echo me\n")
+            assert receive(sock, 8) == b"echo me\n"
+            assert echo_ms(server.port, sock) < TIMEOUT * 1000
+            sock.sendall(b"quit\n")
+            assert receive(sock, 5) == b"bye\n"
+            assert sock.recv(10) == b"", "no FIN after quit"
+        with connect(server.port) as sock:  # send, outside of a reply
+            sock.sendall(b"big 2")
+            assert receive(sock, 2 * len(block(0))) == block(0) + block(1)
+        time.sleep(0.3)  # the close of the last client reaches the image
+    assert upstream.greeting == b"hello from the guest\n"
+    assert upstream.saw_eof, "the guest did not close its connection"
+    assert [line for line in printed if line.startswith("upstream")] == [
+        "upstream id nonzero: true", "upstream opened", "upstream said: hi guest",
+        "upstream closed"], printed
+    assert [line for line in printed if line.startswith("dead")] == ["dead failed"], printed
+    assert server_events(printed) == [["opened", "closed"]] * 2, printed
+
+
+# ---- a slow reader ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_slow_readers_get_large_responses_whole_and_stall_nobody(
+        images: dict[str, Images], target: str) -> None:
+    with running(images[target].default) as (server, printed):
+        sent = connect(server.port, rcvbuf=4096)  # 8 MiB through 128 sends
+        sent.sendall(b"big 128")
+        replied = connect(server.port, rcvbuf=4096)  # 512 KiB as one reply of on_data
+        replied.sendall(b"reply 3")
+        # Neither reads for longer than the old 5 s write deadline; meanwhile
+        # every other client is answered at once.
+        stalled_until = time.monotonic() + 5.5
+        worst = 0.0
+        while time.monotonic() < stalled_until:
+            worst = max(worst, echo_ms(server.port))
+            time.sleep(0.25)
+        assert worst < 1000, f"a new client waited {worst:.0f} ms behind the slow readers"
+        expected_sent = b"".join(block(i) for i in range(128))
+        expected_reply = block(0) * 8
+        with sent, replied:
+            assert receive(sent, len(expected_sent)) == expected_sent
+            assert receive(replied, len(expected_reply)) == expected_reply
+        assert server.alive()
+    assert not [line for line in printed if "refused" in line], printed
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_send_refuses_what_the_send_buffer_cannot_hold(images: dict[str, Images],
+                                                       target: str) -> None:
+    with running(images[target].default) as (server, printed):
+        with connect(server.port, rcvbuf=4096) as sock:
+            sock.sendall(b"big 400")  # 26 MiB for a client that does not read: over 16 MiB
+            assert echo_ms(server.port) < TIMEOUT * 1000  # the loop went on
+        time.sleep(0.3)
+    refused = [line for line in printed if line.startswith("send refused at block ")]
+    assert len(refused) == 1, printed
+    # At most send_buffer (16 MiB) plus what the kernel took (a few MiB) went in.
+    assert 16 <= int(refused[0].split()[-1]) * len(block(0)) / (1 << 20) < 24, refused
+
+
+# ---- idle timeouts and a full table --------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_idle_connection_is_reset_after_the_timeout(images: dict[str, Images],
+                                                       target: str) -> None:
+    with running(images[target].tight) as (server, printed):
+        idle, busy = connect(server.port), connect(server.port)
+        with idle, busy:
+            echo_ms(server.port, idle)
+            last_activity = time.monotonic()
+            until = last_activity + TIGHT_IDLE * 1.5
+            while time.monotonic() < until:  # busy keeps talking; idle says nothing
+                echo_ms(server.port, busy)
+                time.sleep(0.2)
+            with pytest.raises(ConnectionResetError):
+                idle.recv(10)
+            assert echo_ms(server.port, busy) < TIMEOUT * 1000
+        time.sleep(0.3)
+    assert server_events(printed).count(["opened", "reset"]) == 1, printed
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_full_table_resets_the_idlest(images: dict[str, Images], target: str) -> None:
+    with running(images[target].tight) as (server, printed):
+        first, second, third = (connect(server.port) for _ in range(TIGHT_MAX))
+        with first, second, third:
+            for sock in (first, second, third, first):  # second is now the idlest
+                echo_ms(server.port, sock)
+                time.sleep(0.05)
+            with connect(server.port) as fourth:
+                echo_ms(server.port, fourth)  # served: it took the idlest's slot
+                with pytest.raises(ConnectionResetError):
+                    second.recv(10)
+                for sock in (first, third):
+                    echo_ms(server.port, sock)
+        time.sleep(0.3)
+    events = server_events(printed)
+    assert events.count(["opened", "reset"]) == 1, printed
+    assert len(events) == TIGHT_MAX + 1, printed
