@@ -69,8 +69,15 @@ class Folded:
 
 class Folder:
     def __init__(self, program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
-                 branches: BranchLog, sink: DiagnosticSink) -> None:
+                 branches: BranchLog, sink: DiagnosticSink, specialize: bool = True,
+                 unbuildable: frozenset[str] = frozenset()) -> None:
         self.program = program
+        # False (--no-specialize, passes/unspecialize.py): constant conditions
+        # keep every arm, except those on `target` or with an arm that uses a
+        # device of `unbuildable` (ones the target cannot build), and no call
+        # is dropped.
+        self.specialize = specialize
+        self.unbuildable = unbuildable
         self.config = config
         self.graph = graph
         self.branches = branches
@@ -137,7 +144,7 @@ class Folder:
             return self.expr_stmt(s, env)
         if isinstance(s, ast.If):
             cond = self.expr(s.cond, env)
-            if isinstance(cond, ast.Const):
+            if isinstance(cond, ast.Const) and self.decides(s.cond, s.then, s.else_):
                 self.branches.record(s.cond, cond.value, [s.else_ if cond.value else s.then])
                 if cond.value:
                     return [self.block(s.then, env)]
@@ -147,7 +154,7 @@ class Folder:
                             else_=_single(else_, s.else_))]
         if isinstance(s, ast.IfLet):
             value = self.expr(s.value, env)
-            if isinstance(value, ast.Const):
+            if isinstance(value, ast.Const) and self.decides(s.value, s.then, s.else_):
                 self.branches.record(s.value, value.value,
                                      [s.then if value.value is None else s.else_])
                 if value.value is None:
@@ -159,7 +166,7 @@ class Folder:
                 else_=_single(else_, s.else_)))]
         if isinstance(s, ast.While):
             cond = self.expr(s.cond, env)
-            if isinstance(cond, ast.Const) and not cond.value:
+            if isinstance(cond, ast.Const) and not cond.value and self.decides(s.cond, s.body):
                 self.branches.record(s.cond, cond.value, [s.body])
                 return []
             return [replace(s, cond=cond, body=self.block(s.body, env))]
@@ -180,7 +187,7 @@ class Folder:
             return []
         if isinstance(e, ast.Match):
             scrutinee = self.expr(e.scrutinee, env)
-            if isinstance(scrutinee, ast.Const):
+            if isinstance(scrutinee, ast.Const) and self.decides(e.scrutinee, e.arms):
                 return self.constant_match_stmt(e, scrutinee, env)
             arms = tuple(replace(a, body=self.arm_body(a.body, _binding_env(a.pattern, env)))
                          for a in e.arms)
@@ -217,7 +224,35 @@ class Folder:
         folded = self.stmt(body, env)
         return folded[0] if len(folded) == 1 else ast.Block(body.span, tuple(folded))
 
+    def evaluates(self, e: ast.Expr) -> bool:
+        """Whether ``e`` may become one value at once.  Unspecialized, not
+        when that would decide a branch or run a function of the spec's at
+        compile time: its parts are folded one by one instead."""
+        if self.specialize:
+            return True
+        for node in walk(e):
+            if isinstance(node, ast.IfExpr) and not self.decides(node.cond, node.then, node.else_):
+                return False
+            if isinstance(node, ast.Match) and not self.decides(node.scrutinee, node.arms):
+                return False
+            if isinstance(node, ast.Call) and isinstance(node.callee, ast.Name):
+                symbol = self.program.references.get(node.callee)
+                info = self.program.functions.get(node.callee.name)
+                if symbol is not None and symbol.kind == "function" and info is not None \
+                        and info.decl is not None:
+                    return False
+        return True
+
+    def decides(self, condition: ast.Expr, *arms: object) -> bool:
+        """Whether a constant ``condition`` picks one of ``arms`` at compile time."""
+        if self.specialize or any(isinstance(n, ast.TargetRef) for n in walk(condition)):
+            return True
+        return bool(self.unbuildable) and any(
+            isinstance(n, ast.Name) and n.name in self.unbuildable for n in walk(arms))
+
     def is_dropped(self, call: ast.Call) -> bool:
+        if not self.specialize:
+            return False
         callee = call.callee
         if not (isinstance(callee, ast.Field) and isinstance(callee.obj, ast.Name)):
             return False
@@ -258,7 +293,7 @@ class Folder:
     def expr(self, e: ast.Expr, env: Env) -> ast.Expr:
         if isinstance(e, ast.Const | ast.ErrorExpr):
             return e
-        if not isinstance(self.program.types.get(e), DeviceT):
+        if not isinstance(self.program.types.get(e), DeviceT) and self.evaluates(e):
             self.evaluator.used_steps = 0
             try:
                 value = self.evaluator.eval(e, env)
@@ -327,7 +362,7 @@ class Folder:
             new = replace(e, expr=f(e.expr, env))
         elif isinstance(e, ast.IfExpr):
             cond = f(e.cond, env)
-            if isinstance(cond, ast.Const):
+            if isinstance(cond, ast.Const) and self.decides(e.cond, e.then, e.else_):
                 self.branches.record(e.cond, cond.value, [e.else_ if cond.value else e.then])
                 return f(e.then if cond.value else e.else_, env)
             new = replace(e, cond=cond, then=f(e.then, env), else_=f(e.else_, env))
@@ -348,7 +383,7 @@ class Folder:
 
     def match_expr(self, e: ast.Match, env: Env) -> ast.Expr:
         scrutinee = self.expr(e.scrutinee, env)
-        if isinstance(scrutinee, ast.Const):
+        if isinstance(scrutinee, ast.Const) and self.decides(e.scrutinee, e.arms):
             for arm in e.arms:
                 bindings: dict[str, Value] = {}
                 if self.evaluator.matches(arm.pattern, scrutinee.value, bindings) \
@@ -404,6 +439,7 @@ def _single(stmts: list[ast.Stmt], original: ast.Stmt | None) -> ast.Block | ast
 
 
 def run_fold(program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
-             branches: BranchLog, sink: DiagnosticSink) -> Folded:
-    """The fold pass's entry point."""
-    return Folder(program, config, graph, branches, sink).run()
+             branches: BranchLog, sink: DiagnosticSink, specialize: bool = True,
+             unbuildable: frozenset[str] = frozenset()) -> Folded:
+    """The fold pass's entry point (``specialize`` and ``unbuildable``: see Folder)."""
+    return Folder(program, config, graph, branches, sink, specialize, unbuildable).run()

@@ -180,6 +180,9 @@ class Image:
     ports: tuple[Port, ...]
     guest_address: GuestAddress | None
     runtime_sources: tuple[str, ...]  # the kept instances' implementation files
+    # False for --no-specialize (passes/unspecialize.py): the C back ends then
+    # keep every function of every object they link.
+    specialized: bool = True
 
     @property
     def language(self) -> str:
@@ -218,7 +221,10 @@ class _View:
 
 class _ImageBuilder:
     def __init__(self, program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
-                 folded: Folded, reachable: Reachable, sink: DiagnosticSink) -> None:
+                 folded: Folded, reachable: Reachable, sink: DiagnosticSink,
+                 specialized: bool = True, boot_consts: frozenset[str] = frozenset()) -> None:
+        self.specialized = specialized
+        self.boot_consts = boot_consts  # const keys an unspecialized build reads at boot
         self.program = program
         self.config = config
         self.graph = graph
@@ -264,6 +270,7 @@ class _ImageBuilder:
             ports=self.ports(),
             guest_address=self.guest_address(order),
             runtime_sources=tuple(dict.fromkeys(self.implementations[k] for k in order)),
+            specialized=self.specialized,
         )
 
     # ------------------------------------------------------------ instances
@@ -354,7 +361,7 @@ class _ImageBuilder:
     def params(self, order: list[str]) -> tuple[RuntimeParam, ...]:
         params: list[RuntimeParam] = []
         for name, info in self.program.config.items():
-            if info.decl.kind is not ast.KeyKind.PARAM:
+            if info.decl.kind is not ast.KeyKind.PARAM and name not in self.boot_consts:
                 continue
             requires = info.decl.requires
             params.append(RuntimeParam(
@@ -393,6 +400,9 @@ class _ImageBuilder:
                 continue
             protocol = self.hooks[key].listens.get(node.callee.name)
             first = node.args[0].value
+            if isinstance(first, ast.ConfigRef) and first.key in self.boot_consts:
+                # Unspecialized: the port the image opens unless booted with another.
+                first = ast.Const(first.span, self.config.param_defaults[first.key])
             if protocol is None or not isinstance(first, ast.Const) \
                     or not isinstance(first.value, int) or isinstance(first.value, bool):
                 continue
@@ -445,10 +455,12 @@ def _position(span: Span) -> str:
 
 
 def run_image(program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
-              folded: Folded, reachable: Reachable, sink: DiagnosticSink) -> Image | None:
+              folded: Folded, reachable: Reachable, sink: DiagnosticSink, *,
+              specialized: bool = True, boot_consts: frozenset[str] = frozenset()) -> Image | None:
     """The image pass's entry point; None (and E0701s in ``sink``) when a kept
     instance cannot be built for the target."""
-    return _ImageBuilder(program, config, graph, folded, reachable, sink).run()
+    return _ImageBuilder(program, config, graph, folded, reachable, sink, specialized,
+                         boot_consts).run()
 
 
 def unbuildable(program: CheckedProgram, graph: DeviceGraph, key: str) -> str | None:

@@ -75,7 +75,7 @@ class BuildResult:
 
 def build(path: str, *, target: str = "hvt", defines: Sequence[str] = (),
           config_file: str | None = None, output_dir: str | None = None,
-          listener: Listener | None = None) -> BuildResult:
+          listener: Listener | None = None, specialize: bool = True) -> BuildResult:
     """Check, specialize and build the spec at ``path`` for ``target``.
 
     ``defines`` are ``NAME=VALUE`` overrides of const keys (as ``-D``), which
@@ -83,7 +83,8 @@ def build(path: str, *, target: str = "hvt", defines: Sequence[str] = (),
     image and ``manifest.json`` are written to ``output_dir`` (default
     ``out/NAME-TARGET``, relative to the working directory).  A ``target``
     that is not one of ``hvt``, ``unix`` and ``python`` is a ValueError, as
-    for :func:`specc.check_file`.
+    for :func:`specc.check_file`.  ``specialize=False`` builds the spec
+    unspecialized (``--no-specialize``, passes/unspecialize.py).
     """
     if target not in api.TARGETS:
         raise ValueError(f"unknown target {target!r}; the targets are {', '.join(api.TARGETS)}")
@@ -94,7 +95,7 @@ def build(path: str, *, target: str = "hvt", defines: Sequence[str] = (),
         check = api.check_file(path, target=target)
         clock.stop()
         options = CompileOptions(target, tuple(defines), config_file,
-                                 on_pass=clock.after_pass)
+                                 on_pass=clock.after_pass, specialize=specialize)
         if check.program is not None and not check.has_errors:
             clock.start("config")
         compilation = run_middle_end(check, options)

@@ -138,13 +138,15 @@ def write_output(path: str, data: bytes | str, output_format: str) -> None:
 
 
 def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
-               output_format: str, stop_after: str | None = None) -> Any:
+               output_format: str, stop_after: str | None = None,
+               specialize: bool = True) -> Any:
     """Compile through the middle end; on errors, report them and exit.
     Otherwise its warnings wait in REPORT for the command to flush."""
     from specc.driver import CompileOptions, compile_file
 
     try:
-        result = compile_file(file, CompileOptions(target, defines, config_file, stop_after))
+        result = compile_file(file, CompileOptions(target, defines, config_file, stop_after,
+                                                   specialize=specialize))
     except Exception as error:  # a bug in specc: one diagnostic, never a traceback
         _emit([internal_error(error, file)], {}, output_format, "auto")
         sys.exit(EXIT_INTERNAL)
@@ -160,7 +162,7 @@ def run_middle(file: str, target: str, defines: tuple[str, ...], config_file: st
 
 def run_build(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
               output_format: str, output_dir: str | None, *, quiet: bool = False,
-              verbose: bool = False) -> BuildResult:
+              verbose: bool = False, specialize: bool = True) -> BuildResult:
     """`specc.build`; on errors, report them and exit.  Otherwise its
     warnings wait in REPORT for the command to flush."""
     from specc.builder import build
@@ -170,7 +172,7 @@ def run_build(file: str, target: str, defines: tuple[str, ...], config_file: str
     with BuildProgress(f"{os.path.basename(file)} for {target}", verbose=verbose,
                        live=live) as progress:
         result = build(file, target=target, defines=defines, config_file=config_file,
-                       output_dir=output_dir, listener=progress)
+                       output_dir=output_dir, listener=progress, specialize=specialize)
     REPORT.hold(result.diagnostics, result.sources)
     if result.internal_error:
         REPORT.flush(output_format)
@@ -211,21 +213,25 @@ def report_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--depfile", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Also write a Make-syntax rule IMAGE: INPUTS... to FILE "
               "(docs/build-systems.md).")
+@click.option("--no-specialize", "unspecialized", is_flag=True,
+              help="Build the same spec without specializing it (const keys read at boot where "
+              "they can be, every branch and instance kept), to measure what specializing saves.")
 @report_options
 @guarded
 def compile_command(file: str, target: str, defines: tuple[str, ...], config_file: str | None,
                     output_format: str, output_dir: str | None, dump_after: str | None,
-                    depfile: str | None, quiet: bool, verbose: bool) -> None:
+                    depfile: str | None, unspecialized: bool, quiet: bool, verbose: bool) -> None:
     """Compile FILE for a target: check, evaluate, specialize, build the image and its manifest."""
     if dump_after is not None:
         from specc.dumps import dump
 
-        result = run_middle(file, target, defines, config_file, output_format, dump_after)
+        result = run_middle(file, target, defines, config_file, output_format, dump_after,
+                            specialize=not unspecialized)
         REPORT.flush(output_format, stdout_taken=True)
         click.echo(dump(result, dump_after), nl=False)
         sys.exit(EXIT_OK)
     built = run_build(file, target, defines, config_file, output_format, output_dir,
-                      quiet=quiet, verbose=verbose)
+                      quiet=quiet, verbose=verbose, specialize=not unspecialized)
     if depfile is not None:
         write_output(depfile, built.depfile, output_format)
     REPORT.flush(output_format)

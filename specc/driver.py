@@ -19,7 +19,15 @@ from specc.passes.config import ConfigValues, run_config
 from specc.passes.dce import Reachable, run_dce
 from specc.passes.devices import DeviceGraph, run_devices
 from specc.passes.fold import Folded, run_fold
-from specc.passes.image import Image, run_image
+from specc.passes.image import Image, run_image, unbuildable
+from specc.passes.unspecialize import (
+    Plan,
+    keep_everything,
+    plan,
+    read_at_boot,
+    unbuildable_devices,
+    unbuildable_reached,
+)
 
 
 @dataclass
@@ -28,6 +36,8 @@ class CompileOptions:
     defines: Sequence[str] = ()
     config_file: str | None = None
     stop_after: str | None = None
+    # False: --no-specialize (passes/unspecialize.py), for bench/size.py.
+    specialize: bool = True
     # Called with a pass's name when it ends (specc.build times the passes).
     on_pass: Callable[[str], None] | None = field(default=None, compare=False)
 
@@ -48,6 +58,7 @@ class Compilation:
     data: DataLog = field(default_factory=DataLog)  # files compile-time data came from
     diagnostics: list[Diagnostic] = field(default_factory=list)
     last_pass: str = "check"
+    unspecialized: Plan | None = None  # --no-specialize: the keys read at boot, and why not others
 
     @property
     def has_errors(self) -> bool:
@@ -75,14 +86,29 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         result.graph = run_devices(program, result.config, sink, result.branches, result.data)
         if _stop(result, sink, "devices"):
             return result
-        result.folded = run_fold(program, result.config, result.graph, result.branches, sink)
+        if not options.specialize:
+            graph = result.graph
+            result.unspecialized = plan(program, result.config,
+                                        unbuildable_reached(program, result.config, graph))
+            result.config = read_at_boot(result.config, result.unspecialized.boot)
+        unbuildable_now = frozenset() if options.specialize else \
+            unbuildable_devices(program, result.graph)
+        result.folded = run_fold(program, result.config, result.graph, result.branches, sink,
+                                 options.specialize, unbuildable_now)
         if _stop(result, sink, "fold"):
             return result
         result.reachable = run_dce(program, result.graph, result.folded, result.branches, sink)
+        if not options.specialize:
+            graph = result.graph
+            result.reachable = keep_everything(
+                program, graph, result.folded, result.reachable,
+                lambda key: unbuildable(program, graph, key) is None)
         if _stop(result, sink, "dce"):
             return result
+        boot = frozenset(result.unspecialized.boot) if result.unspecialized else frozenset()
         result.image = run_image(program, result.config, result.graph, result.folded,
-                                 result.reachable, sink)
+                                 result.reachable, sink, specialized=options.specialize,
+                                 boot_consts=boot)
         _stop(result, sink, "image")
     finally:
         result.check.sources.update(program.sources)

@@ -94,6 +94,8 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
     dropped = [{"call": f"{d.device}.{d.op}", "at": position(d.span, base)}
                for d in folded.dropped_calls]
     unikernel = program.unikernel.name if program.unikernel else None
+    unspecialized = None if c.unspecialized is None else \
+        {"boot": c.unspecialized.boot, "constant": c.unspecialized.kept}
     return {
         "specc": __version__,
         "unikernel": unikernel,
@@ -104,6 +106,7 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
         "functions": reachable.functions,
         "removed": removed,
         "dropped_calls": dropped,
+        **({"unspecialized": unspecialized} if unspecialized is not None else {}),
     }
 
 

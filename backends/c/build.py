@@ -142,17 +142,28 @@ def hvt_cflags(cc: str, extra_cflags: Iterable[str] = ()) -> list[str]:
     ]
 
 
-def build_hvt(c_sources: Sequence[Path], out: Path, extra_cflags: Iterable[str] = ()) -> Path:
+# What lets the linker drop every function and object nothing references.
+SECTION_GC_FLAGS = frozenset({"-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections"})
+
+
+def build_hvt(c_sources: Sequence[Path], out: Path, extra_cflags: Iterable[str] = (), *,
+              keep_unused: bool = False) -> Path:
     """Compile ``c_sources`` with the ``hvt`` runtime and link them into the image ``out``.
 
     ``c_sources`` are the application's files; one of them defines
-    ``int app_main(void)``.  Raises :class:`BuildError` when no compiler is
-    found or a step fails.  Returns ``out``, written atomically.
+    ``int app_main(void)``.  ``keep_unused`` (an unspecialized build) leaves
+    out SECTION_GC_FLAGS: every object linked stays whole.  Raises
+    :class:`BuildError` when no compiler is found or a step fails.  Returns
+    ``out``, written atomically.
     """
     cc = find_cc()
     if cc is None:
         raise BuildError("no C compiler: install gcc (Debian package `gcc`) or set CC")
     cflags = hvt_cflags(cc, extra_cflags)
+    ldflags = list(HVT_LDFLAGS)
+    if keep_unused:
+        cflags = [f for f in cflags if f not in SECTION_GC_FLAGS]
+        ldflags = [f for f in ldflags if f not in SECTION_GC_FLAGS]
     sources = [*hvt_runtime_sources(), *(Path(s) for s in c_sources)]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +179,7 @@ def build_hvt(c_sources: Sequence[Path], out: Path, extra_cflags: Iterable[str] 
         # Link next to `out` and rename: readers never see half an image.
         partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
         try:
-            _run([cc, *HVT_LDFLAGS, f"-Wl,-T,{LINKER_SCRIPT}", *map(str, objects), "-lgcc",
+            _run([cc, *ldflags, f"-Wl,-T,{LINKER_SCRIPT}", *map(str, objects), "-lgcc",
                   "-o", str(partial)])
             os.replace(partial, out)
         finally:

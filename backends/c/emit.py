@@ -19,6 +19,7 @@ from specc.backends.c import globals as cglobals
 from specc.backends.c.build import (
     LINKER_SCRIPT,
     RUNTIME_DIR,
+    SECTION_GC_FLAGS,
     BuildError,
     build_hvt,
     find_cc,
@@ -95,7 +96,8 @@ def build_c(image: Image, output_dir: str) -> EmittedImage:
     flags = [f"-I{RUNTIME_DIR}", f"-I{RUNTIME_DIR / 'dns'}", f"-I{generated}"]
     runtime = _runtime_files(program, image.target)
     if image.target == "hvt":
-        build_hvt(program.sources, path, [*flags, "-std=gnu11", *GENERATED_WARNINGS])
+        build_hvt(program.sources, path, [*flags, "-std=gnu11", *GENERATED_WARNINGS],
+                  keep_unused=not image.specialized)
         return EmittedImage(str(path), runtime)
     cc = find_cc()
     if cc is None:
@@ -104,6 +106,8 @@ def build_c(image: Image, output_dir: str) -> EmittedImage:
     command = [cc, *UNIX_CFLAGS, *flags, f"-ffile-prefix-map={RUNTIME_DIR}=runtime",
                f"-ffile-prefix-map={generated}=generated", *map(str, program.sources),
                "-Wl,--gc-sections", "-o", str(partial)]
+    if not image.specialized:  # --no-specialize: every object linked stays whole
+        command = [f for f in command if f not in SECTION_GC_FLAGS]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         raise BuildError(f"`{' '.join(command)}` failed:\n{completed.stderr}")

@@ -1,0 +1,200 @@
+"""`specc compile --no-specialize`: the same spec built without specializing
+it, so that bench/size.py can say what specialization saves.
+
+What the option changes, pass by pass:
+
+- config: a `const` key becomes a boot-time parameter (`--port=53`, its
+  value from the build as the default) wherever the language allows: its
+  type is one an image parses at boot (integers, bool, Ipv4, Duration,
+  string, and options of them), and nothing that must be known at compile
+  time reads it: not the devices block (the device graph is built at
+  compile time), a `var`'s initial value, a key's default or `requires`, nor
+  a function any of those calls.  A key that would make the residual code
+  use an instance the target cannot build stays constant as well (no TCP on
+  hvt yet: `config.tcp` stays); `plan` says why for each key.
+- fold: constant expressions are still evaluated (a zone's origin is only
+  known at compile time), but every `if`, `if let`, `while` and `match` keeps
+  all of its arms, no function of the spec runs at compile time and no call
+  a component would drop is removed.  Still decided: conditions on `target`
+  and conditions with an arm that uses a device the target cannot build
+  (`if config.tcp` on hvt, which has no TCP yet): the other arm could not be
+  built.
+- dce: every function, top-level `var` and device instance the target can
+  build is kept, reached from `main` or not (`keep_everything`).
+- the C back ends compile without -ffunction-sections and link without
+  --gc-sections, so every runtime object linked stays whole.
+
+Not done, because the language or the components do not allow it: a
+component the device graph does not build is not linked (a component is
+compiled with its constants, which only an instance has); components'
+constant arguments stay compile-time macros; a zone stays a precomputed
+table (zone files are read at compile time only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from specc import ast
+from specc import types as T
+from specc.check.program import CheckedProgram
+from specc.diagnostics import DiagnosticSink
+from specc.passes.branches import BranchLog, mentioned_names, walk
+from specc.passes.config import ConfigValues
+from specc.passes.dce import Reachable, run_dce
+from specc.passes.devices import DeviceGraph
+from specc.passes.fold import Folded, run_fold
+from specc.passes.image import unbuildable
+
+# The scalar types app_main (C) and the Python image parse from `--NAME=VALUE`.
+_BOOT_SCALARS = (T.BOOL, T.IPV4, T.DURATION, T.STRING)
+
+
+@dataclass
+class Plan:
+    """Which const keys this unspecialized build reads at boot, and why the
+    others stay compile-time values."""
+
+    boot: list[str] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)  # key -> why it stays constant
+
+
+def boot_parseable(t: T.Type) -> bool:
+    inner = t.inner if isinstance(t, T.OptionT) else t
+    return T.is_integer(inner) or inner in _BOOT_SCALARS
+
+
+def compile_time_reads(program: CheckedProgram) -> dict[str, str]:
+    """Every key that something evaluated at compile time reads -> what."""
+    roots: list[tuple[str, object]] = []
+    for name, device in program.devices.items():
+        roots.append((f"device `{name}`", device.decl.value))
+    for name, var in program.vars.items():
+        roots.append((f"the initial value of `var {name}`", var.decl.value))
+    for name, key in program.config.items():
+        roots.append((f"the default or `requires` of `config.{name}`",
+                      (key.decl.default, key.decl.requires)))
+    bodies = {name: info.decl for name, info in program.functions.items()
+              if info.decl is not None}
+    reads: dict[str, str] = {}
+    for what, root in roots:
+        seen: set[str] = set()
+        queue: list[object] = [root]
+        while queue:
+            node = queue.pop()
+            for item in walk(node):
+                if isinstance(item, ast.ConfigRef):
+                    reads.setdefault(item.key, what)
+            for name in mentioned_names(node):
+                if name in bodies and name not in seen:
+                    seen.add(name)
+                    queue.append(bodies[name].body)
+    return reads
+
+
+def plan(program: CheckedProgram, config: ConfigValues,
+         unbuildable_reached: Callable[[list[str]], str | None]) -> Plan:
+    """The keys to read at boot.  ``unbuildable_reached(keys)`` folds and
+    walks the program with ``keys`` at boot and names an instance the target
+    cannot build that the code would then use, or None."""
+    result = Plan()
+    needed = compile_time_reads(program)
+    for name, info in program.config.items():
+        if info.decl.kind is not ast.KeyKind.CONST or name not in config.values:
+            continue
+        if not boot_parseable(info.type):
+            result.kept[name] = f"an image cannot read a `{info.type}` at boot"
+        elif name in needed:
+            result.kept[name] = f"{needed[name]} reads it at compile time"
+        else:
+            blocked = unbuildable_reached([*result.boot, name])
+            if blocked is not None:
+                result.kept[name] = f"at boot it would need {blocked}"
+            else:
+                result.boot.append(name)
+    return result
+
+
+def unbuildable_devices(program: CheckedProgram, graph: DeviceGraph) -> frozenset[str]:
+    """The devices whose instance, or one it uses, the target cannot build:
+    a constant condition with an arm that uses one is still decided."""
+    return frozenset(name for name, key in graph.devices.items()
+                     if any(unbuildable(program, graph, k) is not None
+                            for k in [key, *_dependencies(graph, key)]))
+
+
+def unbuildable_reached(program: CheckedProgram, config: ConfigValues,
+                        graph: DeviceGraph) -> Callable[[list[str]], str | None]:
+    """For `plan`: fold and walk the program, unspecialized, with the keys
+    given at boot (diagnostics of these trial runs are dropped: the real
+    passes report them) and name the first unbuildable instance reached."""
+    def reached(keys: list[str]) -> str | None:
+        trial = read_at_boot(config, keys)
+        folded = run_fold(program, trial, graph, BranchLog(), DiagnosticSink(), specialize=False,
+                          unbuildable=unbuildable_devices(program, graph))
+        reachable = run_dce(program, graph, folded, BranchLog(), DiagnosticSink())
+        for key in reachable.instances:
+            why = unbuildable(program, graph, key)
+            if why is not None:
+                names = graph.instances[key].names
+                return f"`{names[0] if names else key}`, which {why}"
+        return None
+    return reached
+
+
+def read_at_boot(config: ConfigValues, keys: Iterable[str]) -> ConfigValues:
+    """``config`` with ``keys`` moved from the constants to the parameters
+    (their values becoming the defaults)."""
+    values = dict(config.values)
+    defaults = dict(config.param_defaults)
+    for key in keys:
+        defaults[key] = values.pop(key)
+    return ConfigValues(values, dict(config.sources), defaults)
+
+
+def keep_everything(program: CheckedProgram, graph: DeviceGraph, folded: Folded,
+                    reachable: Reachable, buildable: Callable[[str], bool]) -> Reachable:
+    """DCE switched off: what ``reachable`` keeps, plus every function, `var`
+    and buildable instance (with what it uses) of the program."""
+    functions = [*reachable.functions,
+                 *(n for n in folded.functions if n not in reachable.functions)]
+    instances = list(reachable.instances)
+    for key in graph.construction_order(list(graph.instances)):
+        closure = [key, *(d for d in _dependencies(graph, key))]
+        if all(buildable(k) for k in closure):
+            instances.extend(k for k in closure if k not in instances)
+    devices = list(reachable.devices)
+    for key in instances:
+        devices.extend(n for n in graph.instances[key].names if n not in devices)
+        for component in [*graph.instances[key].via, graph.instances[key].component]:
+            if component not in reachable.components:
+                reachable.components.append(component)
+    operations = {k: set(v) for k, v in reachable.operations.items()}
+    for key in instances:
+        interface = program.interfaces.get(
+            program.components[graph.instances[key].component].interface)
+        operations.setdefault(key, set()).update(interface.ops if interface is not None else ())
+    kept = {"function": set(functions), "device": set(devices), "instance": set(instances),
+            "component": set(reachable.components), "var": set(program.vars)}
+    return Reachable(
+        functions=functions,
+        instances=instances,
+        components=list(reachable.components),
+        devices=devices,
+        vars=list(program.vars),
+        operations=operations,
+        used_by=dict(reachable.used_by),
+        removed=[r for r in reachable.removed if r.name not in kept.get(r.kind, set())],
+    )
+
+
+def _dependencies(graph: DeviceGraph, key: str) -> list[str]:
+    found: list[str] = []
+    queue = [key]
+    while queue:
+        for dependency in graph.graph.successors(queue.pop()):
+            if dependency not in found:
+                found.append(dependency)
+                queue.append(dependency)
+    return found

@@ -1,0 +1,120 @@
+"""`specc compile --no-specialize` (passes/unspecialize.py): examples/dns.spec
+built unspecialized still answers as NSD does, with the const keys it could
+move read at boot, on unix (TCP included) and on hvt (one QEMU boot, -m 2)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+from dns_queries import Query, make, query_set
+from servers import compile_spec
+from test_dns_vs_nsd import NSD, ask, differences_over_the_network, free_port
+from test_python_dns import nsd  # noqa: F401  (a fixture)
+
+from specc.backends.c.build import qemu_command
+from specc.driver import CompileOptions, compile_file
+
+ROOT = Path(__file__).resolve().parent.parent
+DNS_SPEC = ROOT / "examples" / "dns.spec"
+HVT_ADDRESS = ("-D", "address=10.0.2.15/24", "-D", "gateway=10.0.2.2")
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+needs_qemu = pytest.mark.skipif(shutil.which("gcc") is None or
+                                shutil.which("qemu-system-x86_64") is None,
+                                reason="gcc or qemu-system-x86 is missing (scripts/setup.sh)")
+needs_nsd = pytest.mark.skipif(NSD is None, reason="NSD is not installed")
+
+
+def example_org_queries() -> list[Query]:
+    return [q for q in query_set() if q.zone == "example.org."]
+
+
+def test_the_plan_says_which_keys_are_read_at_boot_and_why_not_the_others() -> None:
+    unix = compile_file(str(DNS_SPEC), CompileOptions("unix", specialize=False))
+    assert unix.unspecialized is not None and not unix.has_errors
+    assert unix.unspecialized.boot == ["port", "tcp"]
+    assert "device `ip`" in unix.unspecialized.kept["dhcp"]
+    assert "cannot read a `Zone` at boot" in unix.unspecialized.kept["zone"]
+    assert unix.image is not None and not unix.image.specialized
+    # Every device is kept, reached from main or not: dns_tcp is behind `if config.tcp`.
+    assert {"tcp4", "dns_tcp"} <= set(unix.image.devices)
+    assert {p.flag for p in unix.image.params} >= {"port", "tcp", "max-udp"}
+    # hvt has no TCP yet: reading `tcp` at boot would need it, so it stays constant.
+    hvt = compile_file(str(DNS_SPEC), CompileOptions("hvt", specialize=False))
+    assert hvt.unspecialized is not None and not hvt.has_errors
+    assert hvt.unspecialized.boot == ["port"]
+    assert "`tcp4`" in hvt.unspecialized.kept["tcp"]
+    specialized = compile_file(str(DNS_SPEC), CompileOptions("unix"))
+    assert specialized.unspecialized is None and specialized.image is not None
+    assert specialized.image.specialized and "tcp4" not in specialized.image.devices
+
+
+@pytest.fixture(scope="module")
+def unix_unspecialized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """The unspecialized unix image started with its port and TCP chosen at boot."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    image = compile_spec(DNS_SPEC, tmp_path_factory.mktemp("unspecialized"), "unix",
+                         "--no-specialize")
+    port = free_port()
+    process = subprocess.Popen([str(image), "--bind=127.0.0.1", f"--port={port}", "--tcp=true"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr is not None
+        lines = b""
+        deadline = time.monotonic() + 20
+        while b"listening: tcp" not in lines and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            lines += line
+        assert re.search(rb"listening: udp 127\.0\.0\.1:%d\n" % port, lines), lines
+        assert re.search(rb"listening: tcp 127\.0\.0\.1:%d\n" % port, lines), lines
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@needs_gcc
+@needs_nsd
+def test_unspecialized_unix_matches_nsd(unix_unspecialized: int,
+                                        nsd: int) -> None:  # noqa: F811
+    port = unix_unspecialized
+    differences = differences_over_the_network(port, nsd, example_org_queries())
+    assert not differences, "\n".join(differences[:10])
+    # `tcp` was chosen at boot: the TCP listener the specialized build leaves out answers.
+    reply = dns.query.tcp(dns.message.make_query("www.example.org", "A"), "127.0.0.1",
+                          port=port, timeout=5)
+    assert reply.rcode() == dns.rcode.NOERROR and "192.0.2.80" in reply.to_text()
+
+
+@needs_qemu
+@needs_nsd
+def test_unspecialized_hvt_matches_nsd(tmp_path: Path, nsd: int) -> None:  # noqa: F811
+    image = compile_spec(DNS_SPEC, tmp_path, "hvt", "--no-specialize", *HVT_ADDRESS)
+    port = free_port()
+    # `--port` is a boot-time value now; the guest listens on 5353, forwarded from `port`.
+    command = qemu_command(image, append="--port=5353", memory_mib=2,
+                           net=f"user,hostfwd=udp:127.0.0.1:{port}-10.0.2.15:5353")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        query = make("www.example.org.", "A", edns=1232)
+        deadline = time.monotonic() + 30
+        while ask(port, query, 0.05) is None:
+            assert time.monotonic() < deadline, "the unspecialized image did not answer"
+        differences = differences_over_the_network(port, nsd, example_org_queries())
+        assert not differences, "\n".join(differences[:10])
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    assert "listening: udp 10.0.2.15:5353" in output
