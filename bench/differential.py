@@ -87,8 +87,18 @@ def main() -> int:
                             "left_out": report.left_out, "mismatches": len(report.mismatches)})
             print(f"seed {seed}: {report.compared} compared, {report.left_out} left out, "
                   f"{len(report.mismatches)} mismatches", flush=True)
+            # After every batch, so that a run cut short still says what it found.
+            out = record(info, peers_at_start, batches, total, failures, begin)
+    out = record(info, peers_at_start, batches, total, failures, begin)
+    print(f"{total.compared} programs compared, {len(total.mismatches)} mismatches, "
+          f"{len(failures)} failed batches; {out}.md")
+    return 1 if total.mismatches or failures else 0
+
+
+def record(info: dict[str, str], peers_at_start: dict[str, int], batches: list[dict[str, object]],
+           total: BatchReport, failures: list[str], begin: float) -> Path:
     elapsed = time.monotonic() - begin
-    info["load_average_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info = {**info, "load_average_end": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     result = {
         "date": datetime.date.today().isoformat(),
         "machine": info,
@@ -106,9 +116,7 @@ def main() -> int:
     out = ROOT / "bench" / "results" / f"differential-{result['date']}"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     out.with_suffix(".md").write_text(markdown(result))
-    print(f"{total.compared} programs compared, {len(total.mismatches)} mismatches, "
-          f"{len(failures)} failed batches; {out}.md")
-    return 1 if total.mismatches or failures else 0
+    return out
 
 
 def markdown(r: dict[str, object]) -> str:

@@ -38,8 +38,9 @@ from pathlib import Path
 
 from evaluated_run import Stopped, run_function
 from random_programs import DECLARATIONS, PARAMS, Program
-from targets import build, build_sanitized, run
+from targets import NotBuilt, build, build_sanitized, run
 
+from specc.backends.c.build import BuildError
 from specc.driver import CompileOptions, compile_file
 from specc.values import Value
 
@@ -207,10 +208,17 @@ def build_images(spec: Path, work: Path, runners: tuple[str, ...],
     images: dict[str, Path] = {}
     for runner in runners:
         begin = time.monotonic()
-        if runner == "unix-sanitized":
-            images[runner] = build_sanitized(spec, work / runner)
-        elif runner != "evaluator":
-            images[runner] = build(spec, runner, work / runner)
+        try:
+            if runner == "unix-sanitized":
+                images[runner] = build_sanitized(spec, work / runner)
+            elif runner != "evaluator":
+                images[runner] = build(spec, runner, work / runner)
+        except (BuildError, NotBuilt, subprocess.CalledProcessError) as error:
+            # The spec checked clean, so this is a back end's bug.
+            detail = getattr(error, "stderr", None) or str(error)
+            if isinstance(detail, bytes):
+                detail = detail.decode("utf-8", "replace")
+            raise BatchError(f"{runner}: the batch does not build:\n{detail}") from None
         seconds[runner] = time.monotonic() - begin
     return images
 
