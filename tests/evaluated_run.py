@@ -27,6 +27,8 @@ from specc.span import Span
 from specc.values import Value
 
 EXIT_TRAP = 70  # what the images exit with after a trap
+EXIT_MAX = 127  # a larger `exit` status stops with EXIT_OUT_OF_RANGE instead
+EXIT_OUT_OF_RANGE = 126
 # Generated programs recurse a few levels only; each specc call costs about
 # ten Python frames in the evaluator.
 _RECURSION_LIMIT = 20_000
@@ -69,6 +71,9 @@ class _ImageEvaluator(Evaluator):
         if name == "exit":
             code = self.eval(e.args[0].value, env)
             assert isinstance(code, int)
+            if code > EXIT_MAX:  # as every target does (docs/language.md section 11)
+                self.printed.append(f"platform: exit status {code} is outside 0..{EXIT_MAX}\n")
+                code = EXIT_OUT_OF_RANGE
             raise _Exit(code)
         return super().builtin(name, e, env)
 

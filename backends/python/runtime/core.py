@@ -95,8 +95,16 @@ def sl(items: _Seq, lower: int | None, upper: int | None, position: str) -> _Seq
     return items[low:high]
 
 
+EXIT_MAX = 127  # the largest status hvt can hand to its host (QEMU: (status << 1) | 1)
+EXIT_OUT_OF_RANGE = 126
+
+
 def stop(code: int) -> NoReturn:
-    """The builtin `exit(code)`."""
+    """The builtin `exit(code)`.  A status above 127 stops with 126 and says
+    so, as the C targets do (docs/language.md section 11)."""
+    if code > EXIT_MAX:
+        sys.stdout.write(f"platform: exit status {code} is outside 0..{EXIT_MAX}\n")
+        code = EXIT_OUT_OF_RANGE
     sys.stdout.flush()
     raise SystemExit(code)
 
