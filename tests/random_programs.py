@@ -443,16 +443,16 @@ class Writer:
             [v for v in (RANGES[t][1], -1) if RANGES[t][0] <= v])))
         return str(value)
 
-    def arguments(self, f: Function, scope: Scope, depth: int) -> list[str]:
+    def arguments(self, f: Function, scope: Scope, depth: int, named: bool = True) -> list[str]:
         """The arguments after the depth: positional, then (sometimes) the
         last ones by name, in any order."""
         params = f.params[1:] if f.recursive else f.params
         values = [self.expr(t, scope, depth, typed=True) for _, t in params]
-        named = self.number(0, len(params))
-        if named == 0:
+        count = self.number(0, len(params)) if named else 0
+        if count == 0:
             return values
-        tail = [f"{n} = {v}" for (n, _), v in zip(params[-named:], values[-named:], strict=True)]
-        return values[:-named] + list(self.draw(st.permutations(tail)))
+        tail = [f"{n} = {v}" for (n, _), v in zip(params[-count:], values[-count:], strict=True)]
+        return values[:-count] + list(self.draw(st.permutations(tail)))
 
     def callable(self, scope: Scope) -> list[Function]:
         """The functions a call here may still afford (see MAX_CALLS)."""
@@ -461,12 +461,15 @@ class Writer:
 
     def call(self, f: Function, scope: Scope, depth: int) -> str:
         self.calls += MAX_LOOP_ROUNDS ** scope.loops * f.calls
-        args = self.arguments(f, scope, depth)
+        # By its name, or through a local holding it (positional arguments only).
+        holders = [v.name for v in scope.locals if v.type == function_type(f)]
+        callee = self.pick([f.name, *holders])
+        args = self.arguments(f, scope, depth, named=callee == f.name)
         if f.recursive:
             depth_arg = self.pick((f"({self.number(0, MAX_DEPTH_ARGUMENT)} as u64)",
                                    f"(config.a % ({MAX_DEPTH_ARGUMENT + 1} as u64))"))
             args.insert(0, depth_arg)
-        return f"{f.name}({', '.join(args)})"
+        return f"{callee}({', '.join(args)})"
 
     def self_call(self, scope: Scope, depth: int) -> str:
         f = scope.recursive
@@ -499,6 +502,12 @@ class Writer:
         return getattr(self, f"stmt_{kind}")(scope, depth)  # type: ignore[no-any-return]
 
     def stmt_let(self, scope: Scope, depth: int, mutable: bool = False) -> list[str]:
+        if self.functions and not mutable and self.chance(10):
+            # A function value, called through the local later on.
+            f = self.pick(self.functions)
+            name = self.fresh("v")
+            scope.locals.append(Local(name, function_type(f)))
+            return [f"let {name}: {function_type(f)} = {f.name}"]
         t = self.pick(TYPES)
         value = self.expr(t, scope, 3, typed=True)
         ours = [v for v in scope.locals if v.name.startswith("v")]
@@ -559,6 +568,7 @@ class Writer:
     def observe(self, values: list[Local]) -> list[str]:
         """A `print` of the values of ``values`` (so that what they hold
         shows in the output)."""
+        values = [v for v in values if not v.type.startswith("fn(")]  # not interpolated
         if not values:
             return []
         label = self.fresh("s")
@@ -703,6 +713,11 @@ class Writer:
         body += self.observe(scope.locals)
         parts.append("\n".join(["fn @run() {", *self.indent(body), "}"]))
         return Program("\n\n".join(parts) + "\n")
+
+
+def function_type(f: Function) -> str:
+    result = f" -> {f.result}" if f.result is not None else ""
+    return f"fn({', '.join(t for _, t in f.params)}){result}"
 
 
 @st.composite
