@@ -186,7 +186,11 @@ class Evaluator:
         if isinstance(e, ast.Match):
             return self.match_value(e, env)
         if isinstance(e, ast.StructLit):
-            return StructV(e.name, tuple((f.name, self.eval(f.value, env)) for f in
+            # Fields are evaluated as written, left to right (the images do
+            # the same, so the first trap is the same), then kept in
+            # declaration order, so that equal structs are equal values.
+            values = {f.name: self.eval(f.value, env) for f in e.fields}
+            return StructV(e.name, tuple((f.name, values[f.name]) for f in
                                          self.ordered_fields(e)))
         if isinstance(e, ast.ListLit):
             return tuple(self.eval(item, env) for item in e.items)
