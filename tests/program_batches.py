@@ -42,6 +42,7 @@ from targets import NotBuilt, build, build_sanitized, run
 
 from specc.backends.c.build import BuildError
 from specc.driver import CompileOptions, compile_file
+from specc.evaluate import EvalError, NotConstant
 from specc.values import Value
 
 SPEC_NAME = "programs.spec"
@@ -200,7 +201,15 @@ def evaluate_all(spec: Path, programs: Iterable[int]) -> dict[int, Stopped]:
     c = compile_file(str(spec), CompileOptions(target="python", stop_after="config"))
     assert c.program is not None and c.config is not None
     params: dict[str, Value] = dict(c.config.param_defaults)
-    return {i: run_function(c.program, f"p{i}_run", params) for i in programs}
+    results: dict[int, Stopped] = {}
+    for i in programs:
+        try:
+            results[i] = run_function(c.program, f"p{i}_run", params)
+        except (EvalError, NotConstant) as error:
+            # Not a trap: the evaluator could not run it (out of steps, or
+            # something it has no value for).  A mismatch, with the reason.
+            results[i] = Stopped(f"the evaluator stopped: {error} ({error.span})\n", -1)
+    return results
 
 
 def build_images(spec: Path, work: Path, runners: tuple[str, ...],
