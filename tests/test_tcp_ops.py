@@ -1,10 +1,12 @@
 """The Tcp operations of LANGUAGE.md v1.1 section 12 (listen, on_event, send,
-connect, close) and the discipline of socket_tcp on the unix and python
-targets (backends/c/runtime/components/socket_tcp.c and its Python twin),
-driven over real sockets on 127.0.0.1 with tests/data/tcp_ops/ops.spec:
+connect, close) on every target, and the discipline of socket_tcp on the
+unix and python targets (backends/c/runtime/components/socket_tcp.c and its
+Python twin), driven over real sockets on 127.0.0.1 with
+tests/data/tcp_ops/ops.spec:
 
 - every operation, with `connect` to a server this test runs, and to a port
-  where nothing listens (`failed`);
+  where nothing listens (`failed`), on unix, python and hvt (direct_tcp.c,
+  one boot under `specc run`, the host at 10.0.2.2);
 - a slow reader gets a large response whole (8 MiB through `send`, 512 KiB
   as one reply of on_data) after not reading for longer than the old 5 s
   write deadline, while other clients are answered at once;
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,12 +29,16 @@ from pathlib import Path
 
 import pytest
 from servers import Server, compile_spec, start_server
+from test_c_targets import needs_qemu
 from test_dns_vs_nsd import free_port
+from test_hvt_dhcp import read_until
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "data" / "tcp_ops" / "ops.spec"
 TARGETS = ("unix", "python")
+SPECC = [sys.executable, "-m", "specc"]
 TIMEOUT = 10.0  # seconds: any one wait on an image
+BOOT_TIMEOUT = 180.0  # seconds: an hvt build and boot under TCG on a loaded machine
 FILL = b"0123456789abcdef" * 4096  # the spec's fill(b"0123456789abcdef", 12)
 TIGHT_IDLE = 2.0  # seconds: idle_timeout of the "tight" images
 TIGHT_MAX = 3  # max_connections of the "tight" images
@@ -121,9 +129,9 @@ class Upstream:
     """A server on the host that the image `connect`s to: it reads the
     guest's greeting, answers, and waits for the guest to close."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = TIMEOUT) -> None:
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(TIMEOUT)
+        self.listener.settimeout(timeout)
         self.port = self.listener.getsockname()[1]
         self.greeting = b""
         self.saw_eof = False
@@ -141,24 +149,22 @@ class Upstream:
         self.listener.close()
 
 
-@pytest.mark.parametrize("target", TARGETS)
-def test_each_operation(images: dict[str, Images], target: str) -> None:
-    upstream = Upstream()
-    dead = free_port()  # nothing listens there
-    with running(images[target].default, f"--upstream-port={upstream.port}",
-                 f"--dead-port={dead}") as (server, printed):
-        upstream.thread.join(TIMEOUT)
-        with connect(server.port) as sock:  # on_data's reply, then close from on_data
-            sock.sendall(b"echo me\n")
-            assert receive(sock, 8) == b"echo me\n"
-            assert echo_ms(server.port, sock) < TIMEOUT * 1000
-            sock.sendall(b"quit\n")
-            assert receive(sock, 5) == b"bye\n"
-            assert sock.recv(10) == b"", "no FIN after quit"
-        with connect(server.port) as sock:  # send, outside of a reply
-            sock.sendall(b"big 2")
-            assert receive(sock, 2 * len(block(0))) == block(0) + block(1)
-        time.sleep(0.3)  # the close of the last client reaches the image
+def exercise(port: int) -> None:
+    """listen's on_data (a reply; close from inside it) and send, as a client."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"echo me\n")
+        assert receive(sock, 8) == b"echo me\n"
+        assert echo_ms(port, sock) < TIMEOUT * 1000
+        sock.sendall(b"quit\n")
+        assert receive(sock, 5) == b"bye\n"
+        assert sock.recv(10) == b"", "no FIN after quit"
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"big 2")  # send, outside of a reply
+        assert receive(sock, 2 * len(block(0))) == block(0) + block(1)
+
+
+def check_printed(printed: list[str], upstream: Upstream) -> None:
+    """What connect (to the upstream, and to a dead port) and on_event did."""
     assert upstream.greeting == b"hello from the guest\n"
     assert upstream.saw_eof, "the guest did not close its connection"
     assert [line for line in printed if line.startswith("upstream")] == [
@@ -166,6 +172,47 @@ def test_each_operation(images: dict[str, Images], target: str) -> None:
         "upstream closed"], printed
     assert [line for line in printed if line.startswith("dead")] == ["dead failed"], printed
     assert server_events(printed) == [["opened", "closed"]] * 2, printed
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_each_operation(images: dict[str, Images], target: str) -> None:
+    upstream = Upstream()
+    dead = free_port()  # nothing listens there
+    with running(images[target].default, f"--upstream-port={upstream.port}",
+                 f"--dead-port={dead}") as (server, printed):
+        upstream.thread.join(TIMEOUT)
+        exercise(server.port)
+        time.sleep(0.3)  # the close of the last client reaches the image
+    check_printed(printed, upstream)
+
+
+@needs_qemu
+def test_each_operation_on_hvt(tmp_path: Path) -> None:
+    """The same on hvt (direct_tcp over net/tcp.c) under `specc run`: the
+    guest connects to the host at 10.0.2.2 through QEMU's user networking."""
+    upstream = Upstream(timeout=BOOT_TIMEOUT)
+    dead = free_port()
+    port = free_port()
+    process = subprocess.Popen(
+        [*SPECC, "run", str(SPEC), "-t", "hvt", "-o", str(tmp_path), "-D", f"port={port}",
+         "--", f"--upstream-port={upstream.port}", f"--dead-port={dead}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        seen = read_until(process, rf"listening: tcp [\d.]+:{port}\r?\n", BOOT_TIMEOUT)
+        assert f":{port}" in seen, seen
+        upstream.thread.join(TIMEOUT)
+        exercise(port)
+        time.sleep(1.0)  # TCG is slow: the close of the last client reaches the image
+    finally:
+        process.terminate()  # specc run hands it to QEMU
+        try:
+            rest, _ = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            rest, _ = process.communicate(timeout=20)
+    printed = (seen + rest.decode(errors="replace").replace("\r", "")).splitlines()
+    assert not [line for line in printed if "direct_tcp" in line], printed  # no trap
+    check_printed(printed, upstream)
 
 
 # ---- a slow reader ----------------------------------------------------------------
