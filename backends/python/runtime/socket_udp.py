@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Callable
 
@@ -11,6 +12,15 @@ from .core import Datagram, Runtime, fmt_ipv4
 _BATCH = 64
 # The most peer addresses remembered as integers before starting over.
 _ADDRESSES = 1024
+# Datagram is a frozen dataclass: its __init__ sets every field through
+# object.__setattr__, a large part of what one datagram costs here.  Setting
+# its slots through their descriptors builds the same object for less
+# (bench/dns.py: 8-20% more queries per CPU second).  The order is checked
+# so that a field added to Datagram cannot be left unset.
+_DATAGRAM_FIELDS = ("src", "src_port", "dst_port", "payload")
+if tuple(f.name for f in dataclasses.fields(Datagram)) != _DATAGRAM_FIELDS:
+    raise ImportError("socket_udp: Datagram's fields changed; update _DATAGRAM_FIELDS")
+_SET_DATAGRAM_FIELDS = tuple(Datagram.__dict__[name].__set__ for name in _DATAGRAM_FIELDS)
 
 
 class Impl:
@@ -35,6 +45,8 @@ class Impl:
         # server hears the same few resolvers again and again.
         addresses: dict[str, int] = {}
         recvfrom, sendto = sock.recvfrom, sock.sendto
+        new = object.__new__
+        set_src, set_src_port, set_dst_port, set_payload = _SET_DATAGRAM_FIELDS
 
         def ready() -> None:
             for _ in range(_BATCH):
@@ -50,7 +62,12 @@ class Impl:
                     if len(addresses) >= _ADDRESSES:
                         addresses.clear()
                     address = addresses[host] = int.from_bytes(socket.inet_aton(host), "big")
-                reply = handler(Datagram(address, peer_port, bound_port, payload))
+                datagram = new(Datagram)
+                set_src(datagram, address)
+                set_src_port(datagram, peer_port)
+                set_dst_port(datagram, bound_port)
+                set_payload(datagram, payload)
+                reply = handler(datagram)
                 if reply is not None:
                     # try/except, not contextlib.suppress: no context manager per reply.
                     try:  # noqa: SIM105
