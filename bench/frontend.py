@@ -17,7 +17,7 @@ diagnostics at all, then times
 - ``specc.api.check_source`` in process (median of 5, in a warm process).
 
 Results go to ``bench/results/frontend-<date>.json`` and ``.md``, with the
-machine they were measured on. The bar: 5,000 lines checked in under 0.5 s
+machine they were measured on. The bar (issue 13): 5,000 lines checked in under 0.3 s
 end to end.
 
 ``--tables`` times instead the start-up of ``specc check`` on a three-line
@@ -51,10 +51,12 @@ from typing import Any
 from machine import machine  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 RESULTS = ROOT / "bench" / "results"
 RUNS = 5
 BAR_LINES = 5000
-BAR_SECONDS = 0.5
+BAR_SECONDS = 0.3  # issue 13
 BAR = (
     f"{BAR_LINES:,} lines checked end to end (`specc check FILE`, median of the runs) "
     f"in under {BAR_SECONDS} s"

@@ -22,7 +22,7 @@ debounce on, as an editor sees it.  The same edits are then timed with the
 debounce set to 0 as a cross-check, and ``specc.api.check_source`` on the
 same texts in process gives the check's own share.
 
-Bar: median under 50 ms.  Results go to ``bench/results/lsp-<date>.md`` and
+Bar (issue 13): median under 25 ms.  Results go to ``bench/results/lsp-<date>.md`` and
 ``.json`` with the machine they were measured on.
 """
 
@@ -46,13 +46,15 @@ from pathlib import Path
 from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 sys.path.insert(0, str(ROOT))
 
 from specc.api import check_source  # noqa: E402
 from specc.lsp.workspace import DEFAULT_DEBOUNCE  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-BAR_MS = 50.0
+BAR_MS = 25.0
 WAIT_SECONDS = 30.0
 # The line the server logs with `logTimings` on.
 CHECK_TIMING = re.compile(r"checked .* \(version (\d+)\) in ([\d.]+) ms")

@@ -10,16 +10,16 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-
-import dns.exception
-import dns.zone
+from typing import TYPE_CHECKING
 
 from specc import inputs
 from specc.diagnostics import DiagnosticSink, Note
-from specc.evaluate import zone_errors
 from specc.evaluate.errors import NotConstant
 from specc.span import SourceFile, Span
 from specc.values import FilesV, ZoneV
+
+if TYPE_CHECKING:
+    from specc.evaluate import zone_errors
 
 MAX_FILES_BYTES = 64 << 20  # a baked-in directory larger than this is surely a mistake
 MAX_FILES = 10_000  # and so is one of more files than this (`dir("/")`)
@@ -74,6 +74,13 @@ def read_zone(path: str, span: Span, sink: DiagnosticSink, log: DataLog | None =
     source = SourceFile(full, text)
     if log is not None:
         log.sources[full] = source
+    # dnspython only when a spec reads a zone: importing it is a third of
+    # `specc check`'s start-up (bench/frontend.py).
+    import dns.exception
+    import dns.zone
+
+    from specc.evaluate import zone_errors
+
     try:
         zone = dns.zone.from_text(text, origin=None, relativize=False, filename=full)
     except dns.exception.SyntaxError as error:
