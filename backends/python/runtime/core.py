@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any, NoReturn, TypeVar
 
 EXIT_TRAP = 70  # EX_SOFTWARE: the program hit a run-time trap
@@ -31,6 +32,16 @@ class Conn:
     peer: int
     peer_port: int
     id: int
+
+
+class TcpEvent(IntEnum):
+    """The prelude's `enum TcpEvent`, in its order, as Tcp components hand it
+    to programs (whose own enum of that name compares equal: both are ints)."""
+
+    opened = 0
+    closed = 1
+    reset = 2
+    failed = 3
 
 
 def trap(position: str, message: str) -> NoReturn:

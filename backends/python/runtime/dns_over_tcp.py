@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from .core import Conn, Runtime
+from .core import Conn, Runtime, TcpEvent
 
 _MAX_BUFFERED = 1 << 17  # a client that sends more without a full message is cut off
 
@@ -17,6 +17,7 @@ class _Zone(Protocol):
 class _Tcp(Protocol):
     def listen(self, port: int, on_data: Callable[[Conn, bytes], bytes | None]) -> None: ...
     def close(self, c: Conn) -> None: ...
+    def on_event(self, port: int, f: Callable[[Conn, TcpEvent], None]) -> None: ...
 
 
 class Impl:
@@ -27,7 +28,12 @@ class Impl:
         self.buffers: dict[int, bytes] = {}
 
     def serve(self, port: int) -> None:
+        self.tcp.on_event(port, self.on_event)  # first: it applies to what is accepted later
         self.tcp.listen(port, self.on_data)
+
+    def on_event(self, conn: Conn, event: TcpEvent) -> None:
+        if event in (TcpEvent.closed, TcpEvent.reset):
+            self.buffers.pop(conn.id, None)  # a connection that is over keeps nothing
 
     def on_data(self, conn: Conn, data: bytes) -> bytes | None:
         buffer = self.buffers.pop(conn.id, b"") + data

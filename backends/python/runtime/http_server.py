@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from .core import Conn, Runtime
+from .core import Conn, Runtime, TcpEvent
 from .http_engine import handle
 
 _MAX_CONNECTIONS_BUFFERED = 4096  # partial requests kept at once; the oldest go first
@@ -14,6 +14,7 @@ _MAX_CONNECTIONS_BUFFERED = 4096  # partial requests kept at once; the oldest go
 class _Tcp(Protocol):
     def listen(self, port: int, on_data: Callable[[Conn, bytes], bytes | None]) -> None: ...
     def close(self, c: Conn) -> None: ...
+    def on_event(self, port: int, f: Callable[[Conn, TcpEvent], None]) -> None: ...
 
 
 class Impl:
@@ -26,7 +27,12 @@ class Impl:
         self.buffers: dict[int, bytes] = {}
 
     def serve(self, port: int) -> None:
+        self.tcp.on_event(port, self.on_event)  # first: it applies to what is accepted later
         self.tcp.listen(port, self.on_data)
+
+    def on_event(self, conn: Conn, event: TcpEvent) -> None:
+        if event in (TcpEvent.closed, TcpEvent.reset):
+            self.buffers.pop(conn.id, None)  # a connection that is over keeps nothing
 
     def on_data(self, conn: Conn, data: bytes) -> bytes | None:
         buffer = self.buffers.pop(conn.id, b"") + data

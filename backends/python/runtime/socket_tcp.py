@@ -42,26 +42,15 @@ import errno
 import socket
 import struct
 from collections.abc import Callable
-from enum import IntEnum
 from typing import Final
 
-from .core import Conn, Runtime, fmt_ipv4, now, trap
+from .core import Conn, Runtime, TcpEvent, fmt_ipv4, now, trap
 
 _CHUNK = 65536  # bytes read per readable event, and the most handed to one on_data
 _BACKLOG = 128
 _DELIVER_BELOW = 65536  # a connection with this much output waiting is not read
 _LINGER = 2_000_000_000  # ns a closed connection waits for the peer's FIN
 _MAX_LISTENERS = 8
-
-
-class TcpEvent(IntEnum):
-    """The prelude's `enum TcpEvent`, in its order (the program's own enum
-    compares equal to these: both are ints)."""
-
-    opened = 0
-    closed = 1
-    reset = 2
-    failed = 3
 
 
 OnData = Callable[[Conn, bytes], "bytes | None"]

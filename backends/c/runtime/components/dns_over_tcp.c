@@ -6,10 +6,9 @@
  *
  * State, all static (the instance is its own translation unit):
  *  - the unfinished message of a connection waits in one of MAX_CLIENTS
- *    slots, keyed by Conn.id.  The Tcp interface does not say when a
- *    connection goes away, so a slot is only freed when its message is
- *    complete; when all are taken, the least recently used one is reclaimed
- *    and its connection closed (a no-op for a connection already gone).
+ *    slots, keyed by Conn.id (pending.h).  A slot is freed when its message
+ *    is complete or its connection ends (on_event); when all are taken, the
+ *    least recently used one is reclaimed and its connection closed.
  *  - a message longer than MAX_MESSAGE closes its connection.  With the
  *    default, the largest a two-byte length can say, that never happens (nor
  *    does the Python twin's cap on what it buffers); lower it to cap memory.
@@ -89,4 +88,4 @@ static sc_opt_bytes on_data(Conn conn, sc_bytes data) {
     return (sc_opt_bytes){ true, { out, out_len } };
 }
 
-void SC_FN(serve)(uint16_t port) { SC_OP(tcp, listen)(port, on_data); }
+void SC_FN(serve)(uint16_t port) { pending_serve(port, on_data); }

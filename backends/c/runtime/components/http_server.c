@@ -8,9 +8,9 @@
  * State, all static (the instance is its own translation unit):
  *  - the unfinished request of a connection waits in one of MAX_CLIENTS
  *    slots keyed by Conn.id (at most HTTP_MAX_PENDING bytes: the engine
- *    answers 414 or 431 before a request grows larger).  The Tcp interface
- *    does not say when a connection goes away, so a slot is freed when its
- *    request is complete; when all are taken, the least recently used one is
+ *    answers 414 or 431 before a request grows larger; pending.h).  A slot
+ *    is freed when its request is complete or its connection ends
+ *    (on_event); when all are taken, the least recently used one is
  *    reclaimed and its connection closed (the Python twin drops the oldest
  *    buffer of its 4096 without closing; closing is the safer of the two).
  *  - input is staged after the unfinished request in pieces of PIECE bytes;
@@ -81,4 +81,4 @@ static sc_opt_bytes on_data(Conn conn, sc_bytes data) {
     return (sc_opt_bytes){ true, { out, out_len } };
 }
 
-void SC_FN(serve)(uint16_t port) { SC_OP(tcp, listen)(port, on_data); }
+void SC_FN(serve)(uint16_t port) { pending_serve(port, on_data); }

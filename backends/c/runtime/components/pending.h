@@ -1,7 +1,9 @@
 /*
  * Unfinished input per connection, for components that speak a protocol
- * over a Tcp device (dns_over_tcp, http_server).  The Tcp interface never
- * says when a connection goes away, so when every slot is taken the least
+ * over a Tcp device (dns_over_tcp, http_server).  A slot is freed when its
+ * input is complete, and when its connection ends (pending_serve registers
+ * on_event for the port; a program that registers its own on_event for the
+ * same port replaces it).  When every slot is taken all the same, the least
  * recently used one is reclaimed and its connection closed.
  *
  * Include it once, in the component's source, after defining
@@ -51,6 +53,19 @@ static void pending_keep(Conn conn, const uint8_t *data, size_t len) {
     slot->last_use = ++pending_uses;
     slot->len = len;
     memcpy(slot->buf, data, len);
+}
+
+/* Forget the unfinished input of a connection that ended. */
+static void pending_ended(Conn conn, TcpEvent event) {
+    if (event != TcpEvent_closed && event != TcpEvent_reset) return;
+    for (size_t i = 0; i < PENDING_CLIENTS; i++)
+        if (pending[i].used && pending[i].conn.id == conn.id) pending[i].used = false;
+}
+
+/* Serve port with on_data, the connections' ends freeing their slots. */
+static void pending_serve(uint16_t port, sc_opt_bytes (*on_data)(Conn, sc_bytes)) {
+    SC_OP(tcp, on_event)(port, pending_ended);  /* first: it applies to what is accepted later */
+    SC_OP(tcp, listen)(port, on_data);
 }
 
 #endif

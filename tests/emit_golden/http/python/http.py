@@ -52,7 +52,7 @@ class SocketTcp:
         self.buffered = 0
         self.event_handlers: dict[int, _socket_tcp_OnEvent] = {}
         self.listeners = 0
-        self.events: list[tuple[_socket_tcp_OnEvent, Conn, _socket_tcp_TcpEvent]] = []
+        self.events: list[tuple[_socket_tcp_OnEvent, Conn, TcpEvent]] = []
         self.depth = 0
         self.drain_timer = False
         self.sweep_handle = 0
@@ -107,7 +107,7 @@ class SocketTcp:
         code = sock.connect_ex((fmt_ipv4(to), port))
         self.rt.on_ready(sock, lambda: self.ready(c), read=False, write=True)
         if code not in (0, errno.EINPROGRESS, errno.EAGAIN):
-            self.end(c, _socket_tcp_TcpEvent.failed)
+            self.end(c, TcpEvent.failed)
         self.arm_sweep()
         return conn.id
 
@@ -143,7 +143,7 @@ class SocketTcp:
         if not candidates:
             return False
         victim = min(candidates, key=lambda c: (c.state < _socket_tcp_CLOSING, c.last_progress))
-        self.end(victim, _socket_tcp_TcpEvent.reset)
+        self.end(victim, TcpEvent.reset)
         return True
 
     def accepted(self, sock: socket.socket, host: str, peer_port: int, port: int, on_data: _socket_tcp_OnData) -> None:
@@ -156,7 +156,7 @@ class SocketTcp:
         c = _socket_tcp_Connection(conn, sock, on_data, self.event_handlers.get(port), _socket_tcp_OPEN)
         self.connections[conn.id] = c
         self.rt.on_readable(sock, lambda: self.ready(c))
-        self.event(c, _socket_tcp_TcpEvent.opened)
+        self.event(c, TcpEvent.opened)
         self.arm_sweep()
 
     def ready(self, c: _socket_tcp_Connection) -> None:
@@ -178,12 +178,12 @@ class SocketTcp:
         if error in (errno.EINPROGRESS, errno.EAGAIN):
             return
         if error != 0:
-            self.end(c, _socket_tcp_TcpEvent.failed)
+            self.end(c, TcpEvent.failed)
             return
         c.state = _socket_tcp_OPEN
         c.opened = True
         c.last_progress = now()
-        self.event(c, _socket_tcp_TcpEvent.opened)
+        self.event(c, TcpEvent.opened)
         self.update_interest(c)
 
     def read(self, c: _socket_tcp_Connection) -> None:
@@ -194,7 +194,7 @@ class SocketTcp:
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            self.end(c, _socket_tcp_TcpEvent.reset)
+            self.end(c, TcpEvent.reset)
             return
         if not data:
             self.peer_finished(c)
@@ -220,7 +220,7 @@ class SocketTcp:
         if c.state == _socket_tcp_OPEN:
             c.state = _socket_tcp_CLOSING
         if c.waiting() == 0:
-            self.end(c, _socket_tcp_TcpEvent.closed)
+            self.end(c, TcpEvent.closed)
         else:
             self.update_interest(c)
 
@@ -241,7 +241,7 @@ class SocketTcp:
                 return
         if len(data) > 16777216 - self.buffered:
             if reset_when_full:
-                self.end(c, _socket_tcp_TcpEvent.reset)
+                self.end(c, TcpEvent.reset)
             return
         c.out += data
         self.buffered += len(data)
@@ -256,7 +256,7 @@ class SocketTcp:
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                self.end(c, _socket_tcp_TcpEvent.reset)
+                self.end(c, TcpEvent.reset)
                 return -1
             taken += n
         if taken:
@@ -284,7 +284,7 @@ class SocketTcp:
     def finish(self, c: _socket_tcp_Connection) -> None:
         """Our orderly close: no more on_data; FIN once what is queued is sent."""
         if c.state == _socket_tcp_CONNECTING:
-            self.end(c, _socket_tcp_TcpEvent.failed)
+            self.end(c, TcpEvent.failed)
         elif c.state == _socket_tcp_OPEN:
             c.state = _socket_tcp_CLOSING
             if c.waiting() == 0:
@@ -293,12 +293,12 @@ class SocketTcp:
     def shut(self, c: _socket_tcp_Connection) -> None:
         """Everything queued is with the kernel: FIN, then wait for the peer's."""
         if c.peer_closed:
-            self.end(c, _socket_tcp_TcpEvent.closed)
+            self.end(c, TcpEvent.closed)
             return
         try:
             c.sock.shutdown(socket.SHUT_WR)
         except OSError:
-            self.end(c, _socket_tcp_TcpEvent.reset)
+            self.end(c, TcpEvent.reset)
             return
         c.state = _socket_tcp_LINGERING
         c.linger_until = now() + _socket_tcp_LINGER
@@ -312,7 +312,7 @@ class SocketTcp:
         write = c.waiting() > 0
         self.rt.interest(c.sock, read=read or not write, write=write)
 
-    def end(self, c: _socket_tcp_Connection, why: _socket_tcp_TcpEvent) -> None:
+    def end(self, c: _socket_tcp_Connection, why: TcpEvent) -> None:
         """The connection is over: release its socket and slot, and tell its on_event."""
         if self.connections.get(c.conn.id) is not c:
             return
@@ -320,16 +320,16 @@ class SocketTcp:
         self.buffered -= c.waiting()
         c.out, c.sent = (bytearray(), 0)
         self.rt.forget(c.sock)
-        if why == _socket_tcp_TcpEvent.reset:
+        if why == TcpEvent.reset:
             with contextlib.suppress(OSError):
                 c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
         c.sock.close()
         if not self.connections and self.sweep_handle:
             self.rt.cancel(self.sweep_handle)
             self.sweep_handle = 0
-        self.event(c, why if c.opened else _socket_tcp_TcpEvent.failed)
+        self.event(c, why if c.opened else TcpEvent.failed)
 
-    def event(self, c: _socket_tcp_Connection, why: _socket_tcp_TcpEvent) -> None:
+    def event(self, c: _socket_tcp_Connection, why: TcpEvent) -> None:
         if c.on_event is None:
             return
         self.events.append((c.on_event, c.conn, why))
@@ -371,9 +371,9 @@ class SocketTcp:
             current = now()
             for c in list(self.connections.values()):
                 if c.state == _socket_tcp_LINGERING and current >= c.linger_until:
-                    self.end(c, _socket_tcp_TcpEvent.closed)
+                    self.end(c, TcpEvent.closed)
                 elif 120000000000 > 0 and c.state != _socket_tcp_LINGERING and (current - c.last_progress >= 120000000000):
-                    self.end(c, _socket_tcp_TcpEvent.reset)
+                    self.end(c, TcpEvent.reset)
         finally:
             self.depth -= 1
         self.drain()
@@ -405,7 +405,12 @@ class HttpServer:
         self.buffers: dict[int, bytes] = {}
 
     def serve(self, port: int) -> None:
+        self.tcp.on_event(port, self.on_event)
         self.tcp.listen(port, self.on_data)
+
+    def on_event(self, conn: Conn, event: TcpEvent) -> None:
+        if event in (TcpEvent.closed, TcpEvent.reset):
+            self.buffers.pop(conn.id, None)
 
     def on_data(self, conn: Conn, data: bytes) -> bytes | None:
         buffer = self.buffers.pop(conn.id, b'') + data
