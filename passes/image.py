@@ -183,6 +183,9 @@ class Image:
     # False for --no-specialize (passes/unspecialize.py): the C back ends then
     # keep every function of every object they link.
     specialized: bool = True
+    # Unspecialized C builds: instances linked but never started (their
+    # components are not used by the spec; passes/unspecialize.py).
+    linked_only: frozenset[str] = frozenset()
 
     @property
     def language(self) -> str:
@@ -222,8 +225,10 @@ class _View:
 class _ImageBuilder:
     def __init__(self, program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
                  folded: Folded, reachable: Reachable, sink: DiagnosticSink,
-                 specialized: bool = True, boot_consts: frozenset[str] = frozenset()) -> None:
+                 specialized: bool = True, boot_consts: frozenset[str] = frozenset(),
+                 linked_only: frozenset[str] = frozenset()) -> None:
         self.specialized = specialized
+        self.linked_only = linked_only
         self.boot_consts = boot_consts  # const keys an unspecialized build reads at boot
         self.program = program
         self.config = config
@@ -271,6 +276,7 @@ class _ImageBuilder:
             guest_address=self.guest_address(order),
             runtime_sources=tuple(dict.fromkeys(self.implementations[k] for k in order)),
             specialized=self.specialized,
+            linked_only=self.linked_only,
         )
 
     # ------------------------------------------------------------ instances
@@ -456,11 +462,12 @@ def _position(span: Span) -> str:
 
 def run_image(program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
               folded: Folded, reachable: Reachable, sink: DiagnosticSink, *,
-              specialized: bool = True, boot_consts: frozenset[str] = frozenset()) -> Image | None:
+              specialized: bool = True, boot_consts: frozenset[str] = frozenset(),
+              linked_only: frozenset[str] = frozenset()) -> Image | None:
     """The image pass's entry point; None (and E0701s in ``sink``) when a kept
     instance cannot be built for the target."""
     return _ImageBuilder(program, config, graph, folded, reachable, sink, specialized,
-                         boot_consts).run()
+                         boot_consts, linked_only).run()
 
 
 def unbuildable(program: CheckedProgram, graph: DeviceGraph, key: str) -> str | None:

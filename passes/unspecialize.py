@@ -24,11 +24,16 @@ What the option changes, pass by pass:
 - the C back ends compile without -ffunction-sections and link without
   --gc-sections, so every runtime object linked stays whole.
 
+- the C targets also link one instance of every component the target can
+  build that the spec does not use (`link_unbuilt_components`), never
+  started: on hvt for examples/dns.spec, dhcp_ipv4, console, clock, timer.
+
 Not done, because the language or the components do not allow it: a
-component the device graph does not build is not linked (a component is
-compiled with its constants, which only an instance has); components'
-constant arguments stay compile-time macros; a zone stays a precomputed
-table (zone files are read at compile time only).
+component with a constant that has no default (static_ipv4's address), one
+that needs compile-time data (dns_zone, kv_ro, http_server's site) or a
+device no instance provides is not linked; components' constant arguments
+stay compile-time macros; a zone stays a precomputed table (zone files are
+read at compile time only).
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ from specc.passes.dce import Reachable, run_dce
 from specc.passes.devices import DeviceGraph
 from specc.passes.fold import Folded, run_fold
 from specc.passes.image import unbuildable
+from specc.span import Span
+from specc.values import Value
 
 # The scalar types app_main (C) and the Python image parse from `--NAME=VALUE`.
 _BOOT_SCALARS = (T.BOOL, T.IPV4, T.DURATION, T.STRING)
@@ -114,6 +121,64 @@ def plan(program: CheckedProgram, config: ConfigValues,
             else:
                 result.boot.append(name)
     return result
+
+
+def link_unbuilt_components(program: CheckedProgram, config: ConfigValues,
+                            graph: DeviceGraph) -> list[str]:
+    """Add to ``graph`` one instance of every component the target can build
+    that the spec does not: its constants at their defaults, its devices
+    the first instances of the right interfaces.  Returns their keys: these
+    are linked, never started (a second IP stack must not configure the
+    network).  A component with a constant that has no default, or a device
+    parameter no instance provides, or compile-time data (a zone, files),
+    cannot be instantiated so and is not linked."""
+    from specc.backends.components import hooks_for
+    from specc.evaluate import Env, EvalError, Evaluator, Hooks, NotConstant
+    from specc.passes.devices import Instance
+    from specc.passes.image import LANGUAGE, implementation_item, implementation_path
+
+    def no_config(name: str, span: Span) -> Value:
+        raise NotConstant(f"`config.{name}`", span)
+
+    evaluator = Evaluator(program, Hooks(config=no_config), target=program.target)
+    built = {i.component for i in graph.instances.values()} | \
+        {c for i in graph.instances.values() for c in i.via}
+    providers: dict[str, str] = {}
+    for key in graph.construction_order(list(graph.instances)):
+        interface = program.components[graph.instances[key].component].interface
+        providers.setdefault(interface, key)
+    added: list[str] = []
+    for name, info in program.components.items():
+        if name in built or info.decl.composition is not None or \
+                program.target not in info.targets:
+            continue
+        item = implementation_item(info, LANGUAGE[program.target])
+        if item is None or hooks_for(implementation_path(info, item)).data is not None:
+            continue
+        consts: list[tuple[str, Value]] = []
+        devices: list[tuple[str, str]] = []
+        for param in info.params:
+            if not param.is_const:
+                provider = providers.get(str(param.type))
+                if provider is None:
+                    break
+                devices.append((param.name, provider))
+                continue
+            if param.decl.default is None:
+                break
+            try:
+                consts.append((param.name, evaluator.eval(param.decl.default, Env())))
+            except (EvalError, NotConstant):
+                break
+        else:
+            key = name if name not in graph.instances else f"{name}#linked"
+            instance = Instance(key, name, tuple(consts), tuple(devices), info.decl.name_span)
+            graph.instances[key] = instance
+            graph.graph.add_node(key, component=name, label=instance.label, names=[])
+            for param_name, provider in devices:
+                graph.graph.add_edge(key, provider, param=param_name)
+            added.append(key)
+    return added
 
 
 def unbuildable_devices(program: CheckedProgram, graph: DeviceGraph) -> frozenset[str]:

@@ -23,6 +23,7 @@ from specc.passes.image import Image, run_image, unbuildable
 from specc.passes.unspecialize import (
     Plan,
     keep_everything,
+    link_unbuilt_components,
     plan,
     read_at_boot,
     unbuildable_devices,
@@ -86,8 +87,11 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         result.graph = run_devices(program, result.config, sink, result.branches, result.data)
         if _stop(result, sink, "devices"):
             return result
+        linked_only: frozenset[str] = frozenset()
         if not options.specialize:
             graph = result.graph
+            if program.target in ("hvt", "unix"):  # C: linked, never started
+                linked_only = frozenset(link_unbuilt_components(program, result.config, graph))
             result.unspecialized = plan(program, result.config,
                                         unbuildable_reached(program, result.config, graph))
             result.config = read_at_boot(result.config, result.unspecialized.boot)
@@ -108,7 +112,7 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         boot = frozenset(result.unspecialized.boot) if result.unspecialized else frozenset()
         result.image = run_image(program, result.config, result.graph, result.folded,
                                  result.reachable, sink, specialized=options.specialize,
-                                 boot_consts=boot)
+                                 boot_consts=boot, linked_only=linked_only)
         _stop(result, sink, "image")
     finally:
         result.check.sources.update(program.sources)

@@ -50,6 +50,11 @@ def test_the_plan_says_which_keys_are_read_at_boot_and_why_not_the_others() -> N
     hvt = compile_file(str(DNS_SPEC), CompileOptions("hvt", specialize=False))
     assert hvt.unspecialized is not None and not hvt.has_errors
     assert hvt.unspecialized.boot == ["port", "tcp"]
+    # The components hvt can build that the spec does not use are linked,
+    # never started (the hvt test below boots with dhcp_ipv4 linked in).
+    assert hvt.image is not None
+    assert {"dhcp_ipv4", "console", "clock", "timer"} <= hvt.image.linked_only
+    assert {i.component for i in hvt.image.instances} >= {"dhcp_ipv4", "static_ipv4"}
     specialized = compile_file(str(DNS_SPEC), CompileOptions("unix"))
     assert specialized.unspecialized is None and specialized.image is not None
     assert specialized.image.specialized and "tcp4" not in specialized.image.devices

@@ -317,7 +317,8 @@ class _CImage:
                 condition = lowerer.expr(param.requires)
                 lines.append(f"    if (!({condition})) sc_boot_requires_failed({index});")
         for instance in self.image.instances:
-            lines.append(f"    {self.devices[instance.key]}_init();")
+            if instance.key not in self.image.linked_only:  # those are never started
+                lines.append(f"    {self.devices[instance.key]}_init();")
         lines += ["    f_main();", "    sc_loop_run();", "    return 0;", "}"]
         return "\n".join(lines) + "\n"
 
