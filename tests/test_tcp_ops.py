@@ -12,12 +12,15 @@ tests/data/tcp_ops/ops.spec:
   write deadline, while other clients are answered at once;
 - `send` refuses (false) what the send buffer cannot hold;
 - an idle connection is reset after idle_timeout, a busy one is not;
-- a full table resets the idlest connection for a new one.
+- a full table resets the idlest connection for a new one, and so does
+  running out of file descriptors.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
+import resource
 import socket
 import subprocess
 import sys
@@ -297,3 +300,44 @@ def test_a_full_table_resets_the_idlest(images: dict[str, Images], target: str) 
     events = server_events(printed)
     assert events.count(["opened", "reset"]) == 1, printed
     assert len(events) == TIGHT_MAX + 1, printed
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_out_of_descriptors_resets_the_idlest(images: dict[str, Images], target: str) -> None:
+    """With RLIMIT_NOFILE at 16 the kernel refuses descriptors before the
+    table (16) is full: the idlest connection makes room, and the loop does
+    not spin on a listener it cannot accept from."""
+    image = images[target].default
+    command = [str(image)] if image.suffix != ".py" else [sys.executable, str(image)]
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+
+    process = subprocess.Popen([*command, "--bind=127.0.0.1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, preexec_fn=few_descriptors)
+    held: list[socket.socket] = []
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline().decode()
+        found = re.search(r"listening: tcp 127\.0\.0\.1:(\d+)", line)
+        assert found is not None, line
+        port = int(found.group(1))
+        for _ in range(24):  # more than there are descriptors: each is served at once
+            sock = connect(port)
+            held.append(sock)
+            assert echo_ms(port, sock) < 2000
+        reset = 0
+        for sock in held[:-1]:
+            try:
+                sock.sendall(b"ping\n")
+                reset += receive(sock, 5) != b"ping\n"
+            except ConnectionResetError:
+                reset += 1
+        assert reset >= 24 - 16, f"only {reset} of the first 23 connections were reset"
+        assert process.poll() is None
+    finally:
+        for sock in held:
+            sock.close()
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert process.returncode in (0, -15), output

@@ -97,7 +97,7 @@ class _Connection:
 
 
 class Impl:
-    MAX_CONNECTIONS: Final[int] = 128
+    MAX_CONNECTIONS: Final[int] = 512
     SEND_BUFFER: Final[int] = 16 << 20
     IDLE_TIMEOUT: Final[int] = 120_000_000_000
 
@@ -144,8 +144,13 @@ class Impl:
                 for _ in range(32):  # then the other sockets get a turn
                     try:
                         sock, (host, peer_port) = server.accept()
-                    except OSError:
-                        break  # none waiting (EAGAIN), or out of descriptors: later
+                    except OSError as error:
+                        # Out of descriptors: the table is full in the kernel's
+                        # terms, and the idlest makes room; waiting would leave
+                        # the listener readable and the loop spinning on it.
+                        if error.errno in (errno.EMFILE, errno.ENFILE) and self.evict_idlest():
+                            continue
+                        break  # none waiting (EAGAIN)
                     self.accepted(sock, host, peer_port, port, on_data)
             finally:
                 self.depth -= 1
@@ -201,10 +206,13 @@ class Impl:
                 return self.next_id
 
     def make_room(self) -> bool:
-        """A free slot, if need be by resetting the idlest connection (a closing
-        one first); False when every connection is in the middle of a callback."""
-        if len(self.connections) < self.MAX_CONNECTIONS:
-            return True
+        """A free slot, if need be by resetting the idlest connection; False
+        when none can be given up."""
+        return len(self.connections) < self.MAX_CONNECTIONS or self.evict_idlest()
+
+    def evict_idlest(self) -> bool:
+        """Reset the idlest connection, a closing one first (never the one in
+        on_data); False when there is none."""
         candidates = [c for c in self.connections.values() if c.conn.id != self.current]
         if not candidates:
             return False

@@ -427,19 +427,33 @@ static uint32_t fresh_id(void) {
     }
 }
 
-/* A free slot, if need be by resetting the idlest connection (a closing one
- * first); NULL when the only candidate is in the middle of its on_data. */
-static struct connection *make_room(void) {
+/* The connection to reset for room: the idlest, a closing one first; NULL
+ * when the only candidate is in the middle of its on_data. */
+static struct connection *idlest(void) {
     struct connection *victim = NULL;
     for (size_t i = 0; i < MAX_CONNECTIONS; i++) {
         struct connection *c = &connections[i];
-        if (c->state == FREE) return c;
-        if (c->conn.id == current_id) continue;
+        if (c->state == FREE || c->conn.id == current_id) continue;
         bool closing = c->state >= CLOSING;
         if (victim == NULL || closing > (victim->state >= CLOSING) ||
             (closing == (victim->state >= CLOSING) && c->last_progress < victim->last_progress))
             victim = c;
     }
+    return victim;
+}
+
+static bool evict_idlest(void) {
+    struct connection *victim = idlest();
+    if (victim != NULL) end(victim, EV_RESET);
+    return victim != NULL;
+}
+
+/* A free slot, if need be by resetting the idlest connection; NULL when
+ * none can be given up. */
+static struct connection *make_room(void) {
+    for (size_t i = 0; i < MAX_CONNECTIONS; i++)
+        if (connections[i].state == FREE) return &connections[i];
+    struct connection *victim = idlest();
     if (victim != NULL) end(victim, EV_RESET);
     return victim;
 }
@@ -472,7 +486,12 @@ static void accept_ready(void *ctx) {
         int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            break;  /* EAGAIN: no more waiting; EMFILE and the like: try again later */
+            /* Out of descriptors: the table is full in the kernel's terms.  The
+             * idlest connection makes room, as it would for a full table;
+             * waiting instead would leave the listener readable and the loop
+             * spinning on it. */
+            if ((errno == EMFILE || errno == ENFILE) && open_count > 0 && evict_idlest()) continue;
+            break;  /* EAGAIN: no more waiting */
         }
         struct connection *c = len == sizeof peer && peer.sin_family == AF_INET ? make_room() : NULL;
         Conn conn = { ntohl(peer.sin_addr.s_addr), ntohs(peer.sin_port), 0 };

@@ -42,7 +42,7 @@ class HostIp:
         return self.rt.bind_address
 
 
-# ---- component socket_tcp(max_connections = 128, send_buffer = 16MiB, idle_timeout = 2m)
+# ---- component socket_tcp(max_connections = 512, send_buffer = 16MiB, idle_timeout = 2m)
 class SocketTcp:
 
     def __init__(self, rt: Runtime, ip: object) -> None:
@@ -81,7 +81,9 @@ class SocketTcp:
                 for _ in range(32):
                     try:
                         sock, (host, peer_port) = server.accept()
-                    except OSError:
+                    except OSError as error:
+                        if error.errno in (errno.EMFILE, errno.ENFILE) and self.evict_idlest():
+                            continue
                         break
                     self.accepted(sock, host, peer_port, port, on_data)
             finally:
@@ -135,10 +137,13 @@ class SocketTcp:
                 return self.next_id
 
     def make_room(self) -> bool:
-        """A free slot, if need be by resetting the idlest connection (a closing
-        one first); False when every connection is in the middle of a callback."""
-        if len(self.connections) < 128:
-            return True
+        """A free slot, if need be by resetting the idlest connection; False
+        when none can be given up."""
+        return len(self.connections) < 512 or self.evict_idlest()
+
+    def evict_idlest(self) -> bool:
+        """Reset the idlest connection, a closing one first (never the one in
+        on_data); False when there is none."""
         candidates = [c for c in self.connections.values() if c.conn.id != self.current]
         if not candidates:
             return False
