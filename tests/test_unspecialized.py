@@ -16,7 +16,7 @@ import dns.query
 import dns.rcode
 import pytest
 from dns_queries import Query, make, query_set
-from servers import compile_spec
+from servers import compile_spec, start_server
 from test_dns_vs_nsd import NSD, ask, differences_over_the_network, free_port
 from test_python_dns import nsd  # noqa: F401  (a fixture)
 
@@ -137,6 +137,19 @@ def test_unspecialized_unix_matches_nsd(unix_unspecialized: int,
     reply = dns.query.tcp(dns.message.make_query("www.example.org", "A"), "127.0.0.1",
                           port=port, timeout=5)
     assert reply.rcode() == dns.rcode.NOERROR and "192.0.2.80" in reply.to_text()
+
+
+@needs_nsd
+def test_unspecialized_python_matches_nsd(tmp_path: Path, nsd: int) -> None:  # noqa: F811
+    image = compile_spec(DNS_SPEC, tmp_path, "python", "--no-specialize")
+    port = free_port()
+    server = start_server(image, ("udp",), (f"--port={port}",))
+    try:
+        assert server.ports["udp"] == port
+        differences = differences_over_the_network(port, nsd, example_org_queries())
+        assert not differences, "\n".join(differences[:10])
+    finally:
+        server.stop()
 
 
 @needs_qemu
