@@ -379,6 +379,11 @@ def main(argv: list[str]) -> int:
     rows = servers(no_tap is None, guest)
     if args.only:
         wanted = set(args.only.split(","))
+        unknown = wanted - {key for key, _, _ in servers(True, True)}
+        if unknown:
+            print(f"bench/dns.py: --only: no server {', '.join(sorted(unknown))}; the servers: "
+                  f"{', '.join(key for key, _, _ in servers(True, True))}", file=sys.stderr)
+            return 1
         rows = [row for row in rows if row[0] in wanted]
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     record: dict[str, object] = {"date": datetime.date.today().isoformat(),
