@@ -19,9 +19,13 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 # iproute2, iputils-ping, dnsmasq-base, nftables: `specc run --net tap` (a
 # network namespace with a tap; dnsmasq as its DHCP server) and its tests
 # (tests/test_hvt_tap.py: ping, a DHCP server with short leases, dropped renewals).
+# ethtool: tests/lossy_link.py turns the veth offloads off (drops per frame).
+# nginx, wrk: bench/http.py (nginx serves the same files on 127.0.0.1 from a
+# configuration of its own; the packaged service is disabled below).
 packages=(python3 python3-venv python3-pip git graphviz nsd dnsutils dnsperf curl
           qemu-system-x86 gcc binutils make ninja-build iproute2 iputils-ping dnsmasq-base
-          nftables neovim knot bind9 busybox-static cpio lz4 linux-perf valgrind)
+          nftables neovim knot bind9 busybox-static cpio lz4 linux-perf valgrind ethtool nginx
+          wrk)
 
 missing=()
 for pkg in "${packages[@]}"; do
@@ -42,9 +46,9 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The benchmark starts its own Knot and BIND; the packaged services would hold
-# port 53 and spend CPU on a shared machine.
-for service in knot named bind9; do
+# The benchmarks start their own Knot, BIND and nginx; the packaged services
+# would hold ports 53 and 80 and spend CPU on a shared machine.
+for service in knot named bind9 nginx; do
   if [[ -x /etc/init.d/$service ]] && ((EUID == 0)); then
     invoke-rc.d "$service" stop >/dev/null 2>&1 || true
     update-rc.d "$service" disable >/dev/null 2>&1 || true

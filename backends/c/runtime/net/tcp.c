@@ -139,13 +139,17 @@ static struct {
     struct tcp_conn *delivering;
     uint64_t reply_window;     /* start of the current second of RSTs/challenge ACKs */
     unsigned replies;
-    struct tcp_stats stats;
     struct listener listeners[TCP_LISTENERS];
     struct syn_entry syn[TCP_SYN_BACKLOG];
     struct tw_entry tw[TCP_TIME_WAIT_MAX];
     struct event events[TCP_EVENT_QUEUE];
     unsigned ev_head, ev_count;
 } tcp;
+
+/* The counters (tcp_stats), outside `tcp` so that a test can find them by
+ * their symbol in a running image (tests/test_hvt_tcp_netns.py reads them
+ * through QEMU's monitor): every field is a uint64_t, in tcp.h's order. */
+static struct tcp_stats tcp_counters;
 
 /* A received segment, parsed. */
 struct seg {
@@ -309,7 +313,7 @@ static void sq_copy(struct tcp_conn *c, uint32_t off, uint8_t *out, size_t len)
 static void push_event(enum event_kind kind, enum tcp_end why, const struct tcp_conn *c)
 {
     if (tcp.ev_count == TCP_EVENT_QUEUE) {
-        tcp.stats.events_lost++;
+        tcp_counters.events_lost++;
         return;
     }
     struct event *e = &tcp.events[(tcp.ev_head + tcp.ev_count) % TCP_EVENT_QUEUE];
@@ -384,10 +388,10 @@ static int emit(const struct out *o, struct tcp_conn *c, uint32_t off, size_t le
         sq_copy(c, off, t + hl, len);
     put16(t + 16, net_pseudo_checksum(net_address(), o->dst, IP_PROTO_TCP, t, hl + len));
     if (net_ip_send(o->dst, IP_PROTO_TCP, hl + len) != 0) {
-        tcp.stats.tx_errors++;
+        tcp_counters.tx_errors++;
         return -1;
     }
-    tcp.stats.tx_segments++;
+    tcp_counters.tx_segments++;
     return 0;
 }
 
@@ -417,7 +421,7 @@ static void send_rst_for(const struct seg *s, uint64_t now)
         o.ack = s->seq + s->len + (s->flags & TH_SYN ? 1u : 0u) + (s->flags & TH_FIN ? 1u : 0u);
     }
     if (emit(&o, NULL, 0, 0) == 0)
-        tcp.stats.rst_sent++;
+        tcp_counters.rst_sent++;
 }
 
 static uint32_t rcv_space(const struct tcp_conn *c)
@@ -480,7 +484,7 @@ static void send_rst(struct tcp_conn *c)
 {
     struct out o = conn_out(c, c->snd_nxt, TH_RST | TH_ACK);
     if (emit(&o, NULL, 0, 0) == 0)
-        tcp.stats.rst_sent++;
+        tcp_counters.rst_sent++;
 }
 
 /* Data (and FIN when it follows) from sequence number seq. */
@@ -509,9 +513,9 @@ static void conn_free(struct tcp_conn *c)
 static void conn_end(struct tcp_conn *c, enum tcp_end why)
 {
     if (why == TCP_END_CLOSED)
-        tcp.stats.closed++;
+        tcp_counters.closed++;
     else if (why == TCP_END_RESET)
-        tcp.stats.reset++;
+        tcp_counters.reset++;
     push_event(EV_ENDED, why, c);
     conn_free(c);
 }
@@ -565,7 +569,7 @@ static struct tcp_conn *conn_alloc(void)
     }
     if (idlest == NULL)
         return NULL;
-    tcp.stats.evicted++;
+    tcp_counters.evicted++;
     conn_abort(idlest);
     return idlest;
 }
@@ -605,7 +609,7 @@ static void to_time_wait(struct tcp_conn *c, uint64_t now)
         for (unsigned i = 1; i < TCP_TIME_WAIT_MAX; i++)
             if (tcp.tw[i].until < slot->until)
                 slot = &tcp.tw[i];
-        tcp.stats.time_wait_evicted++;
+        tcp_counters.time_wait_evicted++;
     }
     *slot = (struct tw_entry){true, c->who.peer_port, c->who.local_port, c->who.peer,
                               c->snd_nxt, c->rcv_nxt, now + TCP_TIME_WAIT_NS};
@@ -649,7 +653,7 @@ static void retransmit_head(struct tcp_conn *c)
     if (len == 0 && !fin)
         return;
     c->rtt_timing = false; /* Karn: no sample from a retransmission */
-    tcp.stats.segments_retransmitted++;
+    tcp_counters.segments_retransmitted++;
     send_data(c, c->snd_una, len, fin);
 }
 
@@ -670,7 +674,7 @@ static void limited_transmit(struct tcp_conn *c)
     uint32_t after = flight(c) + len;
     if (after > c->snd_wnd || after > c->cwnd + 2u * c->mss)
         return;
-    tcp.stats.limited_transmits++;
+    tcp_counters.limited_transmits++;
     send_data(c, c->snd_nxt, len, false);
     c->snd_nxt += len;
     c->snd_max = c->snd_nxt;
@@ -844,9 +848,9 @@ static void place(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_
         return;
     }
     if (ooo_add(c, (uint32_t)off, (uint32_t)off + len))
-        tcp.stats.ooo_held++;
+        tcp_counters.ooo_held++;
     else
-        tcp.stats.ooo_dropped++;
+        tcp_counters.ooo_dropped++;
     c->ack_now = true; /* a duplicate ACK tells the sender about the hole */
 }
 
@@ -912,7 +916,7 @@ static void challenge_ack(struct tcp_conn *c, uint64_t now)
 {
     if (!reply_allowed(now))
         return;
-    tcp.stats.challenge_acks++;
+    tcp_counters.challenge_acks++;
     send_ack(c);
 }
 
@@ -932,7 +936,7 @@ static void take_syn_options(struct tcp_conn *c, const struct seg *s)
 static bool take_ack(struct tcp_conn *c, const struct seg *s, uint64_t now)
 {
     if (seq_lt(c->snd_max, s->ack)) { /* acknowledges what was never sent */
-        tcp.stats.out_of_window++;
+        tcp_counters.out_of_window++;
         c->ack_now = true;
         return false;
     }
@@ -976,7 +980,7 @@ static bool take_ack(struct tcp_conn *c, const struct seg *s, uint64_t now)
         c->dupacks++;
         if (c->dupacks == 3 && !c->in_recovery) {
             c->ssthresh = max32(flight(c) / 2u, 2u * c->mss);
-            tcp.stats.fast_retransmits++;
+            tcp_counters.fast_retransmits++;
             retransmit_head(c);
             c->cwnd = c->ssthresh + 3u * c->mss;
             c->in_recovery = true;
@@ -1001,7 +1005,7 @@ static void conn_input(struct tcp_conn *c, const struct seg *s, uint64_t now)
 {
     uint32_t id = c->who.id;
     if (!acceptable(c, s)) {
-        tcp.stats.out_of_window++;
+        tcp_counters.out_of_window++;
         if (!(s->flags & TH_RST)) {
             c->ack_now = true;
             output(c, now);
@@ -1010,7 +1014,7 @@ static void conn_input(struct tcp_conn *c, const struct seg *s, uint64_t now)
     }
     if (s->flags & TH_RST) { /* RFC 5961 3.2: only an exact RST resets */
         if (s->seq == c->rcv_nxt) {
-            tcp.stats.rst_received++;
+            tcp_counters.rst_received++;
             conn_end(c, TCP_END_RESET);
         } else {
             challenge_ack(c, now);
@@ -1035,7 +1039,7 @@ static void conn_input(struct tcp_conn *c, const struct seg *s, uint64_t now)
         c->snd_wnd = (uint32_t)s->wnd << c->snd_shift;
         c->snd_wl1 = s->seq;
         c->snd_wl2 = s->ack;
-        tcp.stats.opened_active++;
+        tcp_counters.opened_active++;
         push_event(EV_OPENED, TCP_END_CLOSED, c);
     }
     if (!take_ack(c, s, now)) {
@@ -1106,14 +1110,14 @@ static void syn_sent_input(struct tcp_conn *c, const struct seg *s, uint64_t now
 {
     bool ack = (s->flags & TH_ACK) != 0;
     if (ack && (seq_leq(s->ack, c->iss) || seq_lt(c->snd_max, s->ack))) {
-        tcp.stats.out_of_window++;
+        tcp_counters.out_of_window++;
         send_rst_for(s, now);
         return;
     }
     if (s->flags & TH_RST) {
         if (ack) {
-            tcp.stats.rst_received++;
-            tcp.stats.failed_active++;
+            tcp_counters.rst_received++;
+            tcp_counters.failed_active++;
             conn_end(c, TCP_END_FAILED);
         }
         return;
@@ -1142,7 +1146,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct seg *s, uint64_t now
     c->rto_at = 0;
     c->state = TCP_ESTABLISHED;
     c->last_progress = now;
-    tcp.stats.opened_active++;
+    tcp_counters.opened_active++;
     push_event(EV_OPENED, TCP_END_CLOSED, c);
     c->ack_now = true;
     output(c, now);
@@ -1188,7 +1192,7 @@ static void listen_input(struct listener *l, const struct seg *s, uint64_t now)
     }
     if (!(s->flags & TH_SYN))
         return;
-    tcp.stats.syn_received++;
+    tcp_counters.syn_received++;
     struct syn_entry *e = NULL;
     for (unsigned i = 0; i < TCP_SYN_BACKLOG && e == NULL; i++)
         if (!tcp.syn[i].used)
@@ -1198,7 +1202,7 @@ static void listen_input(struct listener *l, const struct seg *s, uint64_t now)
         for (unsigned i = 1; i < TCP_SYN_BACKLOG; i++)
             if (tcp.syn[i].born < e->born)
                 e = &tcp.syn[i];
-        tcp.stats.syn_evicted++;
+        tcp_counters.syn_evicted++;
     }
     *e = (struct syn_entry){true, s->ws >= 0, s->ws >= 0 ? (uint8_t)s->ws : 0, 1, s->sport,
                             s->dport, s->mss ? s->mss : DEFAULT_MSS, s->src,
@@ -1229,7 +1233,7 @@ static void syn_entry_input(struct syn_entry *e, const struct seg *s, uint64_t n
         return;
     }
     if (s->seq != e->irs + 1) {
-        tcp.stats.out_of_window++;
+        tcp_counters.out_of_window++;
         send_syn_ack(e);
         return;
     }
@@ -1258,7 +1262,7 @@ static void syn_entry_input(struct syn_entry *e, const struct seg *s, uint64_t n
     c->rcv_adv = TCP_RCV_BUF;
     if (half.tries == 1)
         rtt_sample(c, now - half.sent_at);
-    tcp.stats.opened_passive++;
+    tcp_counters.opened_passive++;
     uint32_t id = c->who.id;
     push_event(EV_OPENED, TCP_END_CLOSED, c);
     dispatch();
@@ -1361,9 +1365,9 @@ static enum parse parse(struct seg *s, uint32_t src, uint32_t dst, const uint8_t
 static void tcp_input(uint32_t src, uint32_t dst, bool to_broadcast, const uint8_t *p,
                       size_t n, uint64_t now)
 {
-    tcp.stats.rx_segments++;
+    tcp_counters.rx_segments++;
     if (to_broadcast) { /* RFC 1122 4.2.3.10 */
-        tcp.stats.bad_address++;
+        tcp_counters.bad_address++;
         return;
     }
     struct seg s;
@@ -1371,16 +1375,16 @@ static void tcp_input(uint32_t src, uint32_t dst, bool to_broadcast, const uint8
     case PARSED:
         break;
     case BAD_HEADER:
-        tcp.stats.bad_header++;
+        tcp_counters.bad_header++;
         return;
     case BAD_CHECKSUM:
-        tcp.stats.bad_checksum++;
+        tcp_counters.bad_checksum++;
         return;
     case BAD_OPTIONS:
-        tcp.stats.bad_options++;
+        tcp_counters.bad_options++;
         return;
     case BAD_FLAGS:
-        tcp.stats.bad_flags++;
+        tcp_counters.bad_flags++;
         return;
     }
     struct tcp_conn *c = conn_by_tuple(s.src, s.sport, s.dport);
@@ -1400,7 +1404,7 @@ static void tcp_input(uint32_t src, uint32_t dst, bool to_broadcast, const uint8
         } else if (l != NULL) {
             listen_input(l, &s, now);
         } else {
-            tcp.stats.no_connection++;
+            tcp_counters.no_connection++;
             send_rst_for(&s, now);
         }
     }
@@ -1416,7 +1420,7 @@ static void on_rto(struct tcp_conn *c, uint64_t now)
         c->persisting = false;
         uint32_t data_end = c->snd_una + c->sq_len;
         if (c->snd_wnd == 0 && seq_lt(c->snd_nxt, data_end)) {
-            tcp.stats.window_probes++;
+            tcp_counters.window_probes++;
             send_data(c, c->snd_nxt, 1, false);
             if (seq_lt(c->snd_max, c->snd_nxt + 1))
                 c->snd_max = c->snd_nxt + 1; /* so that an ACK of the byte is acceptable */
@@ -1433,11 +1437,11 @@ static void on_rto(struct tcp_conn *c, uint64_t now)
     c->retries++;
     c->rto_ns = c->rto_ns * 2 < TCP_RTO_MAX_NS ? c->rto_ns * 2 : TCP_RTO_MAX_NS; /* RFC 6298 5.5 */
     c->rtt_timing = false;
-    tcp.stats.retransmit_timeouts++;
+    tcp_counters.retransmit_timeouts++;
     if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
         if (c->retries > TCP_SYN_RETRIES) {
             if (c->state == TCP_SYN_SENT)
-                tcp.stats.failed_active++;
+                tcp_counters.failed_active++;
             conn_abort(c);
             return;
         }
@@ -1459,7 +1463,7 @@ static void on_rto(struct tcp_conn *c, uint64_t now)
     /* Go back to the first unacknowledged byte. */
     c->snd_nxt = c->snd_una;
     if (c->sq_len > 0 || c->fin_sent)
-        tcp.stats.segments_retransmitted++;
+        tcp_counters.segments_retransmitted++;
     c->fin_sent = false;
     output(c, now);
     if (c->rto_at == 0)
@@ -1473,7 +1477,7 @@ static void tcp_timers(uint64_t now)
         if (c->state == TCP_FREE)
             continue;
         if (tcp.cfg.idle_ns && now - c->last_progress >= tcp.cfg.idle_ns) {
-            tcp.stats.idle_timeouts++;
+            tcp_counters.idle_timeouts++;
             conn_abort(c);
             continue;
         }
@@ -1488,7 +1492,7 @@ static void tcp_timers(uint64_t now)
             continue;
         if (e->tries > TCP_SYN_RETRIES) {
             e->used = false;
-            tcp.stats.syn_dropped++;
+            tcp_counters.syn_dropped++;
         } else {
             e->tries++;
             e->sent_at = now;
@@ -1541,6 +1545,7 @@ int tcp_init(const struct tcp_config *cfg)
         cfg->pool_blocks == 0 || cfg->pool_blocks >= TCP_NO_BLOCK)
         return -1;
     memset(&tcp, 0, sizeof tcp);
+    memset(&tcp_counters, 0, sizeof tcp_counters);
     tcp.cfg = *cfg;
     for (size_t i = 0; i < cfg->max_conns; i++) {
         cfg->conns[i].state = TCP_FREE;
@@ -1618,7 +1623,7 @@ int tcp_send(uint32_t id, const uint8_t *data, size_t len)
     if (c == NULL || !sendable(c) || (data == NULL && len != 0))
         return -1;
     if (len > sq_space(c) || len > UINT32_MAX - c->sq_len) {
-        tcp.stats.send_refused++;
+        tcp_counters.send_refused++;
         return -1;
     }
     sq_append(c, data, len);
@@ -1668,7 +1673,7 @@ const struct tcp_peer *tcp_find(uint32_t id)
 
 const struct tcp_stats *tcp_stats(void)
 {
-    return &tcp.stats;
+    return &tcp_counters;
 }
 
 size_t tcp_open_count(void)
