@@ -53,11 +53,14 @@ def test_the_client_on_the_host_with_a_fake_stack(tmp_path: Path) -> None:
 
 
 def read_until(process: subprocess.Popen[bytes], pattern: str, timeout: float) -> str:
-    """What `process` printed on stdout until a line matches `pattern` (or the timeout)."""
+    """What `process` printed on stdout until a line matches `pattern` (or the
+    timeout), without the carriage returns of the serial console, which
+    `pattern` is matched without too."""
     assert process.stdout is not None
     seen = b""
     deadline = time.monotonic() + timeout
-    while not re.search(pattern.encode(), seen) and time.monotonic() < deadline:
+    while not re.search(pattern.encode(), seen.replace(b"\r", b"")) and \
+            time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], deadline - time.monotonic())
         data = os.read(process.stdout.fileno(), 4096) if ready else b""
         if not data:

@@ -84,8 +84,7 @@ def boot(spec: Path, out: Path, *defines: str, ready: str = "tcp") -> Booted:
     args = [a for d in (f"port={port}", *defines) for a in ("-D", d)]
     process = subprocess.Popen([*SPECC, "run", str(spec), "-t", "hvt", "-o", str(out), *args],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
-    # The serial console ends its lines with \r\n (read_until drops the \r).
-    output = read_until(process, rf"listening: {ready} [\d.]+:{port}\r?\n", 180)
+    output = read_until(process, rf"listening: {ready} [\d.]+:{port}\n", 180)
     booted = Booted(process, port, output)
     if not re.search(rf"listening: {ready} [\d.]+:{port}\n", output):
         pytest.fail(f"the image did not start:\n{booted.stop()}")
