@@ -283,6 +283,27 @@ def test_an_idle_connection_is_reset_after_the_timeout(images: dict[str, Images]
 
 
 @pytest.mark.parametrize("target", TARGETS)
+def test_a_slow_reader_is_not_idle(images: dict[str, Images], target: str) -> None:
+    """A reader taking 32 KiB over about 6 s, three times idle_timeout: once the
+    image has written everything, the kernel still holds most of it, and the
+    connection is not idle while that queue drains."""
+    data = bytes(range(256)) * 128
+    with running(images[target].tight) as (server, printed):
+        with connect(server.port, rcvbuf=4096) as sock:
+            sock.sendall(data)
+            got = bytearray()
+            while len(got) < len(data):
+                chunk = sock.recv(1024)
+                if not chunk:
+                    break
+                got += chunk
+                time.sleep(0.2)
+            assert bytes(got) == data
+        time.sleep(0.3)
+    assert server_events(printed) == [["opened", "closed"]], printed
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_a_full_table_resets_the_idlest(images: dict[str, Images], target: str) -> None:
     with running(images[target].tight) as (server, printed):
         first, second, third = (connect(server.port) for _ in range(TIGHT_MAX))

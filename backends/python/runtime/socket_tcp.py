@@ -15,8 +15,8 @@ connection when it is readable and, while it has output waiting, writable:
 - While a connection has _DELIVER_BELOW bytes or more waiting, its input is
   not read: its receive window closes and the peer stops sending, so a
   client that sends requests but never reads the answers stops itself.
-- A connection with no progress (nothing read, nothing written) for
-  IDLE_TIMEOUT is reset (0: never).  When MAX_CONNECTIONS are open, a new
+- A connection with no progress (nothing read, nothing written, and the
+  kernel's queue for it unchanged) for IDLE_TIMEOUT is reset (0: never).  When MAX_CONNECTIONS are open, a new
   one (accepted or connected) takes the slot of the idlest, which is reset.
 
 Closing: close(c) stops on_data for c, sends what is queued, then FIN
@@ -39,8 +39,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import socket
 import struct
+import sys
+import termios
 from collections.abc import Callable
 from typing import Final
 
@@ -66,6 +69,7 @@ _LINGERING = 3  # FIN sent: dropping input until the peer's FIN, for at most _LI
 class _Connection:
     __slots__ = (
         "conn",
+        "kernel_queue",
         "last_progress",
         "linger_until",
         "on_data",
@@ -90,6 +94,7 @@ class _Connection:
         self.last_progress = now()
         self.linger_until = 0
         self.peer_closed = False  # the peer's FIN has been read
+        self.kernel_queue = 0  # the socket's TIOCOUTQ when a sweep last asked
         self.opened = state != _CONNECTING  # `opened` was (or will be) delivered
 
     def waiting(self) -> int:
@@ -445,6 +450,21 @@ class Impl:
         self.sweep_at = due
         self.sweep_handle = self.rt.at_time(due, self.sweep)
 
+    @staticmethod
+    def kernel_draining(c: _Connection) -> bool:
+        """Whether the peer took some of what the kernel holds for it since the
+        last look (the queue of unsent and unacknowledged bytes changed, down
+        to 0 included): then the connection is not idle, though nothing was
+        left here to write."""
+        try:
+            answer = fcntl.ioctl(c.sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+        except OSError:
+            return False
+        queued = int.from_bytes(answer, sys.byteorder, signed=True)
+        changed = queued != c.kernel_queue
+        c.kernel_queue = queued
+        return changed
+
     def sweep(self) -> None:
         self.sweep_handle = 0
         self.depth += 1
@@ -455,7 +475,10 @@ class Impl:
                     self.end(c, TcpEvent.closed)
                 elif self.IDLE_TIMEOUT > 0 and c.state != _LINGERING \
                         and current - c.last_progress >= self.IDLE_TIMEOUT:
-                    self.end(c, TcpEvent.reset)
+                    if self.kernel_draining(c):
+                        c.last_progress = current
+                    else:
+                        self.end(c, TcpEvent.reset)
         finally:
             self.depth -= 1
         self.drain()

@@ -15,8 +15,8 @@
  *    not read: its receive window closes and the peer stops sending, so a
  *    client that sends requests but never reads the answers stops itself and
  *    nobody else.
- *  - a connection with no progress (nothing read, nothing written) for
- *    idle_timeout is reset (0s: never).  When max_connections are open, a
+ *  - a connection with no progress (nothing read, nothing written, and the
+ *    kernel's queue for it unchanged) for idle_timeout is reset (0s: never).  When max_connections are open, a
  *    new one (accepted or connected) takes the slot of the idlest, which is
  *    reset; a closing one goes first.  A one-shot timer (sweep) runs at the
  *    next deadline, and is cancelled when no connection is left, so that it
@@ -48,11 +48,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -106,6 +108,7 @@ static struct connection {
     size_t out_len, out_sent, out_cap;
     uint64_t last_progress;  /* the last read or write of any byte */
     uint64_t linger_until;   /* LINGERING: when to stop waiting for the peer */
+    int kernel_queue;        /* the socket's SIOCOUTQ at the last sweep that asked */
 } connections[MAX_CONNECTIONS];
 
 static size_t open_count;    /* connections not FREE */
@@ -212,6 +215,19 @@ static void arm_sweep(void) {
     sc_after(due > now ? (int64_t)(due - now) : 0, sweep);
 }
 
+/* Whether the peer took some of what the kernel holds for it since the last
+ * look (its queue of unsent and unacknowledged bytes changed, down to 0
+ * included): then the connection is not idle, though this component had
+ * nothing left to write.  A slow reader of a large response is not reset
+ * while it reads. */
+static bool kernel_draining(struct connection *c) {
+    int queued = 0;
+    if (ioctl(c->fd, SIOCOUTQ, &queued) != 0) return false;
+    bool changed = queued != c->kernel_queue;
+    c->kernel_queue = queued;
+    return changed;
+}
+
 static void sweep(void) {
     sweep_armed = false;
     depth++;
@@ -221,8 +237,12 @@ static void sweep(void) {
         if (c->state == LINGERING && now >= c->linger_until)
             end(c, EV_CLOSED);
         else if (c->state != FREE && c->state != LINGERING && IDLE_NS > 0 &&
-                 now - c->last_progress >= IDLE_NS)
-            end(c, EV_RESET);
+                 now - c->last_progress >= IDLE_NS) {
+            if (kernel_draining(c))
+                c->last_progress = now;
+            else
+                end(c, EV_RESET);
+        }
     }
     depth--;
     drain();

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import heapq
 import os
 import re
@@ -16,6 +17,7 @@ import signal
 import socket
 import struct
 import sys
+import termios
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -369,6 +371,21 @@ class SocketTcp:
         self.sweep_at = due
         self.sweep_handle = self.rt.at_time(due, self.sweep)
 
+    @staticmethod
+    def kernel_draining(c: _socket_tcp_Connection) -> bool:
+        """Whether the peer took some of what the kernel holds for it since the
+        last look (the queue of unsent and unacknowledged bytes changed, down
+        to 0 included): then the connection is not idle, though nothing was
+        left here to write."""
+        try:
+            answer = fcntl.ioctl(c.sock.fileno(), termios.TIOCOUTQ, b'\x00\x00\x00\x00')
+        except OSError:
+            return False
+        queued = int.from_bytes(answer, sys.byteorder, signed=True)
+        changed = queued != c.kernel_queue
+        c.kernel_queue = queued
+        return changed
+
     def sweep(self) -> None:
         self.sweep_handle = 0
         self.depth += 1
@@ -378,7 +395,10 @@ class SocketTcp:
                 if c.state == _socket_tcp_LINGERING and current >= c.linger_until:
                     self.end(c, TcpEvent.closed)
                 elif 120000000000 > 0 and c.state != _socket_tcp_LINGERING and (current - c.last_progress >= 120000000000):
-                    self.end(c, TcpEvent.reset)
+                    if self.kernel_draining(c):
+                        c.last_progress = current
+                    else:
+                        self.end(c, TcpEvent.reset)
         finally:
             self.depth -= 1
         self.drain()
