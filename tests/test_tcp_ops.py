@@ -362,3 +362,26 @@ def test_out_of_descriptors_resets_the_idlest(images: dict[str, Images], target:
         process.terminate()
         output, _ = process.communicate(timeout=10)
     assert process.returncode in (0, -15), output
+
+
+@pytest.mark.parametrize(("target", "component"), [("unix", "socket_tcp"), ("python", "socket_tcp"),
+                                                   ("hvt", "direct_tcp")])
+def test_the_tcp_composition_passes_idle_timeout_on(tmp_path: Path, target: str,
+                                                     component: str) -> None:
+    spec = tmp_path / "idle.spec"
+    spec.write_text('unikernel idle "tcp(ip, idle_timeout = 5s)"\n\n'
+                    "devices {\n"
+                    "  ip = match target {\n"
+                    "    Target.hvt => static_ipv4(ethernet(virtio_net()), 10.0.2.15/24)\n"
+                    "    _          => host_ip()\n"
+                    "  }\n"
+                    "  t  = tcp(ip, idle_timeout = 5s)\n"
+                    "}\n\n"
+                    "fn echo(c: Conn, data: bytes) -> bytes? {\n  return some(data)\n}\n\n"
+                    "main {\n  t.listen(7000, echo)\n}\n")
+    result = subprocess.run([*SPECC, "compile", str(spec), "-t", target, "-o", str(tmp_path / "out"),
+                             "--dump-after", "devices"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.strip().startswith("t ="))
+    assert line.strip().startswith(f"t = {component}(") and "idle_timeout = 5s" in line, line
