@@ -1,23 +1,37 @@
-"""What specialization saves: every example built specialized and with
-`--no-specialize`, side by side, and the smallest QEMU memory the hvt DNS
-image serves with.
+"""Image sizes: what specialization saves, what options cost, and the
+smallest QEMU memory the hvt DNS image serves with.
 
     .venv/bin/python bench/size.py
 
-For each examples/*.spec and each target (hvt, unix, python) it builds the
-image both ways (an example a target cannot build is reported, not
-skipped silently) and records the image's size and, for the ELF images,
-`.text` and `.rodata`.  Then it boots the hvt DNS image, specialized and
-unspecialized, with `-m 1, 2, 3, ...` (QEMU's granularity is MiB) until one
-answers `www.example.org A`.  Results in bench/results/size-DATE.{md,json}.
-Bar (issue 13): specialization removes at least 70% of `.text` for
-examples/dns.spec on hvt; the specialized DNS image serves with `-m 2`.
+1. Specialized against unspecialized (issue 13): for each examples/*.spec
+   and each target (hvt, unix, python) it builds the image both ways (an
+   example a target cannot build is reported, not skipped silently) and
+   records the image's size and, for the ELF images, `.text`, `.rodata` and
+   `.bss`.  Bar: specialization removes at least 70% of `.text` for
+   examples/dns.spec on hvt.
+2. Memory (issue 13): it boots the hvt DNS image, specialized and
+   unspecialized, with `-m 1, 2, 3, ...` (QEMU's granularity is MiB) until
+   one answers `www.example.org A`.  Bar: the specialized one serves with
+   `-m 2`.
+3. Options: examples/dns.spec specialized with the defaults (no TCP, log
+   level info) and with the options it can leave in (TCP and debug
+   logging), with whether the hvt image links the TCP stack
+   (runtime/net/tcp.c: `tcp_init` in its symbol table, `nm`): only the
+   tcp=true image may.  The hvt bar is at most 64 KiB of code (.text).
+4. List support (issue 10): examples/dns.spec for unix and hvt with the
+   compiler as it was before the C lowering of lists (LIST_SUPPORT^), right
+   after it (LIST_SUPPORT) and now, each taken from git into a temporary
+   directory: list support must not make the image's .text grow, because
+   the list code is linked only where a spec uses lists.
+
+Results in bench/results/size-DATE.{md,json}.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -43,6 +57,9 @@ BAR_TEXT_REMOVED = 0.70
 BAR_MEMORY_MIB = 2
 MAX_MEMORY_MIB = 64
 BOOT_WAIT_S = 5.0
+DNS_SPEC = ROOT / "examples" / "dns.spec"
+# The commit of the C lowering of the whole language (lists among it).
+LIST_SUPPORT = "cb3279a"
 
 
 def build(spec: Path, target: str, out: Path, specialize: bool) -> dict[str, Any]:
@@ -114,6 +131,91 @@ def cell(row: dict[str, Any], key: str) -> str:
     return "" if value is None else f"{value:,}"
 
 
+def build_dns(target: str, out: Path, *defines: str, tree: Path = ROOT) -> dict[str, Any]:
+    """examples/dns.spec specialized with ``defines``, by the specc of ``tree``."""
+    args = [sys.executable, "-m", "specc", "compile", str(DNS_SPEC), "-t", target, "-o",
+            str(out)]
+    for define in defines:
+        args += ["-D", define]
+    if target == "hvt":
+        args += ["-D", "address=10.0.2.15/24"]
+    # PYTHONPATH: the specc of ``tree`` rather than the installed one.
+    subprocess.run(args, check=True, capture_output=True, cwd=tree,
+                   env={**os.environ, "PYTHONPATH": str(tree)})
+    manifest = json.loads((out / "manifest.json").read_text())
+    if target == "python":
+        image = out / "dns.py"
+        return {"bytes": image.stat().st_size,
+                "lines": len(image.read_text().splitlines()),
+                "instances": len(manifest["instances"])}
+    report: dict[str, Any] = manifest["image"]
+    report["instances"] = len(manifest["instances"])
+    if target == "hvt":
+        symbols = subprocess.run(["nm", str(out / "dns.hvt")], check=True, capture_output=True,
+                                 text=True).stdout.split()
+        report["tcp_linked"] = "tcp_init" in symbols
+    return report
+
+
+def option_sizes(w: Path) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    rows["python, specialized"] = build_dns("python", w / "p1")
+    rows["python, tcp=true, log_level=debug"] = build_dns("python", w / "p2", "tcp=true",
+                                                          "log_level=debug")
+    rows["hvt, specialized"] = build_dns("hvt", w / "h1")
+    rows["hvt, log_level=debug"] = build_dns("hvt", w / "h2", "log_level=debug")
+    rows["hvt, tcp=true"] = build_dns("hvt", w / "h3", "tcp=true")
+    return rows
+
+
+def list_support_sizes(work: Path) -> dict[str, dict[str, int]]:
+    """.text of examples/dns.spec for unix and hvt, built by the compiler of
+    LIST_SUPPORT^, of LIST_SUPPORT and of the working tree."""
+    trees = {"before": f"{LIST_SUPPORT}^", "with list support": LIST_SUPPORT}
+    sizes: dict[str, dict[str, int]] = {"unix": {}, "hvt": {}}
+    for label, revision in [*trees.items(), ("now", "")]:
+        tree = ROOT
+        if revision:
+            tree = work / revision.replace("^", "-parent")
+            tree.mkdir()
+            archive = subprocess.run(["git", "archive", revision], check=True, cwd=ROOT,
+                                     capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        for target in sizes:
+            out = work / f"{target}-{label.replace(' ', '-')}"
+            report = build_dns(target, out, tree=tree)
+            sizes[target][label] = int(report["sections"]["text"])
+    return sizes
+
+
+def option_lines(rows: dict[str, dict[str, Any]],
+                 history: dict[str, dict[str, int]]) -> list[str]:
+    lines = ["## examples/dns.spec with its options (specialized)", "",
+             "| build | instances | size | .text | .rodata | TCP linked |",
+             "|---|---:|---:|---:|---:|---|"]
+    for name, row in rows.items():
+        sections = row.get("sections", {})
+        size = f"{row['bytes']:,} B" + (f" ({row['lines']:,} lines)" if "lines" in row else "")
+        linked = "" if "tcp_linked" not in row else "yes" if row["tcp_linked"] else "no"
+        lines.append(f"| {name} | {row['instances']} | {size} | {sections.get('text', '')} | "
+                     f"{sections.get('rodata', '')} | {linked} |")
+    text_ok = rows["hvt, specialized"]["sections"]["text"] <= 64 * 1024
+    tcp_ok = [n for n, r in rows.items() if r.get("tcp_linked")] == ["hvt, tcp=true"]
+    lines += ["", f"hvt bar (.text at most 64 KiB): {'met' if text_ok else 'missed'}.",
+              f"TCP linked only into the image that uses it: {'yes' if tcp_ok else 'no'}.", ""]
+    lines += ["## Did list support make examples/dns.spec grow?", "",
+              f"The same examples/dns.spec, .text in bytes, built by the compiler before "
+              f"{LIST_SUPPORT} (the C lowering of lists), at {LIST_SUPPORT}, and now "
+              "(other changes since then included).", "",
+              "| target | before | with list support | now | bar: no growth |",
+              "|---|---:|---:|---:|---|"]
+    for target, sizes in history.items():
+        grew = sizes["with list support"] > sizes["before"]
+        lines.append(f"| {target} | {sizes['before']:,} | {sizes['with list support']:,} | "
+                     f"{sizes['now']:,} | {'missed' if grew else 'met'} |")
+    return [*lines, ""]
+
+
 def main() -> int:
     host_before = machine()
     rows: list[dict[str, Any]] = []
@@ -131,6 +233,8 @@ def main() -> int:
         for kind in ("specialized", "unspecialized"):
             path = dns_hvt[kind].get("path")
             memory[kind] = smallest_memory(Path(path)) if path else None
+        options = option_sizes(Path(work) / "options")
+        history = list_support_sizes(Path(work))
     for row in rows:
         for kind in ("specialized", "unspecialized"):
             row[kind].pop("path", None)
@@ -142,6 +246,7 @@ def main() -> int:
     host = machine()
     date = datetime.date.today().isoformat()
     record = {"date": date, "rows": rows, "smallest_memory_mib": memory,
+              "options": options, "list support": history,
               "bar_text_removed": BAR_TEXT_REMOVED,
               "bar_text_met": removed is not None and removed >= BAR_TEXT_REMOVED,
               "bar_memory_mib": BAR_MEMORY_MIB,
@@ -151,7 +256,7 @@ def main() -> int:
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / f"size-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
-    lines = [f"# What specialization saves, {date}", "",
+    lines = [f"# Image sizes, {date}", "", "## What specialization saves", "",
              "Every example built specialized and with `specc compile --no-specialize` "
              "(hvt with `-D address=10.0.2.15/24`, and `-D gateway=10.0.2.2` for dns.spec).", "",
              "| example | target | build | image bytes | .text | .rodata | .bss |",
@@ -183,6 +288,7 @@ def main() -> int:
               "Smallest QEMU `-m` (MiB) with which the hvt DNS image answers: "
               f"specialized {memory['specialized']}, unspecialized {memory['unspecialized']}. "
               f"Bar `-m {BAR_MEMORY_MIB}`: {memory_verdict}.", "",
+              *option_lines(options, history),
               f"Machine: `{host['uname']}`, {host['cpu']} ({host['nproc']} logical), load "
               f"average {host_before['load_average']} before and {host['load_average']} after; "
               f"commit {host['commit']}.", "",
