@@ -92,7 +92,7 @@ void sc_arena_require(size_t need) {
     write_str(" KiB of arena for one event and has ");
     write_str(decimal(b + sizeof b, arena_size / 1024u));
     write_str(" KiB: give it more memory (QEMU -m)\n");
-    platform_exit(SC_EXIT_USAGE);
+    platform_exit(PLATFORM_EXIT_NO_MEMORY);
 }
 
 /* ---- bytes and strings ---------------------------------------------------------- */

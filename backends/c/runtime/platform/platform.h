@@ -44,6 +44,10 @@ void platform_error_write(const char *buf, size_t len);
 #define PLATFORM_EXIT_MAX 127
 #define PLATFORM_EXIT_ABORT 126 /* platform_abort(), or a status out of range */
 #define PLATFORM_EXIT_FAULT 127 /* an unexpected CPU exception (hvt) */
+/* The machine has too little memory for the image (its static data, a boot
+ * allocation or the event arena): 71 is sysexits.h's EX_OSERR, "cannot get
+ * a system resource".  The console says what needed how much. */
+#define PLATFORM_EXIT_NO_MEMORY 71
 
 _Noreturn void platform_exit(int status);
 

@@ -56,10 +56,13 @@ _pvh_start:
         movl %eax, %fs
         movl %eax, %gs
 
-        /* BSS first: the boot page tables live there and must start zeroed.
-         * The linker script aligns both ends to 16 bytes. */
-        movl $__bss_start, %edi
-        movl $__bss_end, %ecx
+        /* The boot page tables first: they must start zeroed.  The rest of
+         * the BSS is cleared by platform_main once it knows that it lies in
+         * RAM (link.ld); these pages and the stack after them come right
+         * after the loaded data, so they are in RAM whenever the image
+         * could be loaded at all. */
+        movl $__boot_bss_start, %edi
+        movl $__boot_bss_end, %ecx
         subl %edi, %ecx
         shrl $2, %ecx
         xorl %eax, %eax

@@ -35,7 +35,7 @@ struct hvm_memmap_entry {
 
 /* Linker-script symbols (link.ld); only their addresses mean anything. */
 extern char __image_start[], __text_end[], __rodata_end[];
-extern char __stack_guard[], __image_end[];
+extern char __stack_guard[], __image_end[], __bss_start[], __bss_end[];
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -84,8 +84,10 @@ static inline void cpu_relax(void)
 }
 
 /* Memory obtained at boot, before app_main: zeroed, never freed, carved
- * from the front of the heap region so the image stays small. */
-void *hvt_boot_alloc(size_t size, size_t align);
+ * from the front of the heap region so the image stays small.  When the
+ * RAM cannot hold it, the image says what (`what`) needed how much and
+ * exits with PLATFORM_EXIT_NO_MEMORY. */
+void *hvt_boot_alloc(size_t size, size_t align, const char *what);
 
 void hvt_serial_init(void);
 void hvt_traps_init(void);

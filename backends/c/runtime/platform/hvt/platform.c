@@ -108,7 +108,7 @@ static void cmdline_init(const struct hvm_start_info *si)
     hvt_net_take_cmdline(cmdline);
 }
 
-/* ---- heap ------------------------------------------------------------- */
+/* ---- memory --------------------------------------------------------- */
 
 /* Everything is identity-mapped up to here (paging.c). */
 #define MAPPED_LIMIT (4ull << 30)
@@ -121,35 +121,74 @@ static uintptr_t align_up(uintptr_t v, uintptr_t align)
     return (v + align - 1) & ~(align - 1);
 }
 
-/* The heap is the rest of the RAM region that holds the image. */
-static void heap_init(const struct hvm_start_info *si)
+/* The end of the RAM region of the PVH memory map that holds addr, or 0
+ * when none does (or there is no map).  For the region from 1 MiB that is
+ * QEMU's -m (below the PCI hole), so messages call it the machine's RAM.  No static data: it runs before
+ * the BSS is cleared. */
+static uint64_t ram_end_at(const struct hvm_start_info *si, uintptr_t addr)
 {
-    uintptr_t start = align_up((uintptr_t)__image_end, HVT_PAGE_SIZE);
     uint64_t end = 0;
     if (si->version >= 1 && si->memmap_paddr != 0) {
         const struct hvm_memmap_entry *e =
             (const struct hvm_memmap_entry *)(uintptr_t)si->memmap_paddr;
         for (uint32_t i = 0; i < si->memmap_entries; i++) {
-            if (e[i].type == HVM_MEMMAP_TYPE_RAM && e[i].addr <= start &&
-                start < e[i].addr + e[i].size)
+            if (e[i].type == HVM_MEMMAP_TYPE_RAM && e[i].addr <= addr &&
+                addr < e[i].addr + e[i].size)
                 end = e[i].addr + e[i].size;
         }
     }
+    return end > MAPPED_LIMIT ? MAPPED_LIMIT : end;
+}
+
+static uint64_t kib_up(uint64_t bytes)
+{
+    return (bytes + 1023) / 1024;
+}
+
+/* The loader put the image's file contents in RAM, but the BSS after them
+ * may run past the end of it when the image's static tables are larger
+ * than -m allows: writes there vanish under QEMU and the image would fault
+ * at its first use of them, which with -no-reboot is a silent exit 0.
+ * Check before anything is written there, then clear the BSS.  Only the
+ * boot stack and page tables are in use so far (link.ld puts them first);
+ * this code and console_printf use no static data. */
+static void image_fits_or_exit(const struct hvm_start_info *si)
+{
+    uint64_t end = ram_end_at(si, (uintptr_t)__image_start);
+    if (end != 0 && end < (uintptr_t)__image_end) {
+        console_printf("platform: out of memory at boot: the image's code and static data "
+                       "need %lu KiB of RAM and the machine has %lu KiB: give QEMU more -m\n",
+                       (unsigned long)kib_up((uintptr_t)__image_end),
+                       (unsigned long)(end / 1024));
+        platform_exit(PLATFORM_EXIT_NO_MEMORY);
+    }
+    memset(__bss_start, 0, (size_t)(__bss_end - __bss_start));
+}
+
+/* The heap is the rest of the RAM region that holds the image. */
+static void heap_init(const struct hvm_start_info *si)
+{
+    uintptr_t start = align_up((uintptr_t)__image_end, HVT_PAGE_SIZE);
+    uint64_t end = ram_end_at(si, start);
     if (end == 0)
         platform_abort("no RAM after the image in the PVH memory map");
-    if (end > MAPPED_LIMIT)
-        end = MAPPED_LIMIT;
     heap_next = start;
     heap_end = (uintptr_t)end & ~(uintptr_t)(HVT_PAGE_SIZE - 1);
 }
 
-void *hvt_boot_alloc(size_t size, size_t align)
+void *hvt_boot_alloc(size_t size, size_t align, const char *what)
 {
     if (heap_published)
         platform_abort("hvt_boot_alloc after app_main started");
     uintptr_t p = align_up(heap_next, align);
-    if (p > heap_end || heap_end - p < size)
-        platform_abort("out of memory at boot");
+    if (p > heap_end || heap_end - p < size) {
+        console_printf("platform: out of memory at boot: %s need %lu KiB, %lu KiB of RAM is "
+                       "left, and the machine has %lu KiB: give QEMU more -m\n",
+                       what, (unsigned long)kib_up(size),
+                       (unsigned long)(p > heap_end ? 0 : (heap_end - p) / 1024),
+                       (unsigned long)(heap_end / 1024));
+        platform_exit(PLATFORM_EXIT_NO_MEMORY);
+    }
     heap_next = p + size;
     memset((void *)p, 0, size);
     return (void *)p;
@@ -167,16 +206,18 @@ uint64_t hvt_boot_tsc;
 
 _Noreturn void platform_main(uint64_t start_info_paddr);
 
-/* Called from boot.S in long mode on the boot stack, BSS cleared, under the
- * temporary 1 GiB identity map. */
+/* Called from boot.S in long mode on the boot stack, under the temporary
+ * 1 GiB identity map; the BSS is not cleared yet (image_fits_or_exit). */
 _Noreturn void platform_main(uint64_t start_info_paddr)
 {
-    hvt_boot_tsc = rdtsc();
+    uint64_t tsc = rdtsc(); /* kept in a local: the BSS is cleared below */
     hvt_serial_init();
-    hvt_traps_init();
     const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info_paddr;
     if (si == NULL || si->magic != HVM_START_MAGIC)
         platform_abort("not started through PVH (bad hvm_start_info magic)");
+    image_fits_or_exit(si);
+    hvt_boot_tsc = tsc;
+    hvt_traps_init();
     /* Read everything the loader left before boot allocations may reuse
      * that memory. */
     cmdline_init(si);

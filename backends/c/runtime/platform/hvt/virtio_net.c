@@ -164,11 +164,11 @@ static bool queue_setup(struct queue *q, uint32_t index, uint32_t wanted)
     q->size = (uint16_t)(max < wanted ? max : wanted);
     size_t desc_avail = align_up(16u * q->size + 6u + 2u * q->size, HVT_PAGE_SIZE);
     size_t used = align_up(6u + 8u * q->size, HVT_PAGE_SIZE);
-    uint8_t *mem = hvt_boot_alloc(desc_avail + used, HVT_PAGE_SIZE);
+    uint8_t *mem = hvt_boot_alloc(desc_avail + used, HVT_PAGE_SIZE, "the virtio-net rings");
     q->desc = (volatile struct vring_desc *)mem;
     q->avail = (volatile struct vring_avail *)(mem + 16u * q->size);
     q->used = (volatile struct vring_used *)(mem + desc_avail);
-    q->bufs = hvt_boot_alloc((size_t)q->size * BUF_SIZE, 16);
+    q->bufs = hvt_boot_alloc((size_t)q->size * BUF_SIZE, 16, "the virtio-net buffers");
     /* Off until a halt asks for them (hvt_net_irq_want). */
     q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
 
