@@ -6,7 +6,8 @@ tests/data/tcp_ops/ops.spec:
 
 - every operation, with `connect` to a server this test runs, and to a port
   where nothing listens (`failed`), on unix, python and hvt (direct_tcp.c,
-  one boot under `specc run`, the host at 10.0.2.2);
+  one boot under `specc run`, the host at 10.0.2.2; there also 2 MiB of
+  `send` to a stalled reader arrive whole while another client is served);
 - a slow reader gets a large response whole (8 MiB through `send`, 512 KiB
   as one reply of on_data) after not reading for longer than the old 5 s
   write deadline, while other clients are answered at once;
@@ -166,7 +167,7 @@ def exercise(port: int) -> None:
         assert receive(sock, 2 * len(block(0))) == block(0) + block(1)
 
 
-def check_printed(printed: list[str], upstream: Upstream) -> None:
+def check_printed(printed: list[str], upstream: Upstream, accepted: int = 2) -> None:
     """What connect (to the upstream, and to a dead port) and on_event did."""
     assert upstream.greeting == b"hello from the guest\n"
     assert upstream.saw_eof, "the guest did not close its connection"
@@ -174,7 +175,7 @@ def check_printed(printed: list[str], upstream: Upstream) -> None:
         "upstream id nonzero: true", "upstream opened", "upstream said: hi guest",
         "upstream closed"], printed
     assert [line for line in printed if line.startswith("dead")] == ["dead failed"], printed
-    assert server_events(printed) == [["opened", "closed"]] * 2, printed
+    assert server_events(printed) == [["opened", "closed"]] * accepted, printed
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -205,6 +206,14 @@ def test_each_operation_on_hvt(tmp_path: Path) -> None:
         assert f":{port}" in seen, seen
         upstream.thread.join(TIMEOUT)
         exercise(port)
+        # send to a reader that stalls: 2 MiB wait in the send pool while
+        # another client is answered, then arrive whole.
+        with connect(port, rcvbuf=4096) as slow:
+            slow.sendall(b"big 32")
+            time.sleep(1.0)
+            assert echo_ms(port) < 2000, "a client waited behind the stalled reader"
+            expected = b"".join(block(i) for i in range(32))
+            assert receive(slow, len(expected)) == expected
         time.sleep(1.0)  # TCG is slow: the close of the last client reaches the image
     finally:
         process.terminate()  # specc run hands it to QEMU
@@ -215,7 +224,8 @@ def test_each_operation_on_hvt(tmp_path: Path) -> None:
             rest, _ = process.communicate(timeout=20)
     printed = (seen + rest.decode(errors="replace").replace("\r", "")).splitlines()
     assert not [line for line in printed if "direct_tcp" in line], printed  # no trap
-    check_printed(printed, upstream)
+    check_printed(printed, upstream, accepted=4)
+    assert not [line for line in printed if "refused" in line], printed
 
 
 # ---- a slow reader ----------------------------------------------------------------
