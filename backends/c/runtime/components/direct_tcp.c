@@ -1,4 +1,4 @@
-/* direct_tcp(ip, max_connections, send_buffer, idle_timeout): the Tcp
+/* direct_tcp(ip, max_connections, send_buffer, receive_window, idle_timeout): the Tcp
  * interface over the direct stack's TCP (net/tcp.c) on hvt; the twin of
  * socket_tcp.c on the hosted targets.
  *
@@ -7,9 +7,13 @@
  * drops net/tcp.c from it (bench/size.py shows the difference).
  *
  * State, all static (the instance is its own translation unit):
- *  - the connection table (max_connections entries, each with its 64 KiB
- *    receive buffer) and the send pool (send_buffer bytes in 2 KiB
- *    blocks), shared by every connection; net/tcp.c owns their contents.
+ *  - the connection table (max_connections entries), their receive
+ *    buffers (receive_window bytes each: the largest window a connection
+ *    advertises, so it bounds what a peer sends ahead) and the send pool
+ *    (send_buffer bytes in 2 KiB blocks), shared by every connection;
+ *    net/tcp.c owns their contents.  All of it is sized by those consts
+ *    at compile time, so they set the image's memory (QEMU -m): an image
+ *    whose tables do not fit says so at boot (platform.c).
  *    A full table evicts the idlest connection (net/tcp.c), so new clients
  *    are served while idle ones hold slots; a connection without progress
  *    for idle_timeout is reset.
@@ -21,7 +25,7 @@
  *    the on_event it was accepted with.  MAX_RECORDS also covers the
  *    connections that have ended but whose event has not been delivered yet.
  *
- * Data: each chunk of in-order input (at most 64 KiB) goes to on_data; its
+ * Data: each chunk of in-order input (at most receive_window) goes to on_data; its
  * reply is queued whole with tcp_send, or, when the send pool cannot take
  * all of it, the connection is reset: a reply is never cut short under a
  * FIN.  send() queues the same way and says false (queuing nothing) when
@@ -56,8 +60,12 @@ typedef void (*tcp_on_event)(Conn, TcpEvent);
 #define POOL_BLOCKS ((SC_CONST_send_buffer + TCP_BLOCK - 1u) / TCP_BLOCK)
 _Static_assert(SC_CONST_max_connections > 0, "direct_tcp: max_connections must be at least 1");
 _Static_assert(POOL_BLOCKS > 0 && POOL_BLOCKS < TCP_NO_BLOCK, "direct_tcp: send_buffer");
+_Static_assert(SC_CONST_receive_window >= TCP_RCV_BUF_MIN &&
+               SC_CONST_receive_window <= TCP_RCV_BUF_MAX,
+               "direct_tcp: receive_window must be 2KiB to 1GiB");
 
 static struct tcp_conn conns[SC_CONST_max_connections];
+static uint8_t rcv_bufs[SC_CONST_max_connections][SC_CONST_receive_window];
 static struct tcp_block pool[POOL_BLOCKS];
 
 static struct listener {
@@ -172,7 +180,8 @@ static const struct tcp_handler client_handler = { client_opened, client_receive
 static void start(void) {
     if (started) return;
     struct tcp_config cfg = { conns, SC_CONST_max_connections, pool, POOL_BLOCKS,
-                              (uint64_t)SC_CONST_idle_timeout };
+                              (uint64_t)SC_CONST_idle_timeout, &rcv_bufs[0][0],
+                              (uint32_t)SC_CONST_receive_window };
     if (tcp_init(&cfg) != 0) sc_trap("direct_tcp", "cannot start TCP (no IPv4 address?)");
     started = true;
 }

@@ -6,7 +6,8 @@
  *
  * State, all static (the instance is its own translation unit):
  *  - the unfinished message of a connection waits in one of MAX_CLIENTS
- *    slots, keyed by Conn.id (pending.h).  A slot is freed when its message
+ *    slots of 1 KiB, or, when longer, one of LARGE_CLIENTS slots of a
+ *    whole message, keyed by Conn.id (pending.h).  A slot is freed when its message
  *    is complete or its connection ends (on_event); when all are taken, the
  *    least recently used one is reclaimed and its connection closed.
  *  - a message longer than MAX_MESSAGE closes its connection.  With the
@@ -33,6 +34,12 @@
 
 #define PENDING_CLIENTS MAX_CLIENTS
 #define PENDING_BYTES (2 + MAX_MESSAGE)
+/* Queries are short (a question and an OPT record: a few hundred bytes), so
+ * the MAX_CLIENTS slots hold 1 KiB each and only LARGE_CLIENTS hold the
+ * longest message: 192 KiB in all instead of 64 x 64 KiB. */
+#define LARGE_CLIENTS 2
+#define PENDING_SMALL_BYTES 1024u
+#define PENDING_LARGE_CLIENTS LARGE_CLIENTS
 #include "components/pending.h"
 
 /* An unfinished message (< 2 + MAX_MESSAGE bytes) followed by new input. */

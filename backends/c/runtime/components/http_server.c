@@ -7,7 +7,8 @@
  *
  * State, all static (the instance is its own translation unit):
  *  - the unfinished request of a connection waits in one of MAX_CLIENTS
- *    slots keyed by Conn.id (at most HTTP_MAX_PENDING bytes: the engine
+ *    slots of 2 KiB, or, when longer, one of LARGE_CLIENTS slots, keyed by
+ *    Conn.id (at most HTTP_MAX_PENDING bytes: the engine
  *    answers 414 or 431 before a request grows larger; pending.h).  A slot
  *    is freed when its request is complete or its connection ends
  *    (on_event); when all are taken, the least recently used one is
@@ -36,6 +37,12 @@ extern const struct http_site SC_HTTP_SITE;
 
 #define PENDING_CLIENTS MAX_CLIENTS
 #define PENDING_BYTES HTTP_MAX_PENDING
+/* Most requests' heads are a few hundred bytes: the MAX_CLIENTS slots hold
+ * 2 KiB each and LARGE_CLIENTS slots the longest head the engine reads,
+ * 224 KiB in all instead of 64 x HTTP_MAX_PENDING (1.5 MiB). */
+#define LARGE_CLIENTS 4
+#define PENDING_SMALL_BYTES 2048u
+#define PENDING_LARGE_CLIENTS LARGE_CLIENTS
 #include "components/pending.h"
 
 static uint8_t stage[HTTP_MAX_PENDING + PIECE];

@@ -8,27 +8,58 @@
  *
  * Include it once, in the component's source, after defining
  * PENDING_CLIENTS (slots) and PENDING_BYTES (the largest unfinished input);
- * the component's Tcp device parameter must be named `tcp`.
+ * the component's Tcp device parameter must be named `tcp`.  A component
+ * whose inputs are mostly far shorter than PENDING_BYTES (DNS queries) may
+ * also define PENDING_SMALL_BYTES and PENDING_LARGE_CLIENTS: then the
+ * PENDING_CLIENTS slots hold PENDING_SMALL_BYTES each and PENDING_LARGE_CLIENTS
+ * more hold PENDING_BYTES, so memory is not PENDING_CLIENTS x the largest
+ * input; a longer input takes a large slot (reclaiming the least recently
+ * used one), a short one any free slot.
  */
 #ifndef SPECC_COMPONENT_PENDING_H
 #define SPECC_COMPONENT_PENDING_H
 
 #include <string.h>
 
+#ifndef PENDING_SMALL_BYTES
+#define PENDING_SMALL_BYTES PENDING_BYTES
+#define PENDING_LARGE_CLIENTS 0
+#endif
+_Static_assert(PENDING_SMALL_BYTES <= PENDING_BYTES, "pending.h: small slots above PENDING_BYTES");
+_Static_assert(PENDING_SMALL_BYTES == PENDING_BYTES || PENDING_LARGE_CLIENTS > 0,
+               "pending.h: small slots need large ones for the longest input");
+
+#define PENDING_SLOTS (PENDING_CLIENTS + PENDING_LARGE_CLIENTS)
+static uint8_t pending_small[PENDING_CLIENTS][PENDING_SMALL_BYTES];
+#if PENDING_LARGE_CLIENTS > 0
+static uint8_t pending_large[PENDING_LARGE_CLIENTS][PENDING_BYTES];
+#endif
+
 static struct pending {
     bool used;
     Conn conn;
     uint64_t last_use;
     size_t len;
-    uint8_t buf[PENDING_BYTES];
-} pending[PENDING_CLIENTS];
+} pending[PENDING_SLOTS];
 static uint64_t pending_uses;
+
+/* Slot i's bytes and their capacity: the small slots first, then the large. */
+static uint8_t *pending_buf(size_t i) {
+#if PENDING_LARGE_CLIENTS > 0
+    if (i >= PENDING_CLIENTS) return pending_large[i - PENDING_CLIENTS];
+#endif
+    return pending_small[i];
+}
+
+static size_t pending_cap(size_t i) {
+    return i < PENDING_CLIENTS ? PENDING_SMALL_BYTES : PENDING_BYTES;
+}
 
 /* Move conn's unfinished input into `into` (PENDING_BYTES at least); its length. */
 static size_t pending_take(uint32_t id, uint8_t *into) {
-    for (size_t i = 0; i < PENDING_CLIENTS; i++) {
+    for (size_t i = 0; i < PENDING_SLOTS; i++) {
         if (pending[i].used && pending[i].conn.id == id) {
-            memcpy(into, pending[i].buf, pending[i].len);
+            memcpy(into, pending_buf(i), pending[i].len);
             pending[i].used = false;
             return pending[i].len;
         }
@@ -38,27 +69,28 @@ static size_t pending_take(uint32_t id, uint8_t *into) {
 
 /* Keep the unfinished input `data` of conn (len <= PENDING_BYTES). */
 static void pending_keep(Conn conn, const uint8_t *data, size_t len) {
-    struct pending *slot = NULL;
-    for (size_t i = 0; i < PENDING_CLIENTS && slot == NULL; i++)
-        if (!pending[i].used) slot = &pending[i];
-    if (slot == NULL) {  /* reclaim the least recently used slot */
-        slot = &pending[0];
-        for (size_t i = 1; i < PENDING_CLIENTS; i++)
-            if (pending[i].last_use < slot->last_use) slot = &pending[i];
-        slot->used = false;
-        SC_OP(tcp, close)(slot->conn);
+    size_t slot = PENDING_SLOTS;
+    for (size_t i = 0; i < PENDING_SLOTS && slot == PENDING_SLOTS; i++)
+        if (!pending[i].used && pending_cap(i) >= len) slot = i;
+    if (slot == PENDING_SLOTS) {  /* reclaim the least recently used slot that can hold it */
+        for (size_t i = 0; i < PENDING_SLOTS; i++)
+            if (pending_cap(i) >= len &&
+                (slot == PENDING_SLOTS || pending[i].last_use < pending[slot].last_use))
+                slot = i;
+        pending[slot].used = false;
+        SC_OP(tcp, close)(pending[slot].conn);
     }
-    slot->used = true;
-    slot->conn = conn;
-    slot->last_use = ++pending_uses;
-    slot->len = len;
-    memcpy(slot->buf, data, len);
+    pending[slot].used = true;
+    pending[slot].conn = conn;
+    pending[slot].last_use = ++pending_uses;
+    pending[slot].len = len;
+    memcpy(pending_buf(slot), data, len);
 }
 
 /* Forget the unfinished input of a connection that ended. */
 static void pending_ended(Conn conn, TcpEvent event) {
     if (event != TcpEvent_closed && event != TcpEvent_reset) return;
-    for (size_t i = 0; i < PENDING_CLIENTS; i++)
+    for (size_t i = 0; i < PENDING_SLOTS; i++)
         if (pending[i].used && pending[i].conn.id == conn.id) pending[i].used = false;
 }
 

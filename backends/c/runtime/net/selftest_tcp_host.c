@@ -628,8 +628,10 @@ static const struct tcp_handler app_handler = {app_opened, app_data, app_ended};
 
 #define TEST_CONNS 8
 #define TEST_BLOCKS 1536 /* 3 MiB of send pool */
+#define TEST_RCV_BUF 65536u /* the receive window the cases below were written for */
 static struct tcp_conn conns[TEST_CONNS];
 static struct tcp_block pool[TEST_BLOCKS];
+static uint8_t rcv_bufs[TEST_CONNS * TEST_RCV_BUF];
 
 static void start(size_t max_conns, uint64_t idle_ns)
 {
@@ -641,7 +643,8 @@ static void start(size_t max_conns, uint64_t idle_ns)
     if (net_init(OUR_IP, 24, IP4(10, 0, 2, 2)) != 0)
         exit(2);
     memset(conns, 0, sizeof conns);
-    struct tcp_config cfg = {conns, max_conns, pool, TEST_BLOCKS, idle_ns};
+    struct tcp_config cfg = {conns, max_conns, pool, TEST_BLOCKS, idle_ns, rcv_bufs,
+                             TEST_RCV_BUF};
     if (tcp_init(&cfg) != 0)
         exit(2);
     uint8_t *in = A.in;

@@ -426,7 +426,7 @@ static void send_rst_for(const struct seg *s, uint64_t now)
 
 static uint32_t rcv_space(const struct tcp_conn *c)
 {
-    return TCP_RCV_BUF - c->rb_len;
+    return tcp.cfg.rcv_buf_size - c->rb_len;
 }
 
 /* The window field for c, and remember what was advertised. */
@@ -460,7 +460,7 @@ static uint16_t our_mss(void)
 static uint8_t our_shift(void)
 {
     uint8_t s = 0;
-    while ((TCP_RCV_BUF >> s) > 65535u && s < WS_MAX)
+    while ((tcp.cfg.rcv_buf_size >> s) > 65535u && s < WS_MAX)
         s++;
     return s;
 }
@@ -579,7 +579,7 @@ static void conn_setup(struct tcp_conn *c, uint32_t peer, uint16_t peer_port,
                        uint16_t local_port, const struct tcp_handler *h, void *ctx,
                        uint64_t now)
 {
-    memset(c, 0, offsetof(struct tcp_conn, rbuf)); /* the buffer needs no clearing */
+    memset(c, 0, offsetof(struct tcp_conn, rbuf)); /* keeps rbuf: its bytes need no clearing */
     if (++tcp.next_id == 0)
         tcp.next_id = 1;
     c->who = (struct tcp_peer){tcp.next_id, peer, peer_port, local_port};
@@ -891,7 +891,7 @@ static void deliver(struct tcp_conn *c, uint64_t now)
     }
     /* A window update when the window grew by a useful amount (RFC 9293 3.8.6.2.2). */
     uint32_t space = rcv_space(c);
-    if (space > c->rcv_adv && space - c->rcv_adv >= min32(TCP_RCV_BUF / 2u, 2u * c->mss))
+    if (space > c->rcv_adv && space - c->rcv_adv >= min32(tcp.cfg.rcv_buf_size / 2u, 2u * c->mss))
         c->ack_now = true;
     output(c, now);
 }
@@ -1177,7 +1177,7 @@ static struct syn_entry *syn_find(uint32_t peer, uint16_t peer_port, uint16_t lo
 static void send_syn_ack(const struct syn_entry *e)
 {
     struct out o = {e->peer, e->local_port, e->peer_port, e->iss, e->irs + 1,
-                    TH_SYN | TH_ACK, (uint16_t)min32(TCP_RCV_BUF, 65535u), our_mss(),
+                    TH_SYN | TH_ACK, (uint16_t)min32(tcp.cfg.rcv_buf_size, 65535u), our_mss(),
                     e->ws_ok ? our_shift() : -1};
     (void)emit(&o, NULL, 0, 0);
 }
@@ -1259,7 +1259,7 @@ static void syn_entry_input(struct syn_entry *e, const struct seg *s, uint64_t n
     c->snd_wnd = (uint32_t)s->wnd << c->snd_shift;
     c->snd_wl1 = s->seq;
     c->snd_wl2 = s->ack;
-    c->rcv_adv = TCP_RCV_BUF;
+    c->rcv_adv = tcp.cfg.rcv_buf_size;
     if (half.tries == 1)
         rtt_sample(c, now - half.sent_at);
     tcp_counters.opened_passive++;
@@ -1307,7 +1307,7 @@ static void tw_input(struct tw_entry *e, const struct seg *s, uint64_t now)
     if (!reply_allowed(now))
         return;
     struct out o = {e->peer, e->local_port, e->peer_port, e->snd_nxt, e->rcv_nxt, TH_ACK,
-                    (uint16_t)min32(TCP_RCV_BUF, 65535u), 0, -1};
+                    (uint16_t)min32(tcp.cfg.rcv_buf_size, 65535u), 0, -1};
     (void)emit(&o, NULL, 0, 0);
 }
 
@@ -1542,7 +1542,8 @@ int tcp_init(const struct tcp_config *cfg)
     /* The stack must be up, not addressed: a DHCP image listens before its
      * lease comes (segments reach TCP only once it has an address). */
     if (net_mtu() == 0 || cfg->conns == NULL || cfg->max_conns == 0 || cfg->pool == NULL ||
-        cfg->pool_blocks == 0 || cfg->pool_blocks >= TCP_NO_BLOCK)
+        cfg->pool_blocks == 0 || cfg->pool_blocks >= TCP_NO_BLOCK || cfg->rcv_bufs == NULL ||
+        cfg->rcv_buf_size < TCP_RCV_BUF_MIN || cfg->rcv_buf_size > TCP_RCV_BUF_MAX)
         return -1;
     memset(&tcp, 0, sizeof tcp);
     memset(&tcp_counters, 0, sizeof tcp_counters);
@@ -1550,6 +1551,7 @@ int tcp_init(const struct tcp_config *cfg)
     for (size_t i = 0; i < cfg->max_conns; i++) {
         cfg->conns[i].state = TCP_FREE;
         cfg->conns[i].sq_head = cfg->conns[i].sq_tail = TCP_NO_BLOCK;
+        cfg->conns[i].rbuf = cfg->rcv_bufs + i * cfg->rcv_buf_size;
     }
     for (size_t i = 0; i < cfg->pool_blocks; i++)
         cfg->pool[i].next = i + 1 < cfg->pool_blocks ? (uint32_t)(i + 1) : TCP_NO_BLOCK;
@@ -1602,7 +1604,7 @@ uint32_t tcp_connect(uint32_t dst, uint16_t port, const struct tcp_handler *h, v
     c->iss = isn_for(dst, port, local, now);
     c->snd_una = c->iss;
     c->snd_nxt = c->snd_max = c->iss + 1;
-    c->rcv_adv = TCP_RCV_BUF;
+    c->rcv_adv = tcp.cfg.rcv_buf_size;
     c->rtt_start = now;
     c->rto_at = now + c->rto_ns;
     send_syn(c);

@@ -5,8 +5,9 @@
  * tcp_init() installs in net.c, timers run at the end of each net_poll, and
  * net_deadline() tells the event loop when the next timer is due.  Nothing
  * is allocated: the connection table and the pool of send-buffer blocks are
- * arrays the caller owns (sized by compile-time constants), the listener,
- * SYN and TIME_WAIT tables are static here.  net.c never names a symbol of
+ * arrays the caller owns (sized by compile-time constants), and so are the
+ * receive buffers (tcp_config.rcv_bufs); the listener, SYN and TIME_WAIT
+ * tables are static here.  net.c never names a symbol of
  * this file, so an image that does not call tcp_init() links none of it.
  *
  * What it does, and where the RFCs are followed or not: README.md.
@@ -29,11 +30,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- sizes (compile-time; an image may define them before including) ---- */
+/* ---- sizes (compile-time) ---- */
 
-#ifndef TCP_RCV_BUF
-#define TCP_RCV_BUF 65536u        /* receive buffer per connection = the largest window */
-#endif
+/* The receive buffer of each connection (tcp_config.rcv_buf_size) is also
+ * the largest window it advertises: at least TCP_RCV_BUF_MIN, so that a
+ * window holds a full segment or two, at most what window scaling can say
+ * (RFC 7323 2.3: 2^14 x 65535). */
+#define TCP_RCV_BUF_MIN 2048u
+#define TCP_RCV_BUF_MAX (1u << 30)
 #define TCP_BLOCK 2048u           /* bytes per send-pool block */
 #define TCP_OOO_RANGES 8u         /* out-of-order ranges held per connection */
 #define TCP_LISTENERS 8u
@@ -135,7 +139,7 @@ struct tcp_conn {
     uint32_t rb_len;        /* in-order bytes in rbuf not yet handed over */
     uint32_t acked_rcv_nxt; /* rcv_nxt as last acknowledged */
     struct tcp_range ooo[TCP_OOO_RANGES];
-    uint8_t rbuf[TCP_RCV_BUF];
+    uint8_t *rbuf;          /* rcv_buf_size bytes of tcp_config.rcv_bufs (last: conn_setup keeps it) */
 };
 
 struct tcp_config {
@@ -144,6 +148,8 @@ struct tcp_config {
     struct tcp_block *pool; /* the send pool, shared by every connection */
     size_t pool_blocks;
     uint64_t idle_ns;       /* a connection without progress this long is reset; 0: never */
+    uint8_t *rcv_bufs;      /* max_conns receive buffers of rcv_buf_size bytes, back to back */
+    uint32_t rcv_buf_size;  /* TCP_RCV_BUF_MIN .. TCP_RCV_BUF_MAX */
 };
 
 /* Start TCP on the stack (after net_init, possibly before the stack has an

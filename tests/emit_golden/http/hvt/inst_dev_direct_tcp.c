@@ -3,5 +3,6 @@
 #define SC_DEV_ip dev_static_ipv4
 #define SC_CONST_max_connections (64)
 #define SC_CONST_send_buffer (UINT64_C(4194304))
+#define SC_CONST_receive_window (UINT64_C(8192))
 #define SC_CONST_idle_timeout (INT64_C(120000000000))
 #include "components/direct_tcp.c"
