@@ -46,9 +46,10 @@ def test_fmt_check_would_fail_on_an_unaligned_devices_block(tmp_path: Path) -> N
     # The check above can fail: the examples' own layout, with the alignment
     # taken out, is reported.
     text = (ROOT / "examples" / "dns.spec").read_text()
-    assert "  udp4    = udp(ip)\n" in text
+    assert "  db      = dns_zone(config.zone)\n" in text
     spec = tmp_path / "dns.spec"
-    spec.write_text(text.replace("  udp4    = udp(ip)\n", "  udp4 = udp(ip)\n"))
+    spec.write_text(text.replace("  db      = dns_zone(config.zone)\n",
+                                 "  db = dns_zone(config.zone)\n"))
     result = fmt_check([spec])
     assert result.returncode == 1 and str(spec) in result.stdout
 

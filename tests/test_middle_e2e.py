@@ -186,8 +186,8 @@ def test_tcp_true_on_hvt() -> None:
     assert status == 0, err
     kept = out.split("# devices in the image\n", 1)[1].split("}\n", 1)[0]
     assert "  dns_tcp = dns_over_tcp()  # uses serve\n" in kept
-    assert "  tcp4 = direct_tcp(max_connections = 64, send_buffer = 4MiB, idle_timeout = 2m)\n" \
-        in kept
+    assert "  tcp4 = direct_tcp(max_connections = 64, send_buffer = 1MiB, receive_window = 8KiB, " \
+        "idle_timeout = 2m)\n" in kept
     removed_lines = out.split("# removed\n", 1)[1]
     assert "tcp4" not in removed_lines and "dns_tcp" not in removed_lines
 
