@@ -94,8 +94,8 @@ def test_vim_highlights_an_example(tmp_path: Path) -> None:
     rpm.write_text("Name: hello\nVersion: 1.0\n%description\nHello.\n", encoding="utf-8")
     out = tmp_path / "groups.txt"
     script = tmp_path / "check.vim"
-    probes = {"config": (4, 1), "port": (36, 22), "LogLevel.info": (12, 40),
-              "answer": (30, 4), "address": (9, 25), "doc": (1, 1), "listen": (36, 8)}
+    probes = {"config": (4, 1), "port": (42, 22), "LogLevel.info": (12, 40),
+              "answer": (36, 4), "address": (9, 25), "doc": (1, 1), "listen": (42, 8)}
     lines = [
         "set nocompatible",
         f"let &rtp = '{EDITORS / 'vim'},' . &rtp",
