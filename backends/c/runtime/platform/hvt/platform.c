@@ -169,9 +169,15 @@ static void image_fits_or_exit(const struct hvm_start_info *si)
 static void heap_init(const struct hvm_start_info *si)
 {
     uintptr_t start = align_up((uintptr_t)__image_end, HVT_PAGE_SIZE);
+    if (si->version < 1 || si->memmap_paddr == 0)
+        platform_abort("no memory map in hvm_start_info");
     uint64_t end = ram_end_at(si, start);
-    if (end == 0)
-        platform_abort("no RAM after the image in the PVH memory map");
+    if (end == 0) { /* the image ends exactly where RAM does: nothing left for the heap */
+        console_printf("platform: out of memory at boot: no RAM is left after the image "
+                       "(it ends at %lu KiB): give QEMU more -m\n",
+                       (unsigned long)(start / 1024));
+        platform_exit(PLATFORM_EXIT_NO_MEMORY);
+    }
     heap_next = start;
     heap_end = (uintptr_t)end & ~(uintptr_t)(HVT_PAGE_SIZE - 1);
 }
