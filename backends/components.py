@@ -75,6 +75,17 @@ class HookError(Exception):
 
 
 @dataclass(frozen=True)
+class ConstRule:
+    """A bound on one of a component's constant arguments, checked when the
+    image is built: a value the implementation cannot take is a located E0403
+    at the device, not a failed C build or a trap at boot."""
+
+    name: str
+    holds: Callable[[Value], bool]
+    wants: str  # what the value must be, completing "must be ..."
+
+
+@dataclass(frozen=True)
 class BootParam:
     """A parameter read at boot on behalf of a component (`host_ip`'s `--bind`)."""
 
@@ -100,6 +111,8 @@ class Hooks:
     # The most the implementation takes from the per-event arena in one event
     # (bytes): the image refuses to start with less (C targets).
     event_arena: int = 0
+    # Bounds on constant arguments (ConstRule), in the order they are checked.
+    const_rules: tuple[ConstRule, ...] = ()
 
 
 _REGISTRY: dict[str, Hooks] = {}

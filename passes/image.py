@@ -318,6 +318,8 @@ class _ImageBuilder:
         info = self.program.components[instance.component]
         types = {p.name: p.type for p in info.params}
         hooks = self.hooks[instance.key]
+        if not self.constants_hold(instance, hooks):
+            return None
         data: tuple[CompileTimeData, ...] = ()
         if hooks.data is not None:
             try:
@@ -340,6 +342,19 @@ class _ImageBuilder:
             span=instance.span,
             event_arena=hooks.event_arena,
         )
+
+    def constants_hold(self, instance: Instance, hooks: Hooks) -> bool:
+        """Whether the instance's constants meet its implementation's bounds
+        (E0403 at the instance for each that does not)."""
+        args = dict(instance.const_args)
+        held = True
+        for rule in hooks.const_rules:
+            if rule.name in args and not rule.holds(args[rule.name]):
+                shown = str(args[rule.name])
+                self.sink.add("E0403", self.location(instance),
+                              f"`{instance.label}`: `{rule.name} = {shown}` must be {rule.wants}")
+                held = False
+        return held
 
     def operations(self, instance: Instance, info: ComponentInfo) -> set[str]:
         ops = set(self.reachable.operations.get(instance.key, set()))

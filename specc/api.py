@@ -7,6 +7,7 @@ internal-error diagnostic (code E9001) at the span being checked.
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -95,9 +96,10 @@ def check_source(
     return CheckResult(_dedupe(sink.sorted()), {**sources, **data_sources}, program)
 
 
-def check_file(path: str, *, target: str = "hvt",
+def check_file(path: str | os.PathLike[str], *, target: str = "hvt",
                overlays: Mapping[str, str] | None = None) -> CheckResult:
     """Check the application file at ``path`` (and the files it uses)."""
+    path = os.fspath(path)
     try:
         text = (overlays or {}).get(path)
         if text is None:

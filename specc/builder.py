@@ -73,8 +73,9 @@ class BuildResult:
         return any(d.code == "E9001" for d in self.diagnostics)
 
 
-def build(path: str, *, target: str = "hvt", defines: Sequence[str] = (),
-          config_file: str | None = None, output_dir: str | None = None,
+def build(path: str | os.PathLike[str], *, target: str = "hvt", defines: Sequence[str] = (),
+          config_file: str | os.PathLike[str] | None = None,
+          output_dir: str | os.PathLike[str] | None = None,
           listener: Listener | None = None, specialize: bool = True) -> BuildResult:
     """Check, specialize and build the spec at ``path`` for ``target``.
 
@@ -88,6 +89,10 @@ def build(path: str, *, target: str = "hvt", defines: Sequence[str] = (),
     """
     if target not in api.TARGETS:
         raise ValueError(f"unknown target {target!r}; the targets are {', '.join(api.TARGETS)}")
+    # Paths may be given as pathlib.Path, as build tools do; spans hold text.
+    path = os.fspath(path)
+    config_file = None if config_file is None else os.fspath(config_file)
+    output_dir = None if output_dir is None else os.fspath(output_dir)
     clock = _Clock(listener)
     compilation: Compilation | None = None
     try:
