@@ -43,7 +43,17 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
+  # The servers among these (nsd, knot, bind9, nginx) must not start while they
+  # install: the tests and benchmarks run private instances, and a packaged one
+  # would take port 53 or 80.  policy-rc.d exiting 101 is Debian's way to say so.
+  policy=/usr/sbin/policy-rc.d
+  ours=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && ours=1
+    trap 'rm -f "$policy"' EXIT  # also when the install fails
+  fi
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [[ -n $ours ]]; then rm -f "$policy"; trap - EXIT; fi
 fi
 
 # The benchmarks start their own Knot, BIND and nginx; the packaged services
