@@ -40,7 +40,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from machine import machine  # bench/machine.py, before bench/ leaves the front of sys.path
+from machine import machine, stop  # bench/machine.py, before bench/ leaves the front of sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -138,12 +138,7 @@ def _process(argv: list[str], endpoint: Endpoint, zone: Zone,
                                    boot_seconds, endpoint.prefix)
         yield dataclasses.replace(endpoint, pid=process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def python_target(zone: Zone) -> AbstractContextManager[Endpoint]:

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from machine import stop  # bench/machine.py: bench/ is on sys.path wherever this is imported
+
 NSD_CONFIG = """\
 server:
     ip-address: {address}@{port}
@@ -159,12 +161,7 @@ def _running(argv: list[str], port: int, origin: str, log: Path) -> Iterator[tup
                                    f"{log.read_text(errors='replace')[-2000:]}") from None
             yield port, process.pid
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 @contextmanager

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine  # bench/machine.py, before bench/ leaves sys.path
+from machine import machine, stop  # bench/machine.py, before bench/ leaves sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/dns.py would hide dnspython's `dns`: take bench/ off the path.
@@ -149,12 +149,7 @@ def image_once(image: Path) -> dict[str, float | None]:
             if answered is None:
                 raise RuntimeError(f"no answer within {GIVE_UP_S:.0f} s")
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
             console.join(timeout=5)
     return {"answer": answered, "first_line": console.first("[info]"),
             "listening": console.first("listening:")}

@@ -11,8 +11,22 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """Stop a process the benchmark started, by its PID: SIGTERM, then SIGKILL
+    after ``timeout`` seconds; bounded either way."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
 
 
 def _command_output(args: list[str]) -> str:

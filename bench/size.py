@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine  # bench/machine.py, before bench/ leaves sys.path
+from machine import machine, stop  # bench/machine.py, before bench/ leaves sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -104,13 +104,7 @@ def serves(image: Path, memory_mib: int) -> bool:
                 return True
         return False
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process)
 
 
 def smallest_memory(image: Path) -> int | None:

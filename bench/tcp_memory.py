@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine  # bench/machine.py, before bench/ leaves sys.path
+from machine import machine, stop  # bench/machine.py, before bench/ leaves sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -102,13 +102,7 @@ def serves(image: str, memory_mib: int, guest_port: int, protocol: str) -> tuple
                 ok = answers(port, protocol)
                 time.sleep(0 if ok else 0.05)
         finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+            stop(process)
         console.seek(0)
         lines = console.read().decode(errors="replace").replace("\r", "").splitlines()
     return ok, lines[-1] if lines else ""
