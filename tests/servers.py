@@ -3,9 +3,11 @@ end-to-end tests of every target."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -75,3 +77,25 @@ def start_server(image: Path, protocols: tuple[str, ...], args: tuple[str, ...] 
         server.stop()
         pytest.fail(f"{image.name} did not start: {seen!r}")
     return server
+
+
+def exchange_with(port: int, *pieces: bytes, timeout: float) -> bytes:
+    """Send `pieces` to 127.0.0.1:`port` on one connection (pausing 50 ms
+    between them), end the input, and read until the server closes or resets."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with contextlib.suppress(OSError):  # the server may close before all is sent
+            for i, piece in enumerate(pieces):
+                if i:
+                    time.sleep(0.05)
+                s.sendall(piece)
+            s.shutdown(socket.SHUT_WR)
+        received = b""
+        while True:
+            try:
+                data = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            received += data
+        return received

@@ -5,20 +5,18 @@ talk keep-alive HTTP to the C server."""
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
-from servers import Server, compile_spec, start_server
+from servers import Server, compile_spec, exchange_with, start_server
 from test_dns_vs_nsd import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,25 +63,8 @@ def c_server(servers: tuple[Server, Server]) -> Iterator[Server]:
     assert server.alive(), "the server stopped"
 
 
-def exchange(port: int, *pieces: bytes) -> bytes:
-    """Send `pieces` (pausing between them), end the input, read all until the server closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
-        with contextlib.suppress(OSError):  # the server may close before all is sent
-            for i, piece in enumerate(pieces):
-                if i:
-                    time.sleep(0.05)
-                s.sendall(piece)
-            s.shutdown(socket.SHUT_WR)
-        received = b""
-        while True:
-            try:
-                data = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not data:
-                break
-            received += data
-        return received
+# One connection: send, end the input, read until the server closes (tests/servers.py).
+exchange = partial(exchange_with, timeout=TIMEOUT)
 
 
 def etag(servers: tuple[Server, Server]) -> bytes:

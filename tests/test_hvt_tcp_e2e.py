@@ -32,13 +32,14 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import dns.message
 import dns.query
 import pytest
 from dns_queries import make, matrix, query_set
-from servers import Server, compile_spec, start_server
+from servers import Server, compile_spec, exchange_with, start_server
 from test_c_targets import needs_qemu
 from test_dns_vs_nsd import free_port, running_nsd, summary
 from test_hvt_dhcp import read_until
@@ -139,25 +140,8 @@ def http_port(hvt_http: Booted) -> Iterator[int]:
     assert hvt_http.alive(), "the image stopped"
 
 
-def exchange(port: int, *pieces: bytes) -> bytes:
-    """Send `pieces` (pausing between them), end the input, read until the server closes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
-        with contextlib.suppress(OSError):  # the server may close before all is sent
-            for i, piece in enumerate(pieces):
-                if i:
-                    time.sleep(0.05)
-                s.sendall(piece)
-            s.shutdown(socket.SHUT_WR)
-        received = b""
-        while True:
-            try:
-                data = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not data:
-                break
-            received += data
-        return received
+# One connection: send, end the input, read until the server closes (tests/servers.py).
+exchange = partial(exchange_with, timeout=TIMEOUT)
 
 
 def get(path: bytes, *headers: bytes, method: bytes = b"GET", version: bytes = b"1.1") -> bytes:
