@@ -37,7 +37,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine  # bench/machine.py, before bench/ leaves sys.path
+from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    argument_parser,
+    machine,
+    positive_int,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -200,10 +204,14 @@ def _stop_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)  # so that run_n's `finally` stops every QEMU
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    arguments = argument_parser(__doc__, __file__)
+    arguments.add_argument("counts", nargs="*", type=positive_int, metavar="N",
+                           default=[25, 50, 100, 200],
+                           help="numbers of images booted at once (default: 25 50 100 200)")
+    counts: list[int] = arguments.parse_args(argv).counts
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGINT, _stop_on_signal)
-    counts = [int(a) for a in sys.argv[1:]] or [25, 50, 100, 200]
     host_before = machine()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as work:
@@ -255,4 +263,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -16,7 +16,6 @@ machine, its load average and the other busy processes (peers) of the run.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -26,7 +25,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from machine import machine  # bench/machine.py, before bench/ leaves sys.path
+from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    argument_parser,
+    machine,
+    positive_int,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -56,9 +59,9 @@ def peers() -> dict[str, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=15)
-    parser.add_argument("--size", type=int, default=40, help="programs per batch")
+    parser = argument_parser(__doc__, __file__)
+    parser.add_argument("--batches", type=positive_int, default=15)
+    parser.add_argument("--size", type=positive_int, default=40, help="programs per batch")
     parser.add_argument("--seed", type=int, default=1000, help="seed of the first batch")
     parser.add_argument("--minutes", type=float, default=20.0)
     args = parser.parse_args()

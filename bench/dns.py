@@ -24,7 +24,6 @@ measured in the same run, not absolute numbers: the machine is shared.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import datetime
 import json
@@ -40,7 +39,12 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from machine import machine, stop  # bench/machine.py, before bench/ leaves the front of sys.path
+from machine import (  # bench/machine.py, before bench/ leaves the front of sys.path
+    argument_parser,
+    machine,
+    positive_int,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -253,6 +257,9 @@ def servers(tap: bool, guest: bool) -> list[tuple[str, str, Starter]]:
     return rows
 
 
+ZONE_NAMES = ("example.org", "generated")  # the names zones() gives
+
+
 def zones(workdir: Path) -> list[Zone]:
     example = workdir / "example-queries.txt"
     example.write_text("\n".join(EXAMPLE_QUERIES) + "\n")
@@ -355,14 +362,23 @@ def markdown(record: dict[str, object], seconds: int, rounds: int) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="bench/dns.py")
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = argument_parser(__doc__, __file__)
+    parser.add_argument("--seconds", type=positive_int, default=10)
+    parser.add_argument("--rounds", type=positive_int, default=2)
     parser.add_argument("--only", default="", help="comma-separated server keys")
-    parser.add_argument("--zones", default="example.org,generated")
+    parser.add_argument("--zones", default=",".join(ZONE_NAMES), help="comma-separated zones")
     parser.add_argument("--no-guest", action="store_true", help="leave the Linux guest out")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args(argv)
+    unknown_zones = set(args.zones.split(",")) - set(ZONE_NAMES)
+    if unknown_zones:
+        parser.error(f"--zones: no zone {', '.join(sorted(unknown_zones))}; the zones: "
+                     f"{', '.join(ZONE_NAMES)}")
+    every_server = [key for key, _, _ in servers(True, True)]
+    wanted = set(args.only.split(",")) if args.only else set(every_server)
+    if wanted - set(every_server):
+        parser.error(f"--only: no server {', '.join(sorted(wanted - set(every_server)))}; "
+                     f"the servers: {', '.join(every_server)}")
     for tool in ("/usr/bin/dnsperf", "/usr/sbin/nsd", "/usr/sbin/knotd", "/usr/sbin/named"):
         if not Path(tool).exists():
             print(f"bench/dns.py: {tool} is not installed (run scripts/setup.sh)", file=sys.stderr)
@@ -371,15 +387,7 @@ def main(argv: list[str]) -> int:
     if no_tap is not None:
         print(f"bench/dns.py: the tap rows are left out: {no_tap}", file=sys.stderr)
     guest = not args.no_guest
-    rows = servers(no_tap is None, guest)
-    if args.only:
-        wanted = set(args.only.split(","))
-        unknown = wanted - {key for key, _, _ in servers(True, True)}
-        if unknown:
-            print(f"bench/dns.py: --only: no server {', '.join(sorted(unknown))}; the servers: "
-                  f"{', '.join(key for key, _, _ in servers(True, True))}", file=sys.stderr)
-            return 1
-        rows = [row for row in rows if row[0] in wanted]
+    rows = [row for row in servers(no_tap is None, guest) if row[0] in wanted]
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     record: dict[str, object] = {"date": datetime.date.today().isoformat(),
                                  "seconds": args.seconds, "rounds": args.rounds,

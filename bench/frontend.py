@@ -33,7 +33,6 @@ This is a script, not a test: nothing here runs under pytest.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import datetime
 import io
@@ -48,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine import machine  # bench/machine.py
+from machine import argument_parser, machine, positive_int  # bench/machine.py
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
@@ -550,10 +549,10 @@ def run_tables(runs: int, out_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("sizes", nargs="*", type=int, default=[1000, 5000],
+    parser = argument_parser(__doc__, __file__)
+    parser.add_argument("sizes", nargs="*", type=positive_int, default=[1000, 5000],
                         help="spec sizes in lines (default: 1000 5000)")
-    parser.add_argument("--runs", type=int, default=RUNS, help="timed runs per measurement")
+    parser.add_argument("--runs", type=positive_int, default=RUNS, help="timed runs per measurement")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the in-process check of the largest size")
     parser.add_argument("--keep", type=Path, default=None,

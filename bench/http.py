@@ -20,7 +20,6 @@ with the machine and the load average before each measurement.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -36,7 +35,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from machine import machine, stop  # bench/machine.py, first (see there)
+from machine import (  # bench/machine.py, first (see there)
+    argument_parser,
+    machine,
+    positive_int,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -124,9 +128,9 @@ def process(argv: list[str]) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser = argument_parser(__doc__, __file__)
+    parser.add_argument("--seconds", type=positive_int, default=10)
+    parser.add_argument("--connections", type=positive_int, default=16)
     parser.add_argument("--path", default="/")
     args = parser.parse_args()
     for tool in ("wrk", "curl"):

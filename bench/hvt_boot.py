@@ -36,7 +36,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine, stop  # bench/machine.py, before bench/ leaves sys.path
+from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    argument_parser,
+    machine,
+    positive_int,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/dns.py would hide dnspython's `dns`: take bench/ off the path.
@@ -161,8 +166,11 @@ def ms(values: list[float]) -> dict[str, float]:
             "worst": round(max(values) * 1000, 1)}
 
 
-def main() -> int:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+def main(argv: list[str]) -> int:
+    arguments = argument_parser(__doc__, __file__)
+    arguments.add_argument("runs", nargs="?", type=positive_int, default=20, metavar="RUNS",
+                           help="rounds, each one floor run and one image run (default: 20)")
+    runs: int = arguments.parse_args(argv).runs
     host_before = machine()
     with tempfile.TemporaryDirectory() as work:
         image = compile_c(ROOT / "examples" / "dns.spec", Path(work) / "dns", "hvt",
@@ -237,4 +245,4 @@ Reproduce: `.venv/bin/python bench/hvt_boot.py {runs}`
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

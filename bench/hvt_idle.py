@@ -32,7 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from machine import machine  # bench/machine.py, before bench/ leaves sys.path
+from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    argument_parser,
+    machine,
+    positive_int,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/dns.py would hide dnspython's `dns`: take bench/ off the path.
@@ -130,8 +134,12 @@ def measure(image: Path, load_seconds: int, queries: Path) -> dict[str, object]:
     }
 
 
-def main() -> int:
-    load_seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+def main(argv: list[str]) -> int:
+    arguments = argument_parser(__doc__, __file__)
+    arguments.add_argument("load_seconds", nargs="?", type=positive_int, default=10,
+                           metavar="LOAD_SECONDS",
+                           help="seconds of dnsperf load on each image (default: 10)")
+    load_seconds: int = arguments.parse_args(argv).load_seconds
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as work:
         workdir = Path(work)
@@ -181,4 +189,4 @@ Machine: `{m['uname']}`; CPU {m['cpu']} ({m['nproc']} logical); load average
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -35,6 +35,10 @@ import sys
 import time
 from pathlib import Path
 
+from machine import (
+    argument_parser,  # bench/machine.py: bench/ is on sys.path (this script's, or dns.py's)
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "linux-guest"
 META_PACKAGE = "linux-image-cloud-amd64"
@@ -199,8 +203,15 @@ def main(argv: list[str]) -> int:
     """Build the guest, boot it on user networking, ask it one query, stop it."""
     import dns_servers  # bench/ is on sys.path: this script's folder, or bench/dns.py's
 
-    zone = Path(argv[0]) if argv else ROOT / "examples" / "zones" / "example.org.zone"
-    origin = argv[1] if len(argv) > 1 else "example.org."
+    arguments = argument_parser(__doc__, __file__)
+    arguments.add_argument("zone", nargs="?", type=Path, metavar="ZONE",
+                           default=ROOT / "examples" / "zones" / "example.org.zone",
+                           help="the zone file NSD serves (default: examples/zones/example.org.zone)")
+    arguments.add_argument("origin", nargs="?", default="example.org.", metavar="ORIGIN",
+                           help="the zone's origin (default: example.org.)")
+    args = arguments.parse_args(argv)
+    zone: Path = args.zone
+    origin: str = args.origin
     workdir = CACHE / "work"
     try:
         vmlinux, initrd = build(zone.resolve(), origin, workdir)

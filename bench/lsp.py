@@ -28,7 +28,6 @@ Bar (issue 13): median under 25 ms.  Results go to ``bench/results/lsp-<date>.md
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -44,6 +43,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+from machine import argument_parser, positive_int  # bench/machine.py, before bench/ leaves sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
@@ -288,9 +289,9 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=1000)
-    parser.add_argument("--edits", type=int, default=20)
+    parser = argument_parser(__doc__, __file__)
+    parser.add_argument("--lines", type=positive_int, default=1000)
+    parser.add_argument("--edits", type=positive_int, default=20)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
 

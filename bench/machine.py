@@ -7,6 +7,7 @@ need `dns` drop bench/ from sys.path right after.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import subprocess
@@ -14,6 +15,29 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a count or a duration of at least 1 (a run of 0 rounds
+    would fail at the end, after the benchmark, on an empty median)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def argument_parser(doc: str | None, script: str) -> argparse.ArgumentParser:
+    """The argument parser of the bench script at path `script` (its
+    __file__): named bench/NAME.py, as the "Reproduce:" lines of bench/results
+    spell it, with its docstring's first paragraph as the description and the
+    rest after the options (verbatim: the docstrings are laid out by hand)."""
+    head, _, rest = (doc or "").strip().partition("\n\n")
+    return argparse.ArgumentParser(prog=f"bench/{Path(script).name}", description=head,
+                                   epilog=rest or None,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def stop(process: subprocess.Popen[Any], timeout: float = 10) -> None:

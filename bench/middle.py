@@ -33,7 +33,6 @@ This is a script, not a test: nothing here runs under pytest.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import datetime
 import gc
@@ -52,7 +51,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine import machine  # bench/machine.py, imported while bench/ is still on the path
+from machine import (  # bench/machine.py, imported while bench/ is still on the path
+    argument_parser,
+    machine,
+    positive_int,
+)
 
 # `python bench/middle.py` puts bench/ first on sys.path, where a module of
 # another benchmark (bench/dns.py) would shadow dnspython's `dns`, which
@@ -393,10 +396,10 @@ def write_report(results: list[SizeResult], runs: int, profile_text: str | None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
-    parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES),
+    parser = argument_parser(__doc__, __file__)
+    parser.add_argument("sizes", nargs="*", type=positive_int, default=list(SIZES),
                         help="numbers of device instances (default: 100 1000 10000)")
-    parser.add_argument("--runs", type=int, default=RUNS, help="runs per size (median)")
+    parser.add_argument("--runs", type=positive_int, default=RUNS, help="runs per size (median)")
     parser.add_argument("--repeat-limit", type=float, default=60.0,
                         help="measure a size once when its first run takes longer (seconds)")
     parser.add_argument("--profile", action="store_true",

@@ -39,7 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine, stop  # bench/machine.py, before bench/ leaves sys.path
+from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    argument_parser,
+    machine,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -210,7 +214,8 @@ def option_lines(rows: dict[str, dict[str, Any]],
     return [*lines, ""]
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    argument_parser(__doc__, __file__).parse_args(argv)  # no arguments: --help, or a usage error
     host_before = machine()
     rows: list[dict[str, Any]] = []
     memory: dict[str, int | None] = {}
@@ -293,4 +298,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -22,7 +22,6 @@ too slow for the suite.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -35,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine  # bench/machine.py, first (see there)
+from machine import argument_parser, machine, positive_int  # bench/machine.py, first (see there)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -99,9 +98,9 @@ def run_phase(world: World, name: str, count: int, bound: float, drop: int, reor
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fetches", type=int, default=200)
-    parser.add_argument("--slow-fetches", type=int, default=5)
+    parser = argument_parser(__doc__, __file__)
+    parser.add_argument("--fetches", type=positive_int, default=200)
+    parser.add_argument("--slow-fetches", type=positive_int, default=5)
     args = parser.parse_args()
     why = lossy_link.why_not_available()
     if why is not None:

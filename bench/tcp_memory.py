@@ -16,7 +16,6 @@ Results in bench/results/tcp-memory-DATE.{md,json}.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
@@ -29,7 +28,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import machine, stop  # bench/machine.py, before bench/ leaves sys.path
+from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    argument_parser,
+    machine,
+    stop,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -126,7 +129,7 @@ def peers() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__, __file__)
     parser.add_argument("--before", default=BEFORE, help="the git revision to compare with")
     options = parser.parse_args()
     host_before, peers_before = machine(), peers()

@@ -17,6 +17,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from machine import argument_parser, positive_int  # bench/machine.py: bench/ is on sys.path
+
 ORIGIN = "bench.example."
 DEFAULT_HOSTS = 4775  # 10,592 records
 
@@ -86,11 +88,15 @@ def write(zone: Path, queries: Path, hosts: int = DEFAULT_HOSTS) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) not in (2, 3) or (len(argv) == 3 and not argv[2].isdigit()):
-        print("usage: bench/zonegen.py OUT.zone OUT.queries [HOSTS]", file=sys.stderr)
-        return 1
-    records = write(Path(argv[0]), Path(argv[1]), int(argv[2]) if len(argv) == 3 else DEFAULT_HOSTS)
-    print(f"{argv[0]}: {records} records")
+    arguments = argument_parser(__doc__, __file__)
+    arguments.add_argument("zone", type=Path, metavar="OUT.zone", help="the zone file to write")
+    arguments.add_argument("queries", type=Path, metavar="OUT.queries",
+                           help="the dnsperf query file to write")
+    arguments.add_argument("hosts", nargs="?", type=positive_int, default=DEFAULT_HOSTS,
+                           metavar="HOSTS", help=f"hosts in the zone (default: {DEFAULT_HOSTS})")
+    args = arguments.parse_args(argv)
+    records = write(args.zone, args.queries, args.hosts)
+    print(f"{args.zone}: {records} records")
     return 0
 
 
