@@ -41,6 +41,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     argument_parser,
     machine,
     positive_int,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,9 +233,6 @@ def main(argv: list[str]) -> int:
                      f"host CPU under {BAR_IDLE_HOST:.0%} while idle",
               "bar_met": bar_met, "machine": host,
               "load_average_before": host_before["load_average"]}
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"density-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"# Density: idle examples/dns.spec hvt images, {date}", "",
              f"Each image its own QEMU (TCG, `-m {MEMORY_MIB}`, user networking, its own "
              f"forwarded port); idle CPU over {IDLE_S:.0f} s; then one query to each in turn.",
@@ -257,8 +255,9 @@ def main(argv: list[str]) -> int:
               f"load average {host_before['load_average']} at the start and "
               f"{host['load_average']} at the end; commit {host['commit']}.", "",
               f"Reproduce: `.venv/bin/python bench/density.py {' '.join(map(str, counts))}`", ""]
-    (results / f"density-{date}.md").write_text("\n".join(lines))
+    stem = write_results("density", date, record, "\n".join(lines))
     print("\n".join(lines))
+    print(f"wrote {stem}.md")
     return 0
 
 

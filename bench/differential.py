@@ -17,7 +17,6 @@ machine, its load average and the other busy processes (peers) of the run.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     argument_parser,
     machine,
     positive_int,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +73,7 @@ def main() -> int:
     total = BatchReport()
     batches: list[dict[str, object]] = []
     failures: list[str] = []
+    out: Path | None = None  # the run's results, named at the first write
     with tempfile.TemporaryDirectory(prefix="differential-") as work:
         for i in range(args.batches):
             if time.monotonic() > deadline:
@@ -91,15 +92,16 @@ def main() -> int:
             print(f"seed {seed}: {report.compared} compared, {report.left_out} left out, "
                   f"{len(report.mismatches)} mismatches", flush=True)
             # After every batch, so that a run cut short still says what it found.
-            out = record(info, peers_at_start, batches, total, failures, begin)
-    out = record(info, peers_at_start, batches, total, failures, begin)
+            out = record(info, peers_at_start, batches, total, failures, begin, out)
+    out = record(info, peers_at_start, batches, total, failures, begin, out)
     print(f"{total.compared} programs compared, {len(total.mismatches)} mismatches, "
           f"{len(failures)} failed batches; {out}.md")
     return 1 if total.mismatches or failures else 0
 
 
 def record(info: dict[str, str], peers_at_start: dict[str, int], batches: list[dict[str, object]],
-           total: BatchReport, failures: list[str], begin: float) -> Path:
+           total: BatchReport, failures: list[str], begin: float, stem: Path | None) -> Path:
+    """Write the results so far to `stem` (a new name when None); the stem."""
     elapsed = time.monotonic() - begin
     info = {**info, "load_average_end": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     result = {
@@ -116,10 +118,8 @@ def record(info: dict[str, str], peers_at_start: dict[str, int], batches: list[d
         "seconds": round(elapsed, 1),
         "seconds_per_runner": {k: round(v, 1) for k, v in total.seconds.items()},
     }
-    out = ROOT / "bench" / "results" / f"differential-{result['date']}"
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    out.with_suffix(".md").write_text(markdown(result))
-    return out
+    return write_results("differential", str(result["date"]), result, markdown(result),
+                         stem=stem)
 
 
 def markdown(r: dict[str, object]) -> str:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import os
 import re
 import statistics
@@ -40,10 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from machine import (  # bench/machine.py, before bench/ leaves the front of sys.path
+    RESULTS,
     argument_parser,
     machine,
     positive_int,
     stop,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -368,7 +369,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", default="", help="comma-separated server keys")
     parser.add_argument("--zones", default=",".join(ZONE_NAMES), help="comma-separated zones")
     parser.add_argument("--no-guest", action="store_true", help="leave the Linux guest out")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the results")
     args = parser.parse_args(argv)
     unknown_zones = set(args.zones.split(",")) - set(ZONE_NAMES)
     if unknown_zones:
@@ -406,12 +407,10 @@ def main(argv: list[str]) -> int:
                                    for a, b in RATIOS}}
     record["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     record["machine"] = machine()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"dns-{record['date']}"
-    (out / f"{stem}.json").write_text(json.dumps(record, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(markdown(record, args.seconds, args.rounds))
-    print((out / f"{stem}.md").read_text())
+    text = markdown(record, args.seconds, args.rounds)
+    stem = write_results("dns", str(record["date"]), record, text, args.out)
+    print(text)
+    print(f"wrote {stem}.md")
     return 0
 
 

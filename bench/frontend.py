@@ -36,7 +36,6 @@ from __future__ import annotations
 import cProfile
 import datetime
 import io
-import json
 import pstats
 import statistics
 import subprocess
@@ -47,12 +46,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from machine import argument_parser, machine, positive_int  # bench/machine.py
+from machine import (  # bench/machine.py
+    RESULTS,
+    argument_parser,
+    machine,
+    positive_int,
+    write_results,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-RESULTS = ROOT / "bench" / "results"
 RUNS = 5
 BAR_LINES = 5000
 BAR_SECONDS = 0.3  # issue 13
@@ -351,9 +355,9 @@ def profile_in_process(text: str, path: Path, top: int = 15) -> str:
 
 def write_report(
     results: list[SizeResult], runs: int, profile: str | None, out_dir: Path
-) -> tuple[Path, Path]:
+) -> Path:
+    """Write the report; the stem of its files."""
     now = datetime.datetime.now(datetime.UTC)
-    stem = f"frontend-{now.date().isoformat()}"
     info = machine()
     bar_result = next((r for r in results if r.lines >= BAR_LINES), None)
     payload: dict[str, Any] = {
@@ -378,10 +382,6 @@ def write_report(
     }
     if profile is not None:
         payload["profile_top15"] = profile
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / f"{stem}.json"
-    json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-
     md = [
         f"# Front-end benchmark, {now.date().isoformat()}",
         "",
@@ -418,9 +418,8 @@ def write_report(
     if profile is not None:
         md += ["", "## Profile (in-process, largest size, top 15 by cumulative time)", "",
                "```", profile.strip(), "```"]
-    md_path = out_dir / f"{stem}.md"
-    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
-    return json_path, md_path
+    return write_results("frontend", now.date().isoformat(), payload, "\n".join(md) + "\n",
+                         out_dir)
 
 
 def _shown(path: Path) -> str:
@@ -458,8 +457,8 @@ def run(sizes: list[int], runs: int, profile: bool, keep: Path | None, out_dir: 
             path = directory / f"bench-{n}.spec"
             profile_text = profile_in_process(path.read_text(encoding="utf-8"), path)
             print(profile_text)
-    json_path, md_path = write_report(results, runs, profile_text, out_dir)
-    print(f"wrote {_shown(json_path)} and {_shown(md_path)}")
+    stem = write_report(results, runs, profile_text, out_dir)
+    print(f"wrote {_shown(Path(f'{stem}.json'))} and {_shown(Path(f'{stem}.md'))}")
     for r in results:
         if r.meets_bar is False:
             print(f"bar missed: {r.lines:,} lines took {r.subprocess.median:.3f} s (median)")
@@ -514,15 +513,12 @@ def run_tables(runs: int, out_dir: Path) -> int:
     timings = {way: Timing(t) for way, t in times.items()}
     now = datetime.datetime.now(datetime.UTC)
     info = machine()
-    stem = f"frontend-tables-{now.date().isoformat()}"
     payload = {"benchmark": "frontend --tables", "date": now.isoformat(timespec="seconds"),
                "runs": runs, "machine": info,
                "bar": "`specc check` start-up with the shipped JSON tables no slower than "
                       "with the former pickle",
                "bar_met": timings["json"].median <= timings["pickle"].median,
                "results_s": {way: t.as_json() for way, t in timings.items()}}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     md = [f"# Start-up of `specc check`: loading the parser tables, {now.date().isoformat()}",
           "", f"Bar: {payload['bar']}: **{'met' if payload['bar_met'] else 'missed'}**.", "",
           "| tables | best | median |", "|---|---:|---:|"]
@@ -540,11 +536,12 @@ def run_tables(runs: int, out_dir: Path) -> int:
            f"- load average when the report was written: {info['load_average']}",
            f"- specc commit: {info['commit']}", "",
            "Reproduce: `.venv/bin/python bench/frontend.py --tables`"]
-    (out_dir / f"{stem}.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    stem = write_results("frontend-tables", now.date().isoformat(), payload,
+                         "\n".join(md) + "\n", out_dir)
     for way in ways:
         print(f"{way:>7}: best {timings[way].best * 1000:.1f} ms, "
               f"median {timings[way].median * 1000:.1f} ms")
-    print(f"wrote {_shown(out_dir / (stem + '.md'))}")
+    print(f"wrote {_shown(Path(f'{stem}.md'))}")
     return 0
 
 

@@ -21,7 +21,6 @@ with the machine and the load average before each measurement.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import re
 import shutil
@@ -40,6 +39,7 @@ from machine import (  # bench/machine.py, first (see there)
     machine,
     positive_int,
     stop,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,9 +194,6 @@ def main() -> int:
               "connections": args.connections, "path": args.path, "results": rows,
               "bars": bars}
     date = datetime.date.today().isoformat()
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"http-{date}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# HTTP: examples/http.spec beside nginx, {date}", "",
              f"Machine: {info['cpu']} ({info['nproc']} cores, shared), commit {info['commit']}; "
              f"{versions['nginx']}, {versions['wrk']}.  `wrk -t1 -c{args.connections} "
@@ -216,8 +213,9 @@ def main() -> int:
     for bar, met in bars.items():
         lines.append(f"- bar {bar}: {'not measured' if met is None else 'met' if met else 'missed'}")
     text = "\n".join(lines) + "\n"
-    (out / f"http-{date}.md").write_text(text)
+    stem = write_results("http", date, report, text)
     print(text)
+    print(f"wrote {stem}.md")
     return 0
 
 

@@ -25,7 +25,6 @@ median launch to answer within 35 ms under TCG.
 from __future__ import annotations
 
 import datetime
-import json
 import socket
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     machine,
     positive_int,
     stop,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,9 +208,6 @@ def main(argv: list[str]) -> int:
                     for f, b in zip(floors, boots, strict=True)],
         "machine": host, "load_average_before": host_before["load_average"],
     }
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"hvt-boot-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
     a, f, g = record["first_answer_ms"], record["floor_ms"], record["gap_to_floor_ms"]
     v, c1, c2 = record["qemu_version_ms"], record["console_first_line_ms"], \
         record["console_listening_ms"]
@@ -239,8 +236,9 @@ Machine: `{host['uname']}`, {host['cpu']} ({host['nproc']} logical), load averag
 
 Reproduce: `.venv/bin/python bench/hvt_boot.py {runs}`
 """
-    (results / f"hvt-boot-{date}.md").write_text(text)
+    stem = write_results("hvt-boot", date, record, text)
     print(text)
+    print(f"wrote {stem}.md")
     return 0
 
 

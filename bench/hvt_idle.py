@@ -36,6 +36,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     argument_parser,
     machine,
     positive_int,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,9 +155,6 @@ def main(argv: list[str]) -> int:
     record = {"date": date, "accel": choose_accel().name, "idle_seconds": IDLE_SECONDS,
               "single_queries": SINGLE_QUERIES, "load_seconds": load_seconds, "machine": m,
               "halt": results["halt"], "poll": results["poll"]}
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"hvt-idle-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
 
     def row(name: str, r: dict[str, object]) -> str:
         wake = r["wake_ms"]
@@ -166,7 +164,7 @@ def main(argv: list[str]) -> int:
                 f"{wake['p90']:.3f} | {wake['max']:.3f} | {wake['timeouts']} | "
                 f"{load['qps']:.0f} | {load['lost']:.0f} |")
 
-    (out / f"hvt-idle-{date}.md").write_text(f"""# hvt idle cost and wake-up, {date}
+    text = f"""# hvt idle cost and wake-up, {date}
 
 examples/dns.spec as an hvt image under QEMU ({record['accel']}), user
 networking, halting (`sti; hlt` until the virtio-net interrupt or the LAPIC
@@ -183,8 +181,10 @@ idle under 1% of a core, median within 2 ms, qps no worse than polling.
 
 Machine: `{m['uname']}`; CPU {m['cpu']} ({m['nproc']} logical); load average
 {m['load_average']}; commit {m['commit']}.
-""")
+"""
+    stem = write_results("hvt-idle", date, record, text)
     print(json.dumps(record, indent=2))
+    print(f"wrote {stem}.md")
     return 0
 
 

@@ -44,7 +44,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from machine import argument_parser, positive_int  # bench/machine.py, before bench/ leaves sys.path
+from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    argument_parser,
+    positive_int,
+    write_results,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
@@ -54,7 +58,6 @@ sys.path.insert(0, str(ROOT))
 from specc.api import check_source  # noqa: E402
 from specc.lsp.workspace import DEFAULT_DEBOUNCE  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
 BAR_MS = 25.0
 WAIT_SECONDS = 30.0
 # The line the server logs with `logTimings` on.
@@ -347,13 +350,10 @@ def main() -> None:
     print(report)
     if args.no_record:
         return
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"lsp-{today}.md").write_text(report, encoding="utf-8")
     data = {"date": today, "lines": line_count, "edits": args.edits, "bar_ms": BAR_MS,
             "machine": info, "debounced": asdict(debounced), "direct": asdict(direct),
             "check_source_ms": checks, "summary": {name: s for name, s in rows}}
-    (RESULTS / f"lsp-{today}.json").write_text(json.dumps(data, indent=2) + "\n",
-                                               encoding="utf-8")
+    print(f"wrote {write_results('lsp', today, data, report)}.md")
 
 
 if __name__ == "__main__":

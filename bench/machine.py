@@ -8,6 +8,7 @@ need `dns` drop bench/ from sys.path right after.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 
 
 def positive_int(text: str) -> int:
@@ -38,6 +40,42 @@ def argument_parser(doc: str | None, script: str) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(prog=f"bench/{Path(script).name}", description=head,
                                    epilog=rest or None,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _claim(directory: Path, base: str) -> Path:
+    """The first of BASE, BASE-2, BASE-3, ... with neither a .json nor a .md in
+    `directory`, both created empty here, exclusively: a run started beside
+    this one cannot take the same name between the check and the write."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for number in range(1, 1000):
+        stem = directory / (base if number == 1 else f"{base}-{number}")
+        created: list[Path] = []
+        try:
+            for suffix in (".json", ".md"):
+                path = Path(f"{stem}{suffix}")
+                path.open("x").close()
+                created.append(path)
+        except FileExistsError:
+            for path in created:
+                path.unlink()
+            continue
+        return stem
+    raise RuntimeError(f"{directory}: {base} up to {base}-999 are all taken")
+
+
+def write_results(name: str, date: str, record: object, markdown: str,
+                  directory: Path = RESULTS, *, stem: Path | None = None) -> Path:
+    """Write one run's record to DIRECTORY/NAME-DATE.json and its report to
+    .md, and return that stem.  A result recorded before is never overwritten:
+    when NAME-DATE is taken (either file), the run gets NAME-DATE-2, then -3...
+    Pass the returned stem back as `stem` to rewrite the same run's files
+    (bench/differential.py writes after every batch)."""
+    if stem is None:
+        stem = _claim(directory, f"{name}-{date}")
+    Path(f"{stem}.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+    Path(f"{stem}.md").write_text(markdown, encoding="utf-8")
+    return stem
 
 
 def stop(process: subprocess.Popen[Any], timeout: float = 10) -> None:

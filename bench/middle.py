@@ -38,7 +38,6 @@ import datetime
 import gc
 import io
 import itertools
-import json
 import math
 import os
 import pstats
@@ -52,9 +51,11 @@ from pathlib import Path
 from typing import Any
 
 from machine import (  # bench/machine.py, imported while bench/ is still on the path
+    RESULTS,
     argument_parser,
     machine,
     positive_int,
+    write_results,
 )
 
 # `python bench/middle.py` puts bench/ first on sys.path, where a module of
@@ -64,7 +65,6 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(os.path.abspath(p or os.curdir)) != _HERE]
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
 SIZES = (100, 1_000, 10_000)
 RUNS = 3
 PHASES = ("check", "config", "devices", "fold", "dce")
@@ -316,9 +316,9 @@ def verdict(results: list[SizeResult]) -> tuple[bool | None, str]:
 
 
 def write_report(results: list[SizeResult], runs: int, profile_text: str | None,
-                 out_dir: Path) -> tuple[Path, Path]:
+                 out_dir: Path) -> tuple[str, Path]:
+    """The report's text, and the stem of the files it went to."""
     now = datetime.datetime.now(datetime.UTC)
-    stem = f"middle-{now.date().isoformat()}"
     info = machine()
     met, why = verdict(results)
     payload: dict[str, Any] = {
@@ -345,10 +345,6 @@ def write_report(results: list[SizeResult], runs: int, profile_text: str | None,
     }
     if profile_text is not None:
         payload["profile_top15"] = profile_text
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / f"{stem}.json"
-    json_path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-
     lines = [f"# Middle-end benchmark, {now.date().isoformat()}", "", f"Bar: {BAR}.", "",
              f"**Bar {'met' if met else 'missed' if met is False else 'not measured'}**: "
              f"{why}.", "",
@@ -387,9 +383,8 @@ def write_report(results: list[SizeResult], runs: int, profile_text: str | None,
     if profile_text is not None:
         lines += ["", f"## Profile of {results[-1].instances:,} instances (cProfile, top 15 "
                   "by cumulative time)", "", "```", profile_text.strip(), "```"]
-    md_path = out_dir / f"{stem}.md"
-    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return json_path, md_path
+    text = "\n".join(lines) + "\n"
+    return text, write_results("middle", now.date().isoformat(), payload, text, out_dir)
 
 
 # --------------------------------------------------------------------------
@@ -415,9 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         results = [measure(n, directory, args.runs, args.repeat_limit)
                    for n in sorted(args.sizes)]
         profile_text = profile(max(args.sizes), directory) if args.profile else None
-    json_path, md_path = write_report(results, args.runs, profile_text, args.out)
-    print(md_path.read_text(encoding="utf-8"))
-    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    text, stem = write_report(results, args.runs, profile_text, args.out)
+    print(text)
+    print(f"wrote {stem}.json and {stem}.md", file=sys.stderr)
     met, _ = verdict(results)
     return 0 if met is not False else 1
 

@@ -43,6 +43,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     argument_parser,
     machine,
     stop,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,9 +253,6 @@ def main(argv: list[str]) -> int:
               "bar_memory_met": memory["specialized"] is not None
               and memory["specialized"] <= BAR_MEMORY_MIB,
               "machine": host, "load_average_before": host_before["load_average"]}
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"size-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"# Image sizes, {date}", "", "## What specialization saves", "",
              "Every example built specialized and with `specc compile --no-specialize` "
              "(hvt with `-D address=10.0.2.15/24`, and `-D gateway=10.0.2.2` for dns.spec).", "",
@@ -292,8 +290,9 @@ def main(argv: list[str]) -> int:
               f"average {host_before['load_average']} before and {host['load_average']} after; "
               f"commit {host['commit']}.", "",
               "Reproduce: `.venv/bin/python bench/size.py`", ""]
-    (results / f"size-{date}.md").write_text("\n".join(lines))
+    stem = write_results("size", date, record, "\n".join(lines))
     print("\n".join(lines))
+    print(f"wrote {stem}.md")
     return 0
 
 

@@ -23,7 +23,6 @@ too slow for the suite.
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import random
 import shutil
@@ -34,7 +33,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import argument_parser, machine, positive_int  # bench/machine.py, first (see there)
+from machine import (  # bench/machine.py, first (see there)
+    argument_parser,
+    machine,
+    positive_int,
+    write_results,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
@@ -129,9 +133,6 @@ def main() -> int:
     report = {"machine": before, "load_average_after": machine()["load_average"],
               "results": results}
     date = datetime.date.today().isoformat()
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"hvt-tcp-lossy-{date}.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# Long TCP transfers over a lossy link, {date}", "",
              f"Machine: {before['cpu']} ({before['nproc']} cores), commit {before['commit']}; "
              f"load average {before['load_average']} before, {report['load_average_after']} "
@@ -157,8 +158,9 @@ def main() -> int:
             for failure in rows[target]["failures"]:
                 lines.append(f"- {phase}, {target}: {failure}")
     text = "\n".join(lines) + "\n"
-    (out / f"hvt-tcp-lossy-{date}.md").write_text(text)
+    stem = write_results("hvt-tcp-lossy", date, report, text)
     print(text)
+    print(f"wrote {stem}.md")
     return 0
 
 

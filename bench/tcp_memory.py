@@ -32,6 +32,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     argument_parser,
     machine,
     stop,
+    write_results,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,9 +156,6 @@ def main() -> int:
               "bar_dns_memory_mib": 2, "bar_dns_met": dns is not None and dns <= 2,
               "machine": host, "load_average_before": host_before["load_average"],
               "qemu_peers_before": peers_before, "qemu_peers_after": peers()}
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"tcp-memory-{date}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"# Smallest -m that serves, hvt, {date}", "",
              f"Built by the specc of `{options.before}` (before) and of the working tree "
              f"(now, commit {host['commit']}), `-D address={ADDRESS}/24`; booted with "
@@ -176,8 +174,9 @@ def main() -> int:
               f"other QEMU processes on the host: {peers_before} before, "
               f"{record['qemu_peers_after']} after.", "",
               "Reproduce: `.venv/bin/python bench/tcp_memory.py`", ""]
-    (results / f"tcp-memory-{date}.md").write_text("\n".join(lines))
+    stem = write_results("tcp-memory", date, record, "\n".join(lines))
     print("\n".join(lines))
+    print(f"wrote {stem}.md")
     return 0
 
 
