@@ -80,3 +80,15 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]] || ! .venv/bin/python -c 
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
   echo "$want" >"$stamp"
 fi
+
+# Bytecode for specc's own modules.  pip compiles the dependencies when it
+# installs them, but an editable install leaves specc's sources uncompiled,
+# and where PYTHONDONTWRITEBYTECODE is set (it is in the sessions on this machine)
+# Python never caches them either: every `specc` run would compile every
+# module it imports again, a quarter to a third of `specc check`'s start-up
+# (issue 13).  compileall skips files whose bytecode is up to date; a source
+# edited later is still read from the source (Python checks the timestamp),
+# only compiled at each run until this script runs again.  compileall does
+# not follow symbolic links, so the folders specc/{grammar,passes,backends}
+# point at are named themselves.
+.venv/bin/python -m compileall -q specc grammar passes backends
