@@ -2,6 +2,10 @@
 scripts/setup.sh), each started here as a private instance on 127.0.0.1 at a
 free port with a temporary configuration, one worker, serving one zone file.
 
+NSD is also the reference of the DNS tests (tests/test_dns_vs_nsd.py and the
+tests that import its `running_nsd`): its configuration and how it is started
+and stopped are written here only, for both (nsd_config, nsd_serving).
+
 The system services the packages install are disabled by setup.sh; nothing
 here touches them.  Each server is configured as close to the others as its
 options allow: no recursion, no rate limiting, full (not minimal) responses,
@@ -14,13 +18,15 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from machine import stop  # bench/machine.py: bench/ is on sys.path wherever this is imported
 
-NSD_CONFIG = """\
+NSD = "/usr/sbin/nsd"
+
+_NSD_SERVER = """\
 server:
     ip-address: {address}@{port}
     port: {port}
@@ -39,10 +45,14 @@ server:
     rrl-ratelimit: 0
     hide-version: yes
     hide-identity: yes
+{edns_size}\
     minimal-responses: no
     refuse-any: no
+{tcp_count}\
 remote-control:
     control-enable: no
+"""
+_NSD_ZONE = """\
 zone:
     name: "{origin}"
     zonefile: "{zone}"
@@ -164,15 +174,49 @@ def _running(argv: list[str], port: int, origin: str, log: Path) -> Iterator[tup
             stop(process)
 
 
+def nsd_config(address: str, port: int, directory: Path | str,
+               zones: Mapping[str, Path | str], edns_size: int | None = None,
+               tcp_count: int | None = None) -> str:
+    """NSD's configuration: one server process on `address`@`port`, nothing
+    written outside `directory` (no database, no chroot, no user switch),
+    no response-rate limiting, full responses, nothing told about itself
+    over CHAOS; serving each origin of `zones` from its file.  `edns_size`
+    is the UDP size NSD advertises and keeps to (ipv4-edns-size; NSD's
+    default, 1232, when None), `tcp_count` its limit of TCP connections."""
+    server = _NSD_SERVER.format(
+        address=address, port=port, dir=directory,
+        edns_size="" if edns_size is None else f"    ipv4-edns-size: {edns_size}\n",
+        tcp_count="" if tcp_count is None else f"    tcp-count: {tcp_count}\n")
+    return server + "".join(_NSD_ZONE.format(origin=origin, zone=zone)
+                            for origin, zone in zones.items())
+
+
 @contextmanager
-def nsd(workdir: Path, zone: Path, origin: str) -> Iterator[tuple[int, int]]:
+def nsd_serving(workdir: Path, zones: Mapping[str, Path | str], edns_size: int | None = None,
+                tcp_count: int | None = None) -> Iterator[tuple[int, int]]:
+    """A private NSD on 127.0.0.1 at a free port serving `zones` (origin ->
+    zone file, relative to `workdir` or absolute), its files in `workdir`, until it answers the first origin's
+    SOA; yields (port, process id) and stops it by that process."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = workdir / "nsd.conf"
-    config.write_text(NSD_CONFIG.format(address="127.0.0.1", port=port, dir=workdir,
-                                        origin=origin, zone=zone))
-    with _running(["/usr/sbin/nsd", "-d", "-c", str(config)], port, origin,
-                  workdir / "nsd.out") as running:
+    config.write_text(nsd_config("127.0.0.1", port, workdir, zones, edns_size, tcp_count))
+    with ExitStack() as stack:
+        try:
+            running = stack.enter_context(_running([NSD, "-d", "-c", str(config)], port,
+                                                   next(iter(zones)), workdir / "nsd.out"))
+        except RuntimeError as error:
+            log = workdir / "nsd.log"  # NSD's own (logfile:): its errors once it has started
+            if log.exists():
+                raise RuntimeError(f"{error}\n{log}: {log.read_text(errors='replace')[-2000:]}")\
+                    from None
+            raise
+        yield running
+
+
+@contextmanager
+def nsd(workdir: Path, zone: Path, origin: str) -> Iterator[tuple[int, int]]:
+    with nsd_serving(workdir, {origin: zone}) as running:
         yield running
 
 
@@ -201,7 +245,7 @@ def bind(workdir: Path, zone: Path, origin: str) -> Iterator[tuple[int, int]]:
 def versions() -> dict[str, str]:
     """Each peer's version line, for the results."""
     out = {}
-    for name, argv in (("nsd", ["/usr/sbin/nsd", "-v"]), ("knot", ["/usr/sbin/knotd", "-V"]),
+    for name, argv in (("nsd", [NSD, "-v"]), ("knot", ["/usr/sbin/knotd", "-V"]),
                        ("bind", ["/usr/sbin/named", "-v"])):
         try:
             done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=10)

@@ -146,8 +146,7 @@ def initramfs(zone: Path, origin: str, modules: Path) -> bytes:
     """The newc cpio archive of the guest's root file system."""
     import dns_servers  # bench/ is on sys.path: this script's folder, or bench/dns.py's
 
-    config = dns_servers.NSD_CONFIG.format(address=GUEST_ADDRESS, port=53, dir="/nsd",
-                                           origin=origin, zone="/nsd/zone")
+    config = dns_servers.nsd_config(GUEST_ADDRESS, 53, "/nsd", {origin: "/nsd/zone"})
     files: dict[str, tuple[int, bytes]] = {
         "init": (0o100755, INIT.encode()),
         "bin/busybox": (0o100755, Path("/bin/busybox").read_bytes()),

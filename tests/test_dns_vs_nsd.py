@@ -29,10 +29,10 @@ Known differences, none of them in the query set:
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +48,6 @@ from dns_queries import (
     ZONE_FILES,
     Query,
     dropped,
-    make,
     query_set,
     sizes,
 )
@@ -56,53 +55,20 @@ from dns_queries import (
 from specc.backends.dns.precompute import build_table
 from specc.backends.python.runtime.dns_answer import answer
 
+# bench/dns_servers.py starts NSD for the benchmarks and for these tests; at
+# the back of the path: bench/dns.py must not hide dnspython.
+sys.path.append(str(Path(__file__).resolve().parent.parent / "bench"))
+import dns_servers
+from dns_servers import free_port as free_port  # re-exported: the tests import it from here
+
 LARGE_SERVER = 4096
-NSD = shutil.which("nsd") or ("/usr/sbin/nsd" if os.path.exists("/usr/sbin/nsd") else None)
+NSD = dns_servers.NSD if Path(dns_servers.NSD).exists() else None
+
+# NSD's limit of TCP connections (tcp-count), as these tests have always set it.
+TCP_COUNT = 10
 
 pytestmark = pytest.mark.skipif(
     NSD is None, reason="NSD is not installed (Debian package `nsd`; scripts/setup.sh installs it)")
-
-CONFIG = """\
-server:
-    ip-address: 127.0.0.1@{port}
-    port: {port}
-    do-ip6: no
-    server-count: 1
-    verbosity: 0
-    username: ""
-    chroot: ""
-    zonesdir: "{dir}"
-    pidfile: "{dir}/nsd.pid"
-    database: ""
-    zonelistfile: "{dir}/zone.list"
-    xfrdfile: "{dir}/xfrd.state"
-    xfrdir: "{dir}"
-    logfile: "{dir}/nsd.log"
-    rrl-ratelimit: 0
-    hide-version: yes
-    hide-identity: yes
-    ipv4-edns-size: {size}
-    minimal-responses: no
-    refuse-any: no
-    tcp-count: 10
-remote-control:
-    control-enable: no
-"""
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (NSD listens on both)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = int(udp.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                try:
-                    tcp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port")
 
 
 def ask(port: int, wire: bytes, timeout: float = 0.5) -> bytes | None:
@@ -118,32 +84,20 @@ def ask(port: int, wire: bytes, timeout: float = 0.5) -> bytes | None:
 
 @contextlib.contextmanager
 def running_nsd(workdir: Path, server_size: int) -> Iterator[int]:
-    """NSD serving the test zones on 127.0.0.1; yields its port."""
+    """NSD serving the test zones on 127.0.0.1, advertising `server_size` as
+    its UDP size (the `max_size` the engine is given); yields its port."""
     assert NSD is not None
-    port = free_port()
-    config = CONFIG.format(port=port, dir=workdir, size=server_size)
+    zones = {}
     for origin, path in ZONE_FILES.items():
         shutil.copy(path, workdir / f"{origin}zone")
-        config += f'zone:\n    name: "{origin}"\n    zonefile: "{origin}zone"\n'
-    (workdir / "nsd.conf").write_text(config)
-    process = subprocess.Popen([NSD, "-d", "-c", str(workdir / "nsd.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        probe = make("example.org.", "SOA")
-        deadline = time.monotonic() + 20
-        while ask(port, probe, 0.2) is None:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log = workdir / "nsd.log"
-                pytest.fail(f"NSD did not start: {process.stderr.read() if process.stderr else ''!r}"
-                            f" {log.read_text() if log.exists() else ''}")
-        yield port
-    finally:
-        process.terminate()
+        zones[origin] = f"{origin}zone"
+    with contextlib.ExitStack() as stack:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            port, _ = stack.enter_context(dns_servers.nsd_serving(
+                workdir, zones, edns_size=server_size, tcp_count=TCP_COUNT))
+        except RuntimeError as error:
+            pytest.fail(f"NSD did not start: {error}")
+        yield port
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +204,9 @@ def test_nsd_config_is_valid(tmp_path: Path) -> None:
     checkconf = shutil.which("nsd-checkconf")
     if checkconf is None:
         pytest.skip("nsd-checkconf is not installed")
-    config = tmp_path / "nsd.conf"
-    config.write_text(CONFIG.format(port=5353, dir=tmp_path, size=SERVER_MAX_UDP))
-    subprocess.run([checkconf, str(config)], check=True)
+    for name, zones, edns_size in (("test", ZONE_FILES, SERVER_MAX_UDP),
+                                   ("bench", dict(list(ZONE_FILES.items())[:1]), None)):
+        config = tmp_path / f"{name}.conf"
+        config.write_text(dns_servers.nsd_config("127.0.0.1", 5353, tmp_path, zones, edns_size,
+                                                 TCP_COUNT if name == "test" else None))
+        subprocess.run([checkconf, str(config)], check=True)
