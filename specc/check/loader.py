@@ -15,6 +15,9 @@ from specc.span import SourceFile
 from specc.syntax.parser import parse_module
 
 Reader = Callable[[str], str]  # path -> text; raises OSError when unreadable
+# How the application file is parsed: parse_module, or (the language server)
+# specc.incremental.parse.IncrementalParser.parse, which gives the same module.
+Parser = Callable[[SourceFile, DiagnosticSink], ast.Module]
 
 
 @dataclass
@@ -47,10 +50,11 @@ def load_prelude(sink: DiagnosticSink) -> tuple[ast.Module, SourceFile]:
     return module, source
 
 
-def load_files(root: SourceFile, read: Reader, sink: DiagnosticSink) -> LoadedFiles:
-    """Parse ``root`` and every file it uses.  A `use` cycle is reported at the
-    `use` that closes it, with the chain as notes."""
-    root_module = parse_module(root, sink)
+def load_files(root: SourceFile, read: Reader, sink: DiagnosticSink,
+               parse: Parser = parse_module) -> LoadedFiles:
+    """Parse ``root`` (with ``parse``) and every file it uses.  A `use` cycle is
+    reported at the `use` that closes it, with the chain as notes."""
+    root_module = parse(root, sink)
     loaded = LoadedFiles(root_module, sources={root.path: root})
     done: set[str] = {os.path.normpath(root.path)}
     chain: list[tuple[str, ast.Use | None]] = [(os.path.normpath(root.path), None)]
