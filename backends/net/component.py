@@ -4,8 +4,6 @@ address a launcher forwards ports to (static, or from its DHCP server)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from specc import types as T
 from specc.backends.components import BootParam, ConstRule, Hooks, register
 from specc.values import DurationV, Ipv4V, SizeV, Value
@@ -28,20 +26,31 @@ def _not_negative(value: Value) -> bool:
     return isinstance(value, DurationV) and value.nanoseconds >= 0
 
 
-def _size_within(low: int, high: int) -> Callable[[Value], bool]:
-    return lambda value: isinstance(value, SizeV) and low <= value.size <= high
+def _size_within(name: str, low: int, high: int, why: str = "") -> ConstRule:
+    return ConstRule(name, lambda value: isinstance(value, SizeV) and low <= value.size <= high,
+                     f"between {SizeV(low)} and {SizeV(high)}{why}")
 
 
-# The bounds the implementations assert (socket_tcp.c, direct_tcp.c over
-# net/tcp.h: receive buffers TCP_RCV_BUF_MIN..TCP_RCV_BUF_MAX, a send pool of
-# 2 KiB blocks counted in 32 bits); an idle_timeout of 0s never resets.
+# The limits of net/tcp.h that direct_tcp.c asserts its constants against,
+# as the header defines them: the header is the source, and
+# tests/test_tcp_header_bounds.py fails when these differ from its #defines.
+TCP_RCV_BUF_MIN = 2048  # a connection's receive buffer (receive_window), in bytes
+TCP_RCV_BUF_MAX = 1 << 30
+TCP_BLOCK = 2048  # bytes per block of the send pool (send_buffer)
+TCP_NO_BLOCK = (1 << 32) - 1  # UINT32_MAX: no block; block indexes are below it
+# direct_tcp.c: POOL_BLOCKS = ceil(send_buffer / TCP_BLOCK), 0 < POOL_BLOCKS < TCP_NO_BLOCK.
+SEND_BUFFER_MAX = TCP_BLOCK * (TCP_NO_BLOCK - 1)
+
+# The bounds the implementations assert (socket_tcp.c, direct_tcp.c); an
+# idle_timeout of 0s never resets.
 _CONNECTIONS = ConstRule("max_connections", _at_least_one, "at least 1")
 _IDLE = ConstRule("idle_timeout", _not_negative, "0s (never) or more")
 register(Hooks(listens={"listen": "tcp"}, const_rules=(_CONNECTIONS, _IDLE)),
          "c/runtime/components/socket_tcp.c", "python/runtime/socket_tcp.py")
 register(Hooks(listens={"listen": "tcp"}, const_rules=(
     _CONNECTIONS,
-    ConstRule("send_buffer", _size_within(1, 2048 * (2**32 - 2)), "between 1B and 8TiB"),
-    ConstRule("receive_window", _size_within(2048, 2**30), "between 2KiB and 1GiB"),
+    _size_within("send_buffer", 1, SEND_BUFFER_MAX,
+                 f" ({TCP_NO_BLOCK - 1} send-pool blocks of {SizeV(TCP_BLOCK)})"),
+    _size_within("receive_window", TCP_RCV_BUF_MIN, TCP_RCV_BUF_MAX),
     _IDLE,
 )), "c/runtime/components/direct_tcp.c")
