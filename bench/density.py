@@ -38,15 +38,15 @@ from pathlib import Path
 from typing import Any
 
 from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    ROOT,
     argument_parser,
+    leave_bench_path,
     machine,
     positive_int,
     write_results,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-sys.path.insert(0, str(ROOT / "tests"))
+leave_bench_path(ROOT / "tests")
 
 from dns_queries import make  # noqa: E402
 from test_c_targets import compile_c  # noqa: E402

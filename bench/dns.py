@@ -39,23 +39,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from machine import (  # bench/machine.py, before bench/ leaves the front of sys.path
+    BENCH,
     RESULTS,
+    ROOT,
     argument_parser,
+    leave_bench_path,
     machine,
     positive_int,
     stop,
     write_results,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
 # This script is named dns.py: in front of sys.path its folder would shadow
 # dnspython's `dns`.  Import `dns` first, then keep bench/ at the back.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+leave_bench_path(ROOT / "tests")
 import dns.message  # noqa: E402,F401  (dnspython, cached before bench/ returns)
 
 sys.path.append(str(BENCH))
-sys.path.insert(0, str(ROOT / "tests"))
 
 import dns_servers  # noqa: E402
 import linux_guest  # noqa: E402

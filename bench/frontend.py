@@ -48,15 +48,15 @@ from typing import Any
 
 from machine import (  # bench/machine.py
     RESULTS,
+    ROOT,
     argument_parser,
+    leave_bench_path,
     machine,
     positive_int,
     write_results,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-# bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
+leave_bench_path()
 RUNS = 5
 BAR_LINES = 5000
 BAR_SECONDS = 0.3  # issue 13

@@ -34,17 +34,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from machine import (  # bench/machine.py, first (see there)
+from machine import (  # bench/machine.py, first: see there
+    ROOT,
     argument_parser,
+    leave_bench_path,
     machine,
     positive_int,
     stop,
     write_results,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-sys.path.insert(0, str(ROOT / "tests"))
+leave_bench_path(ROOT / "tests")
 
 from servers import compile_spec  # noqa: E402
 

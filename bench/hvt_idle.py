@@ -33,16 +33,15 @@ import time
 from pathlib import Path
 
 from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    ROOT,
     argument_parser,
+    leave_bench_path,
     machine,
     positive_int,
     write_results,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-# bench/dns.py would hide dnspython's `dns`: take bench/ off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-sys.path.insert(0, str(ROOT / "tests"))
+leave_bench_path(ROOT / "tests")
 
 from dns_queries import make  # noqa: E402
 from test_dns_vs_nsd import ask, free_port  # noqa: E402

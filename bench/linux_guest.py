@@ -35,11 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-from machine import (
-    argument_parser,  # bench/machine.py: bench/ is on sys.path (this script's, or dns.py's)
-)
+# bench/machine.py: bench/ is on sys.path, this script's folder or bench/dns.py's.
+from machine import ROOT, argument_parser
 
-ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "linux-guest"
 META_PACKAGE = "linux-image-cloud-amd64"
 LZ4_LEGACY_MAGIC = b"\x02\x21\x4c\x18"

@@ -45,15 +45,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from machine import (  # bench/machine.py, before bench/ leaves sys.path
+    ROOT,
     argument_parser,
+    leave_bench_path,
     positive_int,
     write_results,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-# bench/dns.py would hide dnspython's `dns` (specc imports it): take bench/ off the path.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-sys.path.insert(0, str(ROOT))
+leave_bench_path(ROOT)
 
 from specc.api import check_source  # noqa: E402
 from specc.lsp.workspace import DEFAULT_DEBOUNCE  # noqa: E402

@@ -1,8 +1,9 @@
-"""What every benchmark records about the machine it ran on.
+"""What the scripts in bench/ share: what every benchmark records about the
+machine it ran on, where its results go, how it parses its arguments and
+stops what it started.
 
-The scripts in bench/ import this first: bench/dns.py would otherwise hide
-dnspython's `dns` package once bench/ is on sys.path, so the scripts that
-need `dns` drop bench/ from sys.path right after.
+The scripts import this first and then call leave_bench_path(): bench/dns.py
+would otherwise hide dnspython's `dns` package while bench/ is on sys.path.
 """
 
 from __future__ import annotations
@@ -12,11 +13,23 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 RESULTS = ROOT / "bench" / "results"
+
+
+def leave_bench_path(*front: Path) -> None:
+    """Take bench/ off sys.path and put `front` (tests/, whose helpers several
+    scripts use; the repository) first.  Python puts a script's folder first
+    on sys.path, where bench/dns.py hides dnspython's `dns`, which specc and
+    the tests' helpers import; so a script imports what it needs from bench/
+    (this module, dns_servers) before it calls this, and the rest after."""
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH]
+    sys.path[:0] = [str(path) for path in front]
 
 
 def positive_int(text: str) -> int:

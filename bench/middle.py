@@ -39,7 +39,6 @@ import gc
 import io
 import itertools
 import math
-import os
 import pstats
 import statistics
 import sys
@@ -53,18 +52,13 @@ from typing import Any
 from machine import (  # bench/machine.py, imported while bench/ is still on the path
     RESULTS,
     argument_parser,
+    leave_bench_path,
     machine,
     positive_int,
     write_results,
 )
 
-# `python bench/middle.py` puts bench/ first on sys.path, where a module of
-# another benchmark (bench/dns.py) would shadow dnspython's `dns`, which
-# specc reads zone files with: take bench/ out.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(os.path.abspath(p or os.curdir)) != _HERE]
-
-ROOT = Path(__file__).resolve().parent.parent
+leave_bench_path()
 SIZES = (100, 1_000, 10_000)
 RUNS = 3
 PHASES = ("check", "config", "devices", "fold", "dce")
