@@ -30,16 +30,15 @@ import struct
 import subprocess
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from host_c import compile_host_test, compile_strict
 
 from specc.backends.c.build import (
-    PLATFORM_DIR,
     RUNTIME_DIR,
     build_hvt,
     choose_accel,
@@ -77,29 +76,12 @@ needs_qemu = pytest.mark.skipif(
 # ---- host unit tests -----------------------------------------------------------
 
 
-def _compile_host_test(cc: str, out: Path) -> list[str]:
-    """Compile selftest_host.c with the sanitizers if this gcc has them, else without."""
-    base = [cc, "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
-            "-I", str(PLATFORM_DIR), str(HOST_TEST_SOURCE), "-o", str(out)]
-    sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-    for flags in (sanitizers, []):
-        proc = subprocess.run([*base, *flags], capture_output=True, text=True, timeout=120,
-                              check=False)
-        if proc.returncode == 0:
-            return flags
-        last_error = proc.stderr
-    pytest.fail(f"selftest_host.c does not compile:\n{last_error}")
-
-
 @needs_cc
 def test_stack_on_the_host_with_a_fake_platform(tmp_path: Path) -> None:
     cc = find_cc()
     assert cc is not None
     exe = tmp_path / "net_host_test"
-    flags = _compile_host_test(cc, exe)
-    if not flags:
-        warnings.warn("selftest_host.c runs without AddressSanitizer/UBSan: this gcc lacks them",
-                      stacklevel=1)
+    flags = compile_host_test(cc, [HOST_TEST_SOURCE], exe)
     run = subprocess.run([str(exe), "200000"], capture_output=True, text=True, timeout=300,
                          check=False)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -113,13 +95,7 @@ def test_the_stack_is_warning_free_with_strict_host_flags(tmp_path: Path) -> Non
     """Beyond build.py's flags: pedantic C11, conversions and shadowing."""
     cc = find_cc()
     assert cc is not None
-    proc = subprocess.run(
-        [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wpedantic", "-Wconversion",
-         "-Wshadow", "-Wcast-align", "-Wstrict-prototypes", "-I", str(PLATFORM_DIR),
-         "-c", str(NET_DIR / "net.c"), "-o", str(tmp_path / "net.o")],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    compile_strict(cc, NET_DIR / "net.c", tmp_path / "net.o")
 
 
 # ---- booting the echo image --------------------------------------------------------

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 import subprocess
-import warnings
 from pathlib import Path
 
 import pytest
+from host_c import compile_host_test, compile_strict
 
-from specc.backends.c.build import PLATFORM_DIR, RUNTIME_DIR, find_cc
+from specc.backends.c.build import RUNTIME_DIR, find_cc
 
 NET_DIR = RUNTIME_DIR / "net"
 
@@ -29,30 +29,12 @@ needs_cc = pytest.mark.skipif(
 )
 
 
-def _compile(cc: str, out: Path) -> list[str]:
-    """Compile the host test with the sanitizers if this gcc has them, else without."""
-    base = [cc, "-std=c11", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-I", str(PLATFORM_DIR),
-            str(NET_DIR / "selftest_tcp_host.c"), str(NET_DIR / "net.c"), "-o", str(out)]
-    sanitizers = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
-    last_error = ""
-    for flags in (sanitizers, []):
-        proc = subprocess.run([*base, *flags], capture_output=True, text=True, timeout=120,
-                              check=False)
-        if proc.returncode == 0:
-            return flags
-        last_error = proc.stderr
-    pytest.fail(f"selftest_tcp_host.c does not compile:\n{last_error}")
-
-
 @needs_cc
 def test_tcp_on_the_host_with_a_fake_link(tmp_path: Path) -> None:
     cc = find_cc()
     assert cc is not None
     exe = tmp_path / "tcp_host_test"
-    flags = _compile(cc, exe)
-    if not flags:
-        warnings.warn("selftest_tcp_host.c runs without AddressSanitizer/UBSan: this gcc "
-                      "lacks them", stacklevel=1)
+    flags = compile_host_test(cc, [NET_DIR / "selftest_tcp_host.c", NET_DIR / "net.c"], exe)
     run = subprocess.run([str(exe), "10000"], capture_output=True, text=True, timeout=300,
                          check=False)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -72,10 +54,4 @@ def test_tcp_is_warning_free_with_strict_host_flags(tmp_path: Path) -> None:
     cc = find_cc()
     assert cc is not None
     for source in ("tcp.c", "net.c"):
-        proc = subprocess.run(
-            [cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wpedantic", "-Wconversion",
-             "-Wshadow", "-Wcast-align", "-Wstrict-prototypes", "-I", str(PLATFORM_DIR),
-             "-c", str(NET_DIR / source), "-o", str(tmp_path / (source + ".o"))],
-            capture_output=True, text=True, timeout=120, check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
+        compile_strict(cc, NET_DIR / source, tmp_path / (source + ".o"))
