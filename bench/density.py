@@ -41,6 +41,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     ROOT,
     argument_parser,
     leave_bench_path,
+    load_average,
     machine,
     positive_int,
     write_results,
@@ -133,7 +134,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run_n(image: Path, n: int) -> dict[str, Any]:
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_before = load_average()
     available_before = mem_available_kib()
     ports: list[int] = []
     while len(ports) < n:  # distinct: the kernel may hand a just-closed port out again
@@ -197,7 +198,7 @@ def run_n(image: Path, n: int) -> dict[str, Any]:
         "lost": lost,
         "over_bar": sum(1 for t in latencies if t > BAR_LATENCY_MS),
         "load_average_before": load_before,
-        "load_average_after": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load_average_after": load_average(),
     }
 
 

@@ -28,6 +28,7 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     ROOT,
     argument_parser,
     leave_bench_path,
+    load_average,
     machine,
     positive_int,
     write_results,
@@ -103,7 +104,7 @@ def record(info: dict[str, str], peers_at_start: dict[str, int], batches: list[d
            total: BatchReport, failures: list[str], begin: float, stem: Path | None) -> Path:
     """Write the results so far to `stem` (a new name when None); the stem."""
     elapsed = time.monotonic() - begin
-    info = {**info, "load_average_end": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    info = {**info, "load_average_end": load_average()}
     result = {
         "date": datetime.date.today().isoformat(),
         "machine": info,

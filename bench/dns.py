@@ -44,6 +44,7 @@ from machine import (  # bench/machine.py, before bench/ leaves the front of sys
     ROOT,
     argument_parser,
     leave_bench_path,
+    load_average,
     machine,
     positive_int,
     stop,
@@ -389,7 +390,7 @@ def main(argv: list[str]) -> int:
         print(f"bench/dns.py: the tap rows are left out: {no_tap}", file=sys.stderr)
     guest = not args.no_guest
     rows = [row for row in servers(no_tap is None, guest) if row[0] in wanted]
-    load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_start = load_average()
     record: dict[str, object] = {"date": datetime.date.today().isoformat(),
                                  "seconds": args.seconds, "rounds": args.rounds,
                                  "load_start": load_start, "peers": dns_servers.versions(),
@@ -405,7 +406,7 @@ def main(argv: list[str]) -> int:
                 "ratios": {f"{a}/{b}": ratio(measured, a, b) for a, b in RATIOS},
                 "ratios_per_cpu": {f"{a}/{b}": ratio(measured, a, b, "mean_qps_per_cpu")
                                    for a, b in RATIOS}}
-    record["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    record["load_end"] = load_average()
     record["machine"] = machine()
     text = markdown(record, args.seconds, args.rounds)
     stem = write_results("dns", str(record["date"]), record, text, args.out)

@@ -24,7 +24,6 @@ import datetime
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dns_servers import free_port  # bench/dns_servers.py, while bench/ is on sys.path
 from machine import (  # bench/machine.py, first: see there
     ROOT,
     argument_parser,
@@ -79,12 +79,6 @@ http {{
     }}
 }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_http(url: str, expected: bytes, prefix: list[str], timeout: float = 120) -> None:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import platform
 import queue
 import re
 import statistics
@@ -48,6 +47,8 @@ from machine import (  # bench/machine.py, before bench/ leaves sys.path
     ROOT,
     argument_parser,
     leave_bench_path,
+    load_average,
+    machine,
     positive_int,
     write_results,
 )
@@ -263,27 +264,6 @@ def in_process_ms(texts: list[str], path: str) -> list[float]:
     return times
 
 
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
-                            capture_output=True, text=True, check=False).stdout.strip()
-    return {
-        "uname": " ".join(platform.uname()),
-        "cpu": cpu,
-        "nproc": str(os.cpu_count()),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "specc commit": commit or "unknown",
-    }
-
-
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {"median": statistics.median(ordered), "min": ordered[0], "max": ordered[-1],
@@ -308,7 +288,7 @@ def main() -> None:
         debounced, texts = measure(uri, text, args.edits, None)
         direct, _ = measure(uri, text, args.edits, 0)
         checks = in_process_ms(texts, path)
-    info["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["load_average_end"] = load_average()
 
     net = summary(debounced.net_ms)
     verdict = "met" if net["median"] < BAR_MS else "**missed**"

@@ -112,6 +112,11 @@ def _command_output(args: list[str]) -> str:
     return completed.stdout.strip() or "unknown"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages: how busy the shared machine was."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     try:
@@ -131,5 +136,5 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "commit": commit + ("-dirty" if dirty not in ("", "unknown") else ""),
         # Other work on the machine skews the timings; the load says how much.
-        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load_average": load_average(),
     }
