@@ -19,16 +19,10 @@ from pathlib import Path
 
 import pytest
 from servers import ROOT, SPECC, compile_spec, start_server
+from test_dns_vs_nsd import free_port
 
 HOSTED = ("python", "unix")
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def run(image: Path) -> subprocess.CompletedProcess[str]:
@@ -40,7 +34,7 @@ def run(image: Path) -> subprocess.CompletedProcess[str]:
 @needs_gcc
 @pytest.mark.parametrize("target", HOSTED)
 def test_a_busy_udp_port_stops_the_image(tmp_path: Path, target: str) -> None:
-    port = free_port(socket.SOCK_DGRAM)
+    port = free_port()
     image = compile_spec(ROOT / "examples" / "echo.spec", tmp_path, target, "-D", f"port={port}")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
         holder.bind(("127.0.0.1", port))
@@ -52,7 +46,7 @@ def test_a_busy_udp_port_stops_the_image(tmp_path: Path, target: str) -> None:
 @needs_gcc
 @pytest.mark.parametrize("target", HOSTED)
 def test_a_busy_tcp_port_stops_the_image_but_a_restart_works(tmp_path: Path, target: str) -> None:
-    port = free_port(socket.SOCK_STREAM)
+    port = free_port()
     image = compile_spec(ROOT / "examples" / "http.spec", tmp_path, target, "-D", f"port={port}")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
         holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # even so: refused
@@ -81,7 +75,7 @@ def test_a_busy_tcp_port_stops_the_image_but_a_restart_works(tmp_path: Path, tar
 def test_hvt_forwarding_to_a_busy_host_port_fails_to_start(tmp_path: Path) -> None:
     if shutil.which("qemu-system-x86_64") is None:
         pytest.skip("QEMU is not installed")
-    port = free_port(socket.SOCK_DGRAM)
+    port = free_port()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
         holder.bind(("127.0.0.1", port))
         result = subprocess.run([*SPECC, "run", str(ROOT / "examples" / "echo.spec"), "-t", "hvt",
@@ -95,7 +89,7 @@ def test_qemu_itself_refuses_a_busy_forwarded_port(tmp_path: Path) -> None:
     # What `specc run` checks for: QEMU exits with 1 and its own message.
     if shutil.which("qemu-system-x86_64") is None:
         pytest.skip("QEMU is not installed")
-    port = free_port(socket.SOCK_STREAM)
+    port = free_port()
     printed = subprocess.run([*SPECC, "run", str(ROOT / "examples" / "echo.spec"), "-t", "hvt",
                               "-D", f"port={port}", "-o", str(tmp_path), "--print-command"],
                              capture_output=True, text=True, cwd=ROOT, timeout=300)

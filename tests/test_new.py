@@ -19,6 +19,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 from servers import ROOT, SPECC, compile_spec, start_server
+from test_dns_vs_nsd import free_port
 
 HOSTED = ("python", "unix")
 TEMPLATES = ("udp", "dns", "http")
@@ -34,13 +35,6 @@ def new(tmp_path: Path, template: str) -> Path:
     spec = tmp_path / f"my-{template}" / f"my_{template}.spec"
     assert spec.is_file()
     return spec
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def ask(template: str, port: int, deadline: float) -> bytes:
@@ -94,8 +88,7 @@ def test_a_new_spec_builds_and_answers_hosted(tmp_path: Path, template: str, tar
     if target == "unix" and shutil.which("gcc") is None:
         pytest.skip("gcc is not installed")
     spec = new(tmp_path, template)
-    kind = socket.SOCK_STREAM if template == "http" else socket.SOCK_DGRAM
-    port = free_port(kind)
+    port = free_port()
     image = compile_spec(spec, tmp_path / "out", target, "-D", f"port={port}")
     server = start_server(image, ("tcp",) if template == "http" else ("udp",))
     try:
@@ -109,8 +102,7 @@ def test_a_new_spec_builds_and_answers_on_hvt(tmp_path: Path, template: str) -> 
     if shutil.which("qemu-system-x86_64") is None or shutil.which("gcc") is None:
         pytest.skip("QEMU or gcc is not installed")
     spec = new(tmp_path, template)
-    kind = socket.SOCK_STREAM if template == "http" else socket.SOCK_DGRAM
-    port = free_port(kind)
+    port = free_port()
     built = specc("compile", str(spec), "-t", "hvt", "-D", f"port={port}", "-o",
                   str(tmp_path / "out"), "--format", "gcc", cwd=tmp_path)
     assert built.returncode == 0, built.stdout + built.stderr
