@@ -55,6 +55,7 @@ def check_source(
     overlays: Mapping[str, str] | None = None,
     data_cache: DataCache | None = None,
     parse: Parser | None = None,
+    make_checker: Callable[[CheckedProgram, DiagnosticSink], ProgramChecker] | None = None,
 ) -> CheckResult:
     """Check ``text`` as the application file at ``path``.
 
@@ -64,7 +65,10 @@ def check_source(
     ``data_cache`` keeps what was read until those files change.  ``parse``
     parses ``text`` in place of :func:`specc.syntax.parser.parse_module` (the
     language server's :class:`specc.incremental.parse.IncrementalParser`,
-    which gives the same module faster after a small edit).
+    which gives the same module faster after a small edit); ``make_checker`` makes
+    the checker (the language server's
+    :meth:`specc.incremental.check.IncrementalCheck.checker`, which gives the
+    same diagnostics without checking again the bodies an edit left alone).
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; the targets are {', '.join(TARGETS)}")
@@ -81,7 +85,8 @@ def check_source(
         sources.update(loaded.sources)
         sources[prelude_source.path] = prelude_source
         program = CheckedProgram(loaded.root, loaded.used, prelude, sources, target)
-        checker = ProgramChecker(program, sink)
+        checker = ProgramChecker(program, sink) if make_checker is None else \
+            make_checker(program, sink)
         checker.run()
         # The zone files' texts, for carets; not the program's own sources
         # (the manifest lists those as the spec's inputs).

@@ -1,7 +1,8 @@
 """The language server's incremental re-check gives exactly what a full check
 gives: random edit sequences over the examples and bench/lsp.py's generated
 1,000-line spec, compared after every edit (the syntax tree, span for span,
-with a full parse's, and the diagnostics with specc.api.check_source's)."""
+with a full parse's; the diagnostics, and every table of the checked
+program, with specc.api.check_source's)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import pytest
 
 from specc import ast
 from specc.api import check_source
+from specc.check.program import CheckedProgram
 from specc.diagnostics import DiagnosticSink
+from specc.incremental.check import IncrementalCheck
 from specc.incremental.chunks import split
 from specc.incremental.parse import IncrementalParser
 from specc.incremental.relocate import Relocator
@@ -155,15 +158,23 @@ def edit(text: str, rng: random.Random, history: list[str]) -> str:
     return text[:at] + "\n" * rng.randrange(1, 3) + text[at:]
 
 
+@dataclasses.dataclass
+class Incremental:
+    """One document's incremental state, as the language server keeps it."""
+
+    parser: IncrementalParser = dataclasses.field(default_factory=IncrementalParser)
+    check: IncrementalCheck = dataclasses.field(default_factory=IncrementalCheck)
+
+
 def run_edits(text: str, path: str, count: int, seed: int,
-              check: Callable[[str, IncrementalParser], bool]) -> IncrementalParser:
+              check: Callable[[str, Incremental], bool]) -> None:
     """``count`` random edits from ``text``, each checked.  A syntax error is
     mostly fixed soon (as an editor's user would), so that the edits explore
     both texts that split well and texts that do not.  ``check`` says whether
     the text has no syntax error."""
     rng = random.Random(seed)
-    parser = IncrementalParser()
-    check(text, parser)
+    state = Incremental()
+    check(text, state)
     history = [text]
     good = text
     for _ in range(count):
@@ -172,13 +183,13 @@ def run_edits(text: str, path: str, count: int, seed: int,
         else:
             text = edit(text, rng, history)
             history.append(text)
-        if check(text, parser):
+        if check(text, state):
             good = text
-    return parser
 
 
-def compare_parse(path: str, totals: dict[str, int]) -> Callable[[str, IncrementalParser], bool]:
-    def check(text: str, parser: IncrementalParser) -> bool:
+def compare_parse(path: str, totals: dict[str, int]) -> Callable[[str, Incremental], bool]:
+    def check(text: str, state: Incremental) -> bool:
+        parser = state.parser
         source = SourceFile(path, text)
         sink = DiagnosticSink()
         incremental = parser.parse(source, sink)
@@ -198,19 +209,116 @@ def compare_parse(path: str, totals: dict[str, int]) -> Callable[[str, Increment
     return check
 
 
-def compare_check(path: str, totals: dict[str, int]) -> Callable[[str, IncrementalParser], bool]:
-    def check(text: str, parser: IncrementalParser) -> bool:
-        incremental = check_source(text, path, parse=parser.parse)
+def canon(v: Any, index: dict[int, int]) -> Any:
+    """``v`` with every syntax tree node replaced by its place in the walk of
+    the program's modules (``index``), so that the tables of two checks of
+    the same text (keyed by their own nodes) can be compared; dicts keep
+    their order."""
+    kind = type(v)
+    if id(v) in index:
+        return ("node", index[id(v)])
+    if kind in (tuple, list):
+        return (kind.__name__, tuple(canon(x, index) for x in v))
+    if kind is dict:
+        return ("dict", tuple((canon(k, index), canon(x, index)) for k, x in v.items()))
+    if kind in (set, frozenset):
+        return ("set", frozenset(canon(x, index) for x in v))
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return (kind.__name__, tuple(canon(getattr(v, f.name), index)
+                                     for f in dataclasses.fields(v)))
+    return v
+
+
+def program_tables(program: CheckedProgram) -> dict[str, Any]:
+    modules = (program.root, *program.used, program.prelude)
+    index = {id(n): i for i, n in enumerate(nodes(modules))}
+    index.update({id(m): -1 - i for i, m in enumerate(modules)})
+    return {f.name: canon(getattr(program, f.name), index)
+            for f in dataclasses.fields(program)}
+
+
+def compare_check(path: str, totals: dict[str, int], *, tables: bool = True
+                  ) -> Callable[[str, Incremental], bool]:
+    def check(text: str, state: Incremental) -> bool:
+        incremental = check_source(text, path, parse=state.parser.parse,
+                                   make_checker=state.check.checker)
         full = check_source(text, path)
         assert incremental.diagnostics == full.diagnostics, text
-        totals["full"] += parser.stats.full
-        totals["incremental"] += not parser.stats.full
+        assert incremental.sources == full.sources
+        assert (incremental.program is None) == (full.program is None)
+        if tables and incremental.program is not None and full.program is not None:
+            same_tree(incremental.program.root, full.program.root)
+            mine, theirs = program_tables(incremental.program), program_tables(full.program)
+            for name, value in theirs.items():
+                assert mine[name] == value, f"CheckedProgram.{name} differs"
+        totals["full"] += state.parser.stats.full
+        totals["incremental"] += not state.parser.stats.full
+        totals["replayed"] += state.check.stats.replayed
         totals["edits"] += 1
         return not any(d.code.startswith("E00") for d in full.diagnostics)
     return check
 
 
 SPECS = [(p.name, p.read_text(encoding="utf-8"), str(p)) for p in EXAMPLES]
+
+# Every fact a replayed body must give back: a `var` read only in `reader`
+# (else W0002), an impure `twice` called from a constant, directly and through
+# `via` (E0301 from the purity facts and the calls), compile-time values and a data call in bodies (E0301 from
+# the stage check, E0501 from reading data).
+REPLAY = """\
+## What replaying a function body's check must keep.
+unikernel replay "incremental checking"
+
+config {
+  const port: u16 = 7
+  const n: u32 = twice(3)
+  const m: u32 = via(3)
+}
+
+devices {
+  ip = host_ip()
+  udp4 = udp(ip)
+  log = console_log(LogLevel.info)
+}
+
+var count: u64 = 0
+
+fn twice(x: u32) -> u32 {
+  count = 1
+  return x * 2
+}
+
+fn via(x: u32) -> u32 {
+  return twice(x)
+}
+
+fn reader() -> u64 {
+  return count
+}
+
+fn zone_size(path: string) -> u32 {
+  let z = zonefile(path)
+  return z.records
+}
+
+fn fixed_zone() -> u32 {
+  return zonefile("zones/missing.zone").records
+}
+
+fn other(x: u32) -> u32 {
+  return x + 1
+}
+
+fn answer(d: Datagram) -> bytes? {
+  let size = zone_size("a")
+  log.info("{reader()} {other(2)} {size} {fixed_zone()}")
+  return some(d.payload)
+}
+
+main {
+  udp4.listen(config.port, answer)
+}
+"""
 
 
 @pytest.mark.parametrize("name,text,path", SPECS, ids=[s[0] for s in SPECS])
@@ -227,12 +335,17 @@ def test_random_edits_parse_as_a_full_parse(name: str, text: str, path: str) -> 
     assert totals["full"] > 0 and totals["moved"] > 0, totals
 
 
-@pytest.mark.parametrize("name,text,path", SPECS, ids=[s[0] for s in SPECS])
+CHECKED = [*SPECS, ("replay", REPLAY, "/nonexistent-specc-test/replay.spec")]
+
+
+@pytest.mark.parametrize("name,text,path", CHECKED, ids=[s[0] for s in CHECKED])
 def test_random_edits_check_as_a_full_check(name: str, text: str, path: str) -> None:
-    totals = {"full": 0, "incremental": 0, "edits": 0}
+    totals = {"full": 0, "incremental": 0, "replayed": 0, "edits": 0}
     for seed in range(2):
         run_edits(text, path, 15, 100 + seed, compare_check(path, totals))
     assert totals["incremental"] > 0 and totals["full"] > 0, totals
+    if "fn " in text:
+        assert totals["replayed"] > 0, totals
 
 
 def test_random_edits_of_the_bench_spec(tmp_path: Path) -> None:
@@ -241,9 +354,28 @@ def test_random_edits_of_the_bench_spec(tmp_path: Path) -> None:
     parse_totals = {"full": 0, "incremental": 0, "moved": 0, "edits": 0}
     run_edits(text, path, 12, 7, compare_parse(path, parse_totals))
     assert parse_totals["incremental"] > 5 and parse_totals["moved"] > 100, parse_totals
-    check_totals = {"full": 0, "incremental": 0, "edits": 0}
+    check_totals = {"full": 0, "incremental": 0, "replayed": 0, "edits": 0}
     run_edits(text, path, 5, 8, compare_check(path, check_totals))
     assert check_totals["incremental"] > 2, check_totals
+
+
+def test_an_edit_rechecks_only_its_function(tmp_path: Path) -> None:
+    path = str(tmp_path / "replay.spec")
+    totals = {"full": 0, "incremental": 0, "replayed": 0, "edits": 0}
+    check = compare_check(path, totals)
+    state = Incremental()
+    texts = [REPLAY, REPLAY.replace("x + 1", "x + 2"), REPLAY.replace("x + 1", "x + z"),
+             REPLAY.replace("x + 1", "x + 2"), REPLAY.replace("x + 1", "x +  1"),
+             REPLAY.replace("x + 1", "x + 1\n")]
+    replayed = []
+    for text in texts:
+        check(text, state)
+        replayed.append((state.check.stats.replayed, state.check.stats.checked))
+    # Opened: everything checked.  The same length: only `other` again.
+    # Longer: the functions after it have moved, and the headers with them.
+    assert replayed[0] == (0, 7)
+    assert replayed[1:4] == [(6, 1)] * 3
+    assert replayed[4] == (0, 7) and replayed[5] == (0, 7)
 
 
 def test_an_edit_reparses_only_its_declaration() -> None:

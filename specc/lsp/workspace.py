@@ -29,6 +29,7 @@ from specc.check.loader import prelude_path
 from specc.check.program import CheckedProgram
 from specc.diagnostics import Diagnostic, Note, Severity
 from specc.evaluate.data import resolve
+from specc.incremental.check import IncrementalCheck
 from specc.incremental.parse import IncrementalParser
 from specc.lsp.convert import path_to_uri, uri_to_path
 from specc.lsp.index import Index, build_index
@@ -122,8 +123,10 @@ class DocumentState:
     # Other files this document's check reported problems in (URIs).
     published_elsewhere: set[str] = field(default_factory=set)
     check_seconds: float = 0.0
-    # Re-parses only the declarations an edit changed (the same module as a full parse).
+    # Re-parse only the declarations an edit changed, and re-check only the
+    # function bodies it changed (the same result as a full check).
     parser: IncrementalParser = field(default_factory=IncrementalParser)
+    incremental: IncrementalCheck = field(default_factory=IncrementalCheck)
     _index: Index | None = None
 
     @property
@@ -254,7 +257,8 @@ class Workspace:
         try:
             result = check_source(text, state.path, target=self.settings.target,
                                   overlays=overlays, data_cache=self.data_cache,
-                                  parse=state.parser.parse)
+                                  parse=state.parser.parse,
+                                  make_checker=state.incremental.checker)
         except Exception as error:  # check_source reports its own bugs; this is a last resort
             self.log(f"specc: checking {state.path} failed: {type(error).__name__}: {error}")
             empty = Span(state.path, 1, 1, 1, 1, 0, 0)
