@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +45,30 @@ def positive_int(text: str) -> int:
     return value
 
 
+# Set (to anything but empty), a script parses its arguments, prints them as
+# JSON and exits 0 without running: tests/test_bench_scripts.py checks so that
+# the "Reproduce:" lines of bench/results still parse, without a benchmark.
+PARSE_ONLY = "SPECC_BENCH_PARSE_ONLY"
+
+
+class _Parser(argparse.ArgumentParser):
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: None = None) -> argparse.Namespace:
+        parsed = super().parse_args(args, namespace)
+        if os.environ.get(PARSE_ONLY):
+            print(json.dumps(vars(parsed), default=str, sort_keys=True))
+            raise SystemExit(0)
+        return parsed
+
+
 def argument_parser(doc: str | None, script: str) -> argparse.ArgumentParser:
     """The argument parser of the bench script at path `script` (its
     __file__): named bench/NAME.py, as the "Reproduce:" lines of bench/results
     spell it, with its docstring's first paragraph as the description and the
     rest after the options (verbatim: the docstrings are laid out by hand)."""
     head, _, rest = (doc or "").strip().partition("\n\n")
-    return argparse.ArgumentParser(prog=f"bench/{Path(script).name}", description=head,
-                                   epilog=rest or None,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return _Parser(prog=f"bench/{Path(script).name}", description=head, epilog=rest or None,
+                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _claim(directory: Path, base: str) -> Path:
