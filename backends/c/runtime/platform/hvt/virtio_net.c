@@ -441,12 +441,38 @@ int platform_net_write(const void *frame, size_t len)
     return 0;
 }
 
+/*
+ * Under TCG, QEMU's software TLB starts at 256 direct-mapped entries and is
+ * resized only when the guest flushes it: at a flush, if more than 70% of
+ * the entries were filled since the last one, it doubles
+ * (accel/tcg/cputlb.c, tlb_mmu_resize_locked).  This image never flushes
+ * after boot, so it kept 256 entries, while one answer touches the rings,
+ * 96 pages of packet buffers, the code and, for a large zone, pages all over
+ * its table: refilling entries (x86_cpu_tlb_fill, the page walk) took about
+ * 15% of the vCPU thread (perf on QEMU under dnsperf, issue 13).
+ * Reloading CR3 every 4,096 received frames flushes it, so it grows to fit
+ * and stays; the cost is one refill of the working set per 4,096 frames.
+ * Under KVM the same flush costs about as little.
+ */
+#define TLB_FLUSH_FRAMES 4096u
+static unsigned frames_since_flush;
+
+static void tlb_flush_now_and_then(void)
+{
+    if (++frames_since_flush < TLB_FLUSH_FRAMES)
+        return;
+    frames_since_flush = 0;
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0\n\tmov %0, %%cr3" : "=r"(cr3) : : "memory");
+}
+
 ptrdiff_t platform_net_read(void *out, size_t cap)
 {
     if (!hvt_net_base)
         return -1;
     if (rxq.used->idx == rxq.used_seen)
         return 0;
+    tlb_flush_now_and_then();
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     volatile struct vring_used_elem *e = &rxq.used->ring[rxq.used_seen % rxq.size];
     uint32_t id = e->id, len = e->len;
