@@ -32,7 +32,7 @@ import pytest
 from dns_queries import ZONE_FILES, dropped, make, opt, query_set, question, raw, sizes
 
 from specc.backends.c.build import hvt_cflags
-from specc.backends.dns.c_table import table_to_c
+from specc.backends.dns.c_table import hash_slots, name_hash, table_to_c
 from specc.backends.dns.precompute import build_table
 from specc.backends.python.runtime.dns_answer import answer
 
@@ -478,6 +478,46 @@ def test_an_empty_table_part_still_compiles(tmp_path: Path) -> None:
                            str(source), "-o", str(tmp_path / "tiny.o")],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def probe(slots: list[int], keys: list[bytes], key: bytes) -> tuple[int | None, int]:
+    """find_node() of dns_answer.c over `slots`: the key's node index (None:
+    absent) and the slots passed over before the answer."""
+    mask, at, passed = len(slots) - 1, name_hash(key) & (len(slots) - 1), 0
+    while slots[at]:
+        if keys[slots[at] - 1] == key:
+            return slots[at] - 1, passed
+        at, passed = (at + 1) & mask, passed + 1
+    return None, passed
+
+
+def test_the_hash_index_finds_every_name_and_the_harness_sees_collisions() -> None:
+    """Every node is found from its hash slot; in the tables the harness
+    answers from, some names sit past their slot, so its replies go through
+    the probing of find_node (dns_table_valid, run by the harness at start,
+    also looks every node up in C)."""
+    displaced = 0
+    for table in tables().values():
+        keys = sorted(table["nodes"])
+        slots = hash_slots(keys)
+        assert len(slots) >= 2 * len(keys) and len(slots) & (len(slots) - 1) == 0
+        for index, key in enumerate(keys):
+            found, passed = probe(slots, keys, key)
+            assert found == index
+            displaced += passed > 0
+        assert probe(slots, keys, b"\x07missing" + keys[0])[0] is None
+    assert displaced > 0
+
+
+def test_the_hash_index_wraps_around_its_end() -> None:
+    """Two names hashing to the last slot: the second goes to slot 0."""
+    wanted = 3  # 2 names -> 4 slots
+    names = [wire for wire in (bytes([2, 97 + i // 26, 97 + i % 26, 0]) for i in range(676))
+             if name_hash(wire) & wanted == wanted][:2]
+    assert len(names) == 2
+    slots = hash_slots(names)
+    assert slots[wanted] == 1 and slots[0] == 2
+    assert [probe(slots, names, key)[0] for key in names] == [0, 1]
 
 
 @pytest.mark.parametrize("change, message", [

@@ -289,22 +289,28 @@ static int compare_names(const uint8_t *a, size_t a_len, const uint8_t *b, size_
     return (a_len > b_len) - (a_len < b_len);
 }
 
+/* 32-bit FNV-1a, as c_table.py's name_hash(), which placed the keys. */
+static uint32_t name_hash(const uint8_t *p, size_t n)
+{
+    uint32_t h = 0x811C9DC5u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x01000193u;
+    return h;
+}
+
+/* The node whose key is `name`, by the hash index: probe from the name's
+ * slot to the next empty one.  dns_table_valid() checks that there is one. */
 static const struct dns_node *find_node(const struct dns_table *t, const uint8_t *name,
                                         size_t len)
 {
-    size_t low = 0, high = t->node_count;
-    while (low < high) {
-        size_t mid = low + (high - low) / 2;
-        const struct dns_node *node = &t->nodes[mid];
-        int c = compare_names(t->names + node->name, node->name_len, name, len);
-        if (c == 0)
+    for (uint32_t i = name_hash(name, len) & t->slot_mask;; i = (i + 1) & t->slot_mask) {
+        uint32_t slot = t->slots[i];
+        if (slot == 0)
+            return NULL;
+        const struct dns_node *node = &t->nodes[slot - 1];
+        if (node->name_len == len && memcmp(t->names + node->name, name, len) == 0)
             return node;
-        if (c < 0)
-            low = mid + 1;
-        else
-            high = mid;
     }
-    return NULL;
 }
 
 /* map.get(qtype, fallback) over a run of `types` sorted by qtype. */
@@ -639,6 +645,24 @@ static bool answer_valid(const struct dns_table *t, const struct dns_table_answe
     return true;
 }
 
+/* A power of two of slots, fewer nodes than slots (so a probe ends), every
+ * slot empty or a node, and every node found at its own index. */
+static bool slots_valid(const struct dns_table *t)
+{
+    uint64_t size = (uint64_t)t->slot_mask + 1;
+    if ((size & (size - 1)) != 0 || t->node_count >= size)
+        return false;
+    for (uint64_t i = 0; i < size; i++)
+        if (t->slots[i] > t->node_count)
+            return false;
+    for (uint32_t i = 0; i < t->node_count; i++) {
+        const struct dns_node *node = &t->nodes[i];
+        if (find_node(t, t->names + node->name, node->name_len) != node)
+            return false;
+    }
+    return true;
+}
+
 int dns_table_valid(const struct dns_table *t)
 {
     if (t->format != DNS_TABLE_FORMAT || t->apex_len == 0 || t->apex_len > MAX_NAME)
@@ -646,6 +670,8 @@ int dns_table_valid(const struct dns_table *t)
     for (uint32_t i = 0; i < t->node_count; i++)
         if (!node_valid(t, i))
             return 0;
+    if (!slots_valid(t))
+        return 0;
     for (uint32_t i = 0; i < t->answer_count; i++)
         if (!answer_valid(t, &t->answers[i]))
             return 0;

@@ -66,9 +66,15 @@ struct dns_table {
     const uint8_t *apex;
     uint32_t apex_len;
     /* Nodes sorted by key, compared as bytes (memcmp, then the shorter
-     * first: Python's bytes order), for a binary search. */
+     * first: Python's bytes order). */
     const struct dns_node *nodes;
     uint32_t node_count;
+    /* The hash index over the nodes: slot_mask + 1 slots (a power of two,
+     * at least 2 * node_count), each 0 or 1 + a node's index; a key is at
+     * the FNV-1a hash of the key & slot_mask or in the slots after it
+     * (linear probing), before the next empty one (c_table.py). */
+    const uint32_t *slots;
+    uint32_t slot_mask;
     const uint8_t *names;
     uint32_t names_len;
     const struct dns_type_answer *types;

@@ -41,6 +41,13 @@ static const struct dns_node dev_dns_zone_table_nodes[] = {
     {221, 27, 8, 48, 35, 0, 59, 13},
 };
 
+static const uint32_t dev_dns_zone_table_slots[] = {
+    0, 0, 0, 0, 0, 0, 0, 4,
+    12, 0, 0, 0, 5, 2, 1, 0,
+    6, 8, 11, 0, 0, 0, 0, 13,
+    3, 9, 10, 0, 0, 0, 0, 7,
+};
+
 static const struct dns_type_answer dev_dns_zone_table_types[] = {
     {1, 1},
     {16, 2},
@@ -635,6 +642,8 @@ const struct dns_table dev_dns_zone_table = {
     .apex_len = 13,
     .nodes = dev_dns_zone_table_nodes,
     .node_count = 13,
+    .slots = dev_dns_zone_table_slots,
+    .slot_mask = 31,
     .names = dev_dns_zone_table_names,
     .names_len = 234,
     .types = dev_dns_zone_table_types,
