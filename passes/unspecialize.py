@@ -10,15 +10,15 @@ What the option changes, pass by pass:
   time reads it: not the devices block (the device graph is built at
   compile time), a `var`'s initial value, a key's default or `requires`, nor
   a function any of those calls.  A key that would make the residual code
-  use an instance the target cannot build stays constant as well (no TCP on
-  hvt yet: `config.tcp` stays); `plan` says why for each key.
+  use an instance the target cannot build stays constant as well; `plan`
+  says why for each key.
 - fold: constant expressions are still evaluated (a zone's origin is only
   known at compile time), but every `if`, `if let`, `while` and `match` keeps
   all of its arms, no function of the spec runs at compile time and no call
   a component would drop is removed.  Still decided: conditions on `target`
   and conditions with an arm that uses a device the target cannot build
-  (`if config.tcp` on hvt, which has no TCP yet): the other arm could not be
-  built.
+  (a component with no implementation on that target): the other arm could
+  not be built.
 - dce: every function, top-level `var` and device instance the target can
   build is kept, reached from `main` or not (`keep_everything`).
 - the C back ends compile without -ffunction-sections and link without
