@@ -18,13 +18,14 @@ from specc.check.data import DataCache, read_data
 from specc.check.loader import Parser, load_files, load_prelude
 from specc.check.program import CheckedProgram
 from specc.diagnostics import Diagnostic, DiagnosticSink, Note
+from specc.records import Record
 from specc.span import SourceFile, Span
 
 TARGETS = ("hvt", "unix", "python")
 
 
-@dataclass
-class CheckResult:
+@dataclass(repr=False)
+class CheckResult(Record):
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Every file read, keyed by the path its spans use.
     sources: dict[str, SourceFile] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from specc.records import Record
 from specc.span import Span
 from specc.values import Value
 
@@ -21,26 +22,26 @@ from specc.values import Value
 # Type expressions (what the user wrote where a type goes)
 
 
-@dataclass(eq=False, slots=True)
-class TypeName:
+@dataclass(eq=False, slots=True, repr=False)
+class TypeName(Record):
     span: Span
     name: str
 
 
-@dataclass(eq=False, slots=True)
-class OptionType:
+@dataclass(eq=False, slots=True, repr=False)
+class OptionType(Record):
     span: Span
     inner: TypeExpr
 
 
-@dataclass(eq=False, slots=True)
-class ListType:
+@dataclass(eq=False, slots=True, repr=False)
+class ListType(Record):
     span: Span
     element: TypeExpr
 
 
-@dataclass(eq=False, slots=True)
-class FnType:
+@dataclass(eq=False, slots=True, repr=False)
+class FnType(Record):
     span: Span
     params: tuple[TypeExpr, ...]
     result: TypeExpr | None
@@ -52,72 +53,72 @@ TypeExpr = TypeName | OptionType | ListType | FnType
 # Expressions
 
 
-@dataclass(eq=False, slots=True)
-class IntLit:
+@dataclass(eq=False, slots=True, repr=False)
+class IntLit(Record):
     span: Span
     value: int
 
 
-@dataclass(eq=False, slots=True)
-class BoolLit:
+@dataclass(eq=False, slots=True, repr=False)
+class BoolLit(Record):
     span: Span
     value: bool
 
 
-@dataclass(eq=False, slots=True)
-class NoneLit:
+@dataclass(eq=False, slots=True, repr=False)
+class NoneLit(Record):
     span: Span
 
 
-@dataclass(eq=False, slots=True)
-class StringLit:
+@dataclass(eq=False, slots=True, repr=False)
+class StringLit(Record):
     """A string; ``parts`` alternate literal text and interpolated expressions."""
 
     span: Span
     parts: tuple[str | Expr, ...]
 
 
-@dataclass(eq=False, slots=True)
-class BytesLit:
+@dataclass(eq=False, slots=True, repr=False)
+class BytesLit(Record):
     span: Span
     value: bytes
 
 
-@dataclass(eq=False, slots=True)
-class DurationLit:
+@dataclass(eq=False, slots=True, repr=False)
+class DurationLit(Record):
     span: Span
     nanoseconds: int
     text: str
 
 
-@dataclass(eq=False, slots=True)
-class SizeLit:
+@dataclass(eq=False, slots=True, repr=False)
+class SizeLit(Record):
     span: Span
     size: int  # in bytes
     text: str
 
 
-@dataclass(eq=False, slots=True)
-class Ipv4Lit:
+@dataclass(eq=False, slots=True, repr=False)
+class Ipv4Lit(Record):
     span: Span
     address: int  # host byte order
 
 
-@dataclass(eq=False, slots=True)
-class CidrLit:
+@dataclass(eq=False, slots=True, repr=False)
+class CidrLit(Record):
     span: Span
     address: int  # host bits kept
     prefix: int
 
 
-@dataclass(eq=False, slots=True)
-class Name:
+@dataclass(eq=False, slots=True, repr=False)
+class Name(Record):
     span: Span
     name: str
 
 
-@dataclass(eq=False, slots=True)
-class ConfigRef:
+@dataclass(eq=False, slots=True, repr=False)
+class ConfigRef(Record):
     """``config.key``."""
 
     span: Span
@@ -125,15 +126,15 @@ class ConfigRef:
     key_span: Span
 
 
-@dataclass(eq=False, slots=True)
-class TargetRef:
+@dataclass(eq=False, slots=True, repr=False)
+class TargetRef(Record):
     """The builtin constant ``target``."""
 
     span: Span
 
 
-@dataclass(eq=False, slots=True)
-class Field:
+@dataclass(eq=False, slots=True, repr=False)
+class Field(Record):
     """``obj.name``: a struct field, an enum value (``LogLevel.info``), a
     compile-time property (``zone.origin``) or, as a callee, a device operation."""
 
@@ -143,31 +144,31 @@ class Field:
     name_span: Span
 
 
-@dataclass(eq=False, slots=True)
-class Index:
+@dataclass(eq=False, slots=True, repr=False)
+class Index(Record):
     span: Span
     obj: Expr
     index: Expr
 
 
-@dataclass(eq=False, slots=True)
-class Slice:
+@dataclass(eq=False, slots=True, repr=False)
+class Slice(Record):
     span: Span
     obj: Expr
     lower: Expr | None
     upper: Expr | None
 
 
-@dataclass(eq=False, slots=True)
-class Arg:
+@dataclass(eq=False, slots=True, repr=False)
+class Arg(Record):
     span: Span
     name: str | None
     name_span: Span | None
     value: Expr
 
 
-@dataclass(eq=False, slots=True)
-class Call:
+@dataclass(eq=False, slots=True, repr=False)
+class Call(Record):
     span: Span
     callee: Expr
     args: tuple[Arg, ...]
@@ -178,15 +179,15 @@ class UnaryOp(Enum):
     NOT = "not"
 
 
-@dataclass(eq=False, slots=True)
-class Unary:
+@dataclass(eq=False, slots=True, repr=False)
+class Unary(Record):
     span: Span
     op: UnaryOp
     operand: Expr
 
 
-@dataclass(eq=False, slots=True)
-class Binary:
+@dataclass(eq=False, slots=True, repr=False)
+class Binary(Record):
     span: Span
     op: str  # the operator as written: "+", "==", "and", "??", ...
     op_span: Span
@@ -194,31 +195,31 @@ class Binary:
     right: Expr
 
 
-@dataclass(eq=False, slots=True)
-class Cast:
+@dataclass(eq=False, slots=True, repr=False)
+class Cast(Record):
     span: Span
     expr: Expr
     type: TypeExpr
 
 
-@dataclass(eq=False, slots=True)
-class IfExpr:
+@dataclass(eq=False, slots=True, repr=False)
+class IfExpr(Record):
     span: Span
     cond: Expr
     then: Expr
     else_: Expr
 
 
-@dataclass(eq=False, slots=True)
-class MatchArm:
+@dataclass(eq=False, slots=True, repr=False)
+class MatchArm(Record):
     span: Span
     pattern: Pattern
     # An expression arm gives a value; a block or statement arm does not.
     body: Expr | Block | Stmt
 
 
-@dataclass(eq=False, slots=True)
-class Match:
+@dataclass(eq=False, slots=True, repr=False)
+class Match(Record):
     """``match e { ... }``, as an expression or (with statement arms) a statement."""
 
     span: Span
@@ -226,44 +227,44 @@ class Match:
     arms: tuple[MatchArm, ...]
 
 
-@dataclass(eq=False, slots=True)
-class FieldInit:
+@dataclass(eq=False, slots=True, repr=False)
+class FieldInit(Record):
     span: Span
     name: str
     name_span: Span
     value: Expr
 
 
-@dataclass(eq=False, slots=True)
-class StructLit:
+@dataclass(eq=False, slots=True, repr=False)
+class StructLit(Record):
     span: Span
     name: str
     name_span: Span
     fields: tuple[FieldInit, ...]
 
 
-@dataclass(eq=False, slots=True)
-class ListLit:
+@dataclass(eq=False, slots=True, repr=False)
+class ListLit(Record):
     span: Span
     items: tuple[Expr, ...]
 
 
-@dataclass(eq=False, slots=True)
-class SomeExpr:
+@dataclass(eq=False, slots=True, repr=False)
+class SomeExpr(Record):
     span: Span
     value: Expr
 
 
-@dataclass(eq=False, slots=True)
-class Const:
+@dataclass(eq=False, slots=True, repr=False)
+class Const(Record):
     """A value computed at compile time; only the fold pass makes these."""
 
     span: Span
     value: Value
 
 
-@dataclass(eq=False, slots=True)
-class ErrorExpr:
+@dataclass(eq=False, slots=True, repr=False)
+class ErrorExpr(Record):
     """Stands where the parser could not make sense of an expression."""
 
     span: Span
@@ -281,27 +282,27 @@ LITERAL_TYPES = (IntLit, BoolLit, NoneLit, StringLit, BytesLit, DurationLit, Siz
 # Patterns
 
 
-@dataclass(eq=False, slots=True)
-class WildcardPat:
+@dataclass(eq=False, slots=True, repr=False)
+class WildcardPat(Record):
     span: Span
 
 
-@dataclass(eq=False, slots=True)
-class BindPat:
+@dataclass(eq=False, slots=True, repr=False)
+class BindPat(Record):
     """A bare name in a pattern binds the matched value (``some(x)``)."""
 
     span: Span
     name: str
 
 
-@dataclass(eq=False, slots=True)
-class LiteralPat:
+@dataclass(eq=False, slots=True, repr=False)
+class LiteralPat(Record):
     span: Span
     value: Expr  # a literal, possibly negated
 
 
-@dataclass(eq=False, slots=True)
-class EnumPat:
+@dataclass(eq=False, slots=True, repr=False)
+class EnumPat(Record):
     span: Span
     enum: str
     enum_span: Span
@@ -309,19 +310,19 @@ class EnumPat:
     value_span: Span
 
 
-@dataclass(eq=False, slots=True)
-class SomePat:
+@dataclass(eq=False, slots=True, repr=False)
+class SomePat(Record):
     span: Span
     inner: Pattern
 
 
-@dataclass(eq=False, slots=True)
-class NonePat:
+@dataclass(eq=False, slots=True, repr=False)
+class NonePat(Record):
     span: Span
 
 
-@dataclass(eq=False, slots=True)
-class AltPat:
+@dataclass(eq=False, slots=True, repr=False)
+class AltPat(Record):
     span: Span
     alternatives: tuple[Pattern, ...]
 
@@ -332,14 +333,14 @@ Pattern = WildcardPat | BindPat | LiteralPat | EnumPat | SomePat | NonePat | Alt
 # Statements
 
 
-@dataclass(eq=False, slots=True)
-class Block:
+@dataclass(eq=False, slots=True, repr=False)
+class Block(Record):
     span: Span
     stmts: tuple[Stmt, ...]
 
 
-@dataclass(eq=False, slots=True)
-class Let:
+@dataclass(eq=False, slots=True, repr=False)
+class Let(Record):
     span: Span
     name: str
     name_span: Span
@@ -348,8 +349,8 @@ class Let:
     mutable: bool  # `var` rather than `let`
 
 
-@dataclass(eq=False, slots=True)
-class Assign:
+@dataclass(eq=False, slots=True, repr=False)
+class Assign(Record):
     span: Span
     target: str
     target_span: Span
@@ -357,22 +358,22 @@ class Assign:
     value: Expr
 
 
-@dataclass(eq=False, slots=True)
-class ExprStmt:
+@dataclass(eq=False, slots=True, repr=False)
+class ExprStmt(Record):
     span: Span
     expr: Expr
 
 
-@dataclass(eq=False, slots=True)
-class If:
+@dataclass(eq=False, slots=True, repr=False)
+class If(Record):
     span: Span
     cond: Expr
     then: Block
     else_: Block | If | IfLet | None
 
 
-@dataclass(eq=False, slots=True)
-class IfLet:
+@dataclass(eq=False, slots=True, repr=False)
+class IfLet(Record):
     span: Span
     name: str
     name_span: Span
@@ -381,15 +382,15 @@ class IfLet:
     else_: Block | If | IfLet | None
 
 
-@dataclass(eq=False, slots=True)
-class While:
+@dataclass(eq=False, slots=True, repr=False)
+class While(Record):
     span: Span
     cond: Expr
     body: Block
 
 
-@dataclass(eq=False, slots=True)
-class For:
+@dataclass(eq=False, slots=True, repr=False)
+class For(Record):
     """``for x in xs`` (``upper`` is None) or ``for i in a..b``."""
 
     span: Span
@@ -400,19 +401,19 @@ class For:
     body: Block
 
 
-@dataclass(eq=False, slots=True)
-class Return:
+@dataclass(eq=False, slots=True, repr=False)
+class Return(Record):
     span: Span
     value: Expr | None
 
 
-@dataclass(eq=False, slots=True)
-class Break:
+@dataclass(eq=False, slots=True, repr=False)
+class Break(Record):
     span: Span
 
 
-@dataclass(eq=False, slots=True)
-class Continue:
+@dataclass(eq=False, slots=True, repr=False)
+class Continue(Record):
     span: Span
 
 
@@ -422,8 +423,8 @@ Stmt = Let | Assign | ExprStmt | If | IfLet | While | For | Return | Break | Con
 # Declarations
 
 
-@dataclass(eq=False, slots=True)
-class Unikernel:
+@dataclass(eq=False, slots=True, repr=False)
+class Unikernel(Record):
     span: Span
     name: str
     name_span: Span
@@ -431,22 +432,22 @@ class Unikernel:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class Use:
+@dataclass(eq=False, slots=True, repr=False)
+class Use(Record):
     span: Span
     path: str
     path_span: Span
 
 
-@dataclass(eq=False, slots=True)
-class EnumVariant:
+@dataclass(eq=False, slots=True, repr=False)
+class EnumVariant(Record):
     span: Span
     name: str
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class EnumDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class EnumDecl(Record):
     span: Span
     name: str
     name_span: Span
@@ -454,8 +455,8 @@ class EnumDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class FieldDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class FieldDecl(Record):
     span: Span
     name: str
     name_span: Span
@@ -463,8 +464,8 @@ class FieldDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class StructDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class StructDecl(Record):
     span: Span
     name: str
     name_span: Span
@@ -477,8 +478,8 @@ class KeyKind(Enum):
     PARAM = "param"
 
 
-@dataclass(eq=False, slots=True)
-class ConfigKey:
+@dataclass(eq=False, slots=True, repr=False)
+class ConfigKey(Record):
     span: Span
     kind: KeyKind
     name: str
@@ -489,22 +490,22 @@ class ConfigKey:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class ConfigBlock:
+@dataclass(eq=False, slots=True, repr=False)
+class ConfigBlock(Record):
     span: Span
     keys: tuple[ConfigKey, ...]
 
 
-@dataclass(eq=False, slots=True)
-class Param:
+@dataclass(eq=False, slots=True, repr=False)
+class Param(Record):
     span: Span
     name: str
     name_span: Span
     type: TypeExpr
 
 
-@dataclass(eq=False, slots=True)
-class OpDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class OpDecl(Record):
     """An operation of an interface."""
 
     span: Span
@@ -515,8 +516,8 @@ class OpDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class InterfaceDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class InterfaceDecl(Record):
     span: Span
     name: str
     name_span: Span
@@ -524,8 +525,8 @@ class InterfaceDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class ComponentParam:
+@dataclass(eq=False, slots=True, repr=False)
+class ComponentParam(Record):
     span: Span
     name: str
     name_span: Span
@@ -534,14 +535,14 @@ class ComponentParam:
     default: Expr | None
 
 
-@dataclass(eq=False, slots=True)
-class TargetsItem:
+@dataclass(eq=False, slots=True, repr=False)
+class TargetsItem(Record):
     span: Span
     targets: tuple[tuple[str, Span], ...]
 
 
-@dataclass(eq=False, slots=True)
-class ImplItem:
+@dataclass(eq=False, slots=True, repr=False)
+class ImplItem(Record):
     span: Span
     language: str
     language_span: Span
@@ -549,8 +550,8 @@ class ImplItem:
     path_span: Span
 
 
-@dataclass(eq=False, slots=True)
-class DropItem:
+@dataclass(eq=False, slots=True, repr=False)
+class DropItem(Record):
     span: Span
     op: str
     op_span: Span
@@ -560,8 +561,8 @@ class DropItem:
 ComponentItem = TargetsItem | ImplItem | DropItem
 
 
-@dataclass(eq=False, slots=True)
-class ComponentDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class ComponentDecl(Record):
     span: Span
     name: str
     name_span: Span
@@ -573,8 +574,8 @@ class ComponentDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class DeviceDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class DeviceDecl(Record):
     span: Span
     name: str
     name_span: Span
@@ -582,14 +583,14 @@ class DeviceDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class DevicesBlock:
+@dataclass(eq=False, slots=True, repr=False)
+class DevicesBlock(Record):
     span: Span
     devices: tuple[DeviceDecl, ...]
 
 
-@dataclass(eq=False, slots=True)
-class FnDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class FnDecl(Record):
     span: Span
     name: str
     name_span: Span
@@ -599,8 +600,8 @@ class FnDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class VarDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class VarDecl(Record):
     """A top-level ``var``: state that lives for the whole run (v1.1)."""
 
     span: Span
@@ -611,8 +612,8 @@ class VarDecl:
     doc: str | None
 
 
-@dataclass(eq=False, slots=True)
-class MainDecl:
+@dataclass(eq=False, slots=True, repr=False)
+class MainDecl(Record):
     span: Span
     body: Block
     doc: str | None
@@ -624,14 +625,14 @@ Decl = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Comment:
+@dataclass(frozen=True, slots=True, repr=False)
+class Comment(Record):
     span: Span
     text: str  # including the leading `#`
 
 
-@dataclass(eq=False, slots=True)
-class Module:
+@dataclass(eq=False, slots=True, repr=False)
+class Module(Record):
     """One parsed file."""
 
     path: str

@@ -22,6 +22,7 @@ import click
 
 from specc.check.suggest import did_you_mean
 from specc.diagnostics import Diagnostic, Note, Severity
+from specc.records import Record
 from specc.span import SourceFile, Span
 
 COMMAND_LINE = "<command line>"
@@ -34,8 +35,8 @@ EXIT_USAGE = 2
 TARGET_OPTION = "target"
 
 
-@dataclass(frozen=True)
-class CommandLine:
+@dataclass(frozen=True, repr=False)
+class CommandLine(Record):
     """The command as typed, as a one-line source, with where each word is."""
 
     source: SourceFile

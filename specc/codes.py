@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from specc.records import Record
+
 if TYPE_CHECKING:
     from specc.diagnostics import Severity
 
 
-@dataclass(frozen=True, slots=True)
-class CodeEntry:
+@dataclass(frozen=True, slots=True, repr=False)
+class CodeEntry(Record):
     code: str
     title: str
     is_error: bool = True

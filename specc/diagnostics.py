@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from specc.codes import CODES
+from specc.records import Record
 from specc.span import Span
 
 
@@ -21,16 +22,16 @@ class Severity(enum.Enum):
     NOTE = "note"
 
 
-@dataclass(frozen=True, slots=True)
-class Note:
+@dataclass(frozen=True, slots=True, repr=False)
+class Note(Record):
     """A secondary location that explains the primary one ("declared here")."""
 
     message: str
     span: Span | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+@dataclass(frozen=True, slots=True, repr=False)
+class Diagnostic(Record):
     code: str
     severity: Severity
     message: str
@@ -48,8 +49,8 @@ class Diagnostic:
         return (self.span.file, self.span.start, self.span.end, self.code)
 
 
-@dataclass
-class DiagnosticSink:
+@dataclass(repr=False)
+class DiagnosticSink(Record):
     """Collects diagnostics; passes add to it and never raise for user errors."""
 
     items: list[Diagnostic] = field(default_factory=list)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 
+from specc.records import Record
 
-@dataclass(frozen=True, slots=True)
-class Span:
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Span(Record):
     """A range of source text.
 
     Lines and columns are 1-based; ``end_column`` is the column just after the
@@ -36,8 +38,8 @@ class Span:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
-class SourceFile:
+@dataclass(frozen=True, repr=False)
+class SourceFile(Record):
     """A file's path and text, with a line index for turning offsets into positions."""
 
     path: str

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from specc.records import Record
 from specc.span import Span
 
 
-@dataclass(frozen=True, slots=True)
-class Prim:
+@dataclass(frozen=True, slots=True, repr=False)
+class Prim(Record):
     """A builtin type named by a word: bool, the integers, string, Zone, ..."""
 
     name: str
@@ -17,8 +18,8 @@ class Prim:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
-class OptionT:
+@dataclass(frozen=True, slots=True, repr=False)
+class OptionT(Record):
     inner: Type
 
     def __str__(self) -> str:
@@ -26,16 +27,16 @@ class OptionT:
         return f"{inner}?"
 
 
-@dataclass(frozen=True, slots=True)
-class ListT:
+@dataclass(frozen=True, slots=True, repr=False)
+class ListT(Record):
     element: Type
 
     def __str__(self) -> str:
         return f"[{self.element}]"
 
 
-@dataclass(frozen=True, slots=True)
-class FnT:
+@dataclass(frozen=True, slots=True, repr=False)
+class FnT(Record):
     params: tuple[Type, ...]
     result: Type | None
 
@@ -44,8 +45,8 @@ class FnT:
         return f"fn({params})" + (f" -> {self.result}" if self.result is not None else "")
 
 
-@dataclass(frozen=True, slots=True)
-class EnumT:
+@dataclass(frozen=True, slots=True, repr=False)
+class EnumT(Record):
     name: str
     variants: tuple[str, ...]
     span: Span | None = field(default=None, compare=False)
@@ -54,8 +55,8 @@ class EnumT:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
-class StructT:
+@dataclass(frozen=True, slots=True, repr=False)
+class StructT(Record):
     name: str
     span: Span | None = field(default=None, compare=False)
 
@@ -63,8 +64,8 @@ class StructT:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceT:
+@dataclass(frozen=True, slots=True, repr=False)
+class DeviceT(Record):
     """The type of a device: the interface it provides."""
 
     interface: str
@@ -73,8 +74,8 @@ class DeviceT:
         return self.interface
 
 
-@dataclass(frozen=True, slots=True)
-class ComponentT:
+@dataclass(frozen=True, slots=True, repr=False)
+class ComponentT(Record):
     """A component used as a value (only ever called)."""
 
     name: str
@@ -83,16 +84,16 @@ class ComponentT:
         return f"component {self.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class VoidT:
+@dataclass(frozen=True, slots=True, repr=False)
+class VoidT(Record):
     """What a call of an operation or function without a result gives."""
 
     def __str__(self) -> str:
         return "no value"
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorT:
+@dataclass(frozen=True, slots=True, repr=False)
+class ErrorT(Record):
     """A type that is already known to be wrong: accepted everywhere, so that
     one mistake is reported once."""
 

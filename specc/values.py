@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from specc.records import Record
 
-@dataclass(frozen=True, slots=True)
-class Ipv4V:
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Ipv4V(Record):
     address: int
 
     def __str__(self) -> str:
@@ -20,8 +22,8 @@ class Ipv4V:
         return f"{a >> 24 & 255}.{a >> 16 & 255}.{a >> 8 & 255}.{a & 255}"
 
 
-@dataclass(frozen=True, slots=True)
-class CidrV:
+@dataclass(frozen=True, slots=True, repr=False)
+class CidrV(Record):
     address: int
     prefix: int
 
@@ -59,16 +61,16 @@ def format_duration(nanoseconds: int) -> str:
     return f"{sign}{n // scale}{decimals}{unit}"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class DurationV:
+@dataclass(frozen=True, slots=True, order=True, repr=False)
+class DurationV(Record):
     nanoseconds: int
 
     def __str__(self) -> str:
         return format_duration(self.nanoseconds)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class SizeV:
+@dataclass(frozen=True, slots=True, order=True, repr=False)
+class SizeV(Record):
     size: int
 
     def __str__(self) -> str:
@@ -79,8 +81,8 @@ class SizeV:
         return "0B"
 
 
-@dataclass(frozen=True, slots=True)
-class EnumV:
+@dataclass(frozen=True, slots=True, repr=False)
+class EnumV(Record):
     enum: str
     name: str
     index: int  # declaration order: enums compare by it
@@ -101,8 +103,8 @@ class EnumV:
         return self.index >= other.index
 
 
-@dataclass(frozen=True, slots=True)
-class StructV:
+@dataclass(frozen=True, slots=True, repr=False)
+class StructV(Record):
     name: str
     fields: tuple[tuple[str, Value], ...]
 
@@ -113,15 +115,15 @@ class StructV:
         raise KeyError(name)
 
 
-@dataclass(frozen=True, slots=True)
-class FnRefV:
+@dataclass(frozen=True, slots=True, repr=False)
+class FnRefV(Record):
     """A named top-level function used as a value (a handler)."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class ZoneV:
+@dataclass(frozen=True, slots=True, repr=False)
+class ZoneV(Record):
     """A DNS zone read at compile time by ``zonefile(path)``."""
 
     path: str
@@ -131,16 +133,16 @@ class ZoneV:
     zone: Any = field(compare=False, repr=False)  # the dnspython zone
 
 
-@dataclass(frozen=True, slots=True)
-class FilesV:
+@dataclass(frozen=True, slots=True, repr=False)
+class FilesV(Record):
     """A directory read at compile time by ``dir(path)``: relative path -> contents."""
 
     path: str
     files: tuple[tuple[str, bytes], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceV:
+@dataclass(frozen=True, slots=True, repr=False)
+class DeviceV(Record):
     """A device instance, by its key in the device graph."""
 
     key: str

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from specc import ast
 from specc.check.suggest import did_you_mean
 from specc.diagnostics import DiagnosticSink, Note
+from specc.records import Record
 from specc.span import Span
 
 
-@dataclass(frozen=True)
-class ParamSpec:
+@dataclass(frozen=True, repr=False)
+class ParamSpec(Record):
     name: str
     has_default: bool = False
 

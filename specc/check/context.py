@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from specc.records import Record
 from specc.types import Type
 
 # Contexts whose expressions are evaluated at compile time.
@@ -11,8 +12,8 @@ COMPILE_TIME_CONTEXTS = frozenset({"config", "devices", "composition", "drop", "
                                    "var"})
 
 
-@dataclass
-class Context:
+@dataclass(repr=False)
+class Context(Record):
     kind: str  # "fn", "main", "config", "devices", "composition", "drop", "default",
     # "var" (the initializer of a top-level `var`)
     result: Type | None = None  # a function's result type; None: it gives no value

@@ -24,6 +24,7 @@ from specc.check.program import CheckedProgram
 from specc.diagnostics import Diagnostic, DiagnosticSink, Note
 from specc.evaluate.data import DataLog, read_directory, read_zone, resolve
 from specc.evaluate.errors import NotConstant
+from specc.records import Record
 from specc.span import SourceFile, Span
 
 
@@ -39,15 +40,15 @@ def _is_placeholder(span: Span) -> bool:
 Stamp = tuple[tuple[str, int, int, int], ...]
 
 
-@dataclass
-class _Outcome:
+@dataclass(repr=False)
+class _Outcome(Record):
     stamp: Stamp
     diagnostics: list[Diagnostic]
     sources: dict[str, SourceFile]
 
 
-@dataclass
-class DataCache:
+@dataclass(repr=False)
+class DataCache(Record):
     """Outcomes of reading compile-time files, by (kind, resolved path)."""
 
     entries: dict[tuple[str, str, str], _Outcome] = field(default_factory=dict)

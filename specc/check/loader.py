@@ -11,6 +11,7 @@ from importlib import resources
 
 from specc import ast
 from specc.diagnostics import DiagnosticSink, Note
+from specc.records import Record
 from specc.span import SourceFile
 from specc.syntax.parser import parse_module
 
@@ -20,8 +21,8 @@ Reader = Callable[[str], str]  # path -> text; raises OSError when unreadable
 Parser = Callable[[SourceFile, DiagnosticSink], ast.Module]
 
 
-@dataclass
-class LoadedFiles:
+@dataclass(repr=False)
+class LoadedFiles(Record):
     root: ast.Module
     used: list[ast.Module] = field(default_factory=list)  # dependencies first
     sources: dict[str, SourceFile] = field(default_factory=dict)

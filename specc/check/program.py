@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from specc import ast
+from specc.records import Record
 from specc.span import SourceFile, Span
 from specc.types import DeviceT, ErrorT, FnT, Type
 
 
-@dataclass
-class FunctionInfo:
+@dataclass(repr=False)
+class FunctionInfo(Record):
     name: str
     type: FnT
     param_names: tuple[str, ...]
@@ -19,56 +20,56 @@ class FunctionInfo:
     doc: str | None = None
 
 
-@dataclass
-class StructInfo:
+@dataclass(repr=False)
+class StructInfo(Record):
     decl: ast.StructDecl
     fields: dict[str, Type] = field(default_factory=dict)
 
 
-@dataclass
-class OperationInfo:
+@dataclass(repr=False)
+class OperationInfo(Record):
     name: str
     type: FnT
     param_names: tuple[str, ...]
     decl: ast.OpDecl
 
 
-@dataclass
-class InterfaceInfo:
+@dataclass(repr=False)
+class InterfaceInfo(Record):
     decl: ast.InterfaceDecl
     ops: dict[str, OperationInfo] = field(default_factory=dict)
 
 
-@dataclass
-class ComponentParamInfo:
+@dataclass(repr=False)
+class ComponentParamInfo(Record):
     name: str
     type: Type
     is_const: bool
     decl: ast.ComponentParam
 
 
-@dataclass
-class ComponentInfo:
+@dataclass(repr=False)
+class ComponentInfo(Record):
     decl: ast.ComponentDecl
     params: list[ComponentParamInfo] = field(default_factory=list)
     interface: str = ""
     targets: tuple[str, ...] = ("hvt", "unix", "python")
 
 
-@dataclass
-class DeviceInfo:
+@dataclass(repr=False)
+class DeviceInfo(Record):
     decl: ast.DeviceDecl
     type: DeviceT | ErrorT
 
 
-@dataclass
-class ConfigKeyInfo:
+@dataclass(repr=False)
+class ConfigKeyInfo(Record):
     decl: ast.ConfigKey
     type: Type
 
 
-@dataclass
-class VarInfo:
+@dataclass(repr=False)
+class VarInfo(Record):
     """A top-level `var` (v1.1): run-time state shared by `main` and every function."""
 
     decl: ast.VarDecl
@@ -76,8 +77,8 @@ class VarInfo:
     used: bool = False  # read somewhere (a plain `x = e` alone does not count)
 
 
-@dataclass(frozen=True, slots=True)
-class Symbol:
+@dataclass(frozen=True, slots=True, repr=False)
+class Symbol(Record):
     """What a name refers to, for hover, go-to-definition and references."""
 
     kind: str  # "function", "device", "component", "config", "local", "param", "enum",
@@ -89,8 +90,8 @@ class Symbol:
     doc: str | None = None
 
 
-@dataclass
-class CheckedProgram:
+@dataclass(repr=False)
+class CheckedProgram(Record):
     """The result of the front end for one application file."""
 
     root: ast.Module

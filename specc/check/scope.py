@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from specc.records import Record
 from specc.span import Span
 from specc.types import Type
 
 
-@dataclass
-class Local:
+@dataclass(repr=False)
+class Local(Record):
     name: str
     type: Type
     span: Span

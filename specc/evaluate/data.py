@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from specc import inputs
 from specc.diagnostics import DiagnosticSink, Note
 from specc.evaluate.errors import NotConstant
+from specc.records import Record
 from specc.span import SourceFile, Span
 from specc.values import FilesV, ZoneV
 
@@ -25,8 +26,8 @@ MAX_FILES_BYTES = 64 << 20  # a baked-in directory larger than this is surely a 
 MAX_FILES = 10_000  # and so is one of more files than this (`dir("/")`)
 
 
-@dataclass
-class DataLog:
+@dataclass(repr=False)
+class DataLog(Record):
     """Every file compile-time data was read from, with its hash, and every
     directory a `dir(...)` walked (the manifest's inputs and the depfile)."""
 

@@ -12,6 +12,7 @@ from specc.check.program import CheckedProgram
 from specc.evaluate import arithmetic
 from specc.evaluate.arithmetic import Trap
 from specc.evaluate.errors import EvalError, NotConstant
+from specc.records import Record
 from specc.span import Span
 from specc.types import BYTES, DURATION, I64, SIZE, STRING, Type, is_integer
 from specc.values import (
@@ -40,8 +41,8 @@ RUNTIME_BUILTINS = {"print": "prints to the console", "exit": "stops the image",
                     "now": "reads the clock"}
 
 
-@dataclass
-class Hooks:
+@dataclass(repr=False)
+class Hooks(Record):
     """What the evaluator asks its user for: each pass answers differently."""
 
     config: Callable[[str, Span], Value]
@@ -103,8 +104,8 @@ class _Continue(Exception):
     pass
 
 
-@dataclass
-class Evaluator:
+@dataclass(repr=False)
+class Evaluator(Record):
     program: CheckedProgram
     hooks: Hooks
     target: str = "hvt"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from specc.records import Record
+
 DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
                   "m": 60_000_000_000, "h": 3_600_000_000_000}  # fmt: skip
 SIZE_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
@@ -12,8 +14,8 @@ SIZE_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"'}
 
 
-@dataclass(frozen=True, slots=True)
-class LiteralProblem:
+@dataclass(frozen=True, slots=True, repr=False)
+class LiteralProblem(Record):
     """A problem at ``offset`` (from the token's start), ``length`` characters long."""
 
     offset: int
@@ -94,8 +96,8 @@ def parse_cidr(text: str) -> tuple[int, int, LiteralProblem | None]:
     return address, prefix, None
 
 
-@dataclass(frozen=True, slots=True)
-class Interpolation:
+@dataclass(frozen=True, slots=True, repr=False)
+class Interpolation(Record):
     """``{expr}`` inside a string: the expression text and its offset in the token."""
 
     offset: int

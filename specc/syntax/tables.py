@@ -26,12 +26,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from specc.records import Record
+
 FORMAT = 4
 TABLES_FILE = Path(__file__).resolve().parent / "tables.json"
 
 
-@dataclass(frozen=True)
-class Rule:
+@dataclass(frozen=True, repr=False)
+class Rule(Record):
     size: int  # symbols on the right-hand side
     origin: str  # the nonterminal it reduces to (for the goto)
     callback: str  # the AstBuilder method: the rule's alias, else its name
@@ -39,8 +41,8 @@ class Rule:
     placeholders: tuple[bool, ...]  # where `[optional]` parts were absent: insert None
 
 
-@dataclass(frozen=True)
-class Tables:
+@dataclass(frozen=True, repr=False)
+class Tables(Record):
     terminal_names: dict[str, str]  # "==" -> "__ANON_6"
     # actions[state][terminal] = [1, next state] (shift) or [0, rule index] (reduce)
     actions: list[dict[str, list[int]]]

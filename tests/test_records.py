@@ -1,0 +1,125 @@
+"""specc.records.Record.__repr__ gives the text dataclasses would generate.
+
+Each case declares the same fields twice, once with the generated
+``__repr__`` and once with ``repr=False`` on a Record, and compares the
+texts (the class names are the same: both classes are called ``Node``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import InitVar, dataclass, field
+from typing import Any, ClassVar
+
+from specc import ast, types
+from specc.records import Record
+from specc.span import SourceFile, Span
+
+
+def _declare(on_record: bool, frozen: bool, slots: bool) -> type[Any]:
+    # Decorated after the class statement, with the options as variables
+    # (which mypy does not follow, hence Any).
+    make_dataclass: Any = dataclass
+    if on_record:
+        class Node(Record):
+            span: Span
+            name: str
+            hidden: int = field(default=0, repr=False)
+            children: list[Any] = field(default_factory=list)
+            shared: ClassVar[int] = 3
+            seed: InitVar[int] = 0  # type: ignore[assignment]  # not a dataclass to mypy
+
+        cls: type[Any] = make_dataclass(frozen=frozen, slots=slots, eq=False, repr=False)(Node)
+    else:
+        class Node:  # type: ignore[no-redef]
+            span: Span
+            name: str
+            hidden: int = field(default=0, repr=False)
+            children: list[Any] = field(default_factory=list)
+            shared: ClassVar[int] = 3
+            seed: InitVar[int] = 0  # type: ignore[assignment]  # not a dataclass to mypy
+
+        cls = make_dataclass(frozen=frozen, slots=slots, eq=False)(Node)
+    return cls
+
+
+def _pair(frozen: bool = False, slots: bool = False) -> tuple[type[Any], type[Any]]:
+    """The same class twice (the same qualified name too): with the generated
+    ``__repr__``, and on a Record."""
+    return _declare(False, frozen, slots), _declare(True, frozen, slots)
+
+
+SPAN = Span("a.spec", 1, 2, 1, 5, 1, 4)
+
+
+def test_the_same_text_as_the_generated_repr() -> None:
+    for frozen in (False, True):
+        for slots in (False, True):
+            generated, shared = _pair(frozen, slots)
+            a = generated(SPAN, "x", 7, [1, "two"], 5)
+            b = shared(SPAN, "x", 7, [1, "two"], 5)
+            assert repr(b) == repr(a)
+            assert repr(b) == ("_declare.<locals>.Node(span=Span(file='a.spec', line=1, column=2, "
+                                    "end_line=1, end_column=5, start=1, end=4), name='x', "
+                                    "children=[1, 'two'])")
+
+
+def test_a_cycle_is_shown_as_dots() -> None:
+    generated, shared = _pair()
+    a = generated(SPAN, "x")
+    a.children.append(a)
+    b = shared(SPAN, "x")
+    b.children.append(b)
+    assert repr(b) == repr(a)
+    assert repr(b).endswith("children=[...])")
+
+
+def test_a_subclass_shows_its_own_name_and_every_field() -> None:
+    @dataclass(repr=False)
+    class Base(Record):
+        a: int
+
+    @dataclass(repr=False)
+    class Derived(Base):
+        b: str
+
+    class Plain(Derived):  # not a dataclass itself
+        pass
+
+    assert repr(Derived(1, "z")) == "test_a_subclass_shows_its_own_name_and_every_field.<locals>" \
+        ".Derived(a=1, b='z')"
+    assert repr(Plain(2, "y")).endswith(".Plain(a=2, b='y')")
+
+
+def test_a_repr_in_progress_in_another_thread_is_not_a_cycle() -> None:
+    _, shared = _pair()
+    seen: list[str] = []
+
+    class Probe:
+        """While the main thread shows ``node``, another thread shows it too."""
+
+        def __repr__(self) -> str:
+            if threading.current_thread() is threading.main_thread():
+                worker = threading.Thread(target=lambda: seen.append(repr(node)))
+                worker.start()
+                worker.join()
+            return "probe"
+
+    node = shared(SPAN, "x", 0, [Probe()])
+    text = repr(node)
+    assert text.endswith("children=[probe])")
+    assert seen == [text]  # the other thread's repr, whole: not "..."
+
+
+def test_the_compiler_records_keep_their_dataclass_form() -> None:
+    # Passes rebuild nodes with dataclasses.replace and the LSP walks their fields.
+    name = ast.Name(SPAN, "port")
+    assert dataclasses.is_dataclass(name)
+    assert [f.name for f in dataclasses.fields(name)] == ["span", "name"]
+    assert repr(dataclasses.replace(name, name="p")) == (
+        "Name(span=Span(file='a.spec', line=1, column=2, end_line=1, end_column=5, start=1, "
+        "end=4), name='p')")
+    assert not hasattr(name, "__dict__")  # still slotted: Record adds no instance dictionary
+    assert repr(types.EnumT("Color", ("red",))) == "EnumT(name='Color', variants=('red',), span=None)"
+    assert repr(SourceFile("a.spec", "x\n")) == "SourceFile(path='a.spec', text='x\\n')"
