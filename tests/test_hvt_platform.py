@@ -257,6 +257,56 @@ def test_boots_prints_reads_cmdline_keeps_time_does_arp_and_exits(
               f"console line (accel {choose_accel().name})")
 
 
+# The host's TSC rate against CLOCK_MONOTONIC, the clock QEMU's PIT and
+# LAPIC timer follow (its virtual clock under TCG), over 200 ms: the rate the
+# image's 1 ms calibration (calibrate.c) has to find, since the guest's TSC
+# under TCG is the host's.
+HOST_TSC = r"""
+#include <stdio.h>
+#include <time.h>
+#include <x86intrin.h>
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+int main(void) {
+    double t0 = now(); unsigned long long c0 = __rdtsc(); double t0b = now();
+    while (now() - t0 < 0.2) {}
+    double t1 = now(); unsigned long long c1 = __rdtsc(); double t1b = now();
+    printf("%.0f\n", (double)(c1 - c0) / ((t1 + t1b) / 2 - (t0 + t0b) / 2) / 1000);
+    return 0;
+}
+"""
+CALIBRATION_PPM = 1000  # what calibrate.c accepts from one window
+
+
+def host_tsc_khz(tmp_path: Path) -> int:
+    cc = find_cc()
+    assert cc is not None
+    (tmp_path / "tsc.c").write_text(HOST_TSC)
+    subprocess.run([cc, "-O2", str(tmp_path / "tsc.c"), "-o", str(tmp_path / "tsc")], check=True,
+                   timeout=60)
+    rates = [int(subprocess.run([str(tmp_path / "tsc")], capture_output=True, text=True,
+                                check=True, timeout=10).stdout) for _ in range(3)]
+    return sorted(rates)[1]
+
+
+@needs_qemu
+@needs_cc
+@pytest.mark.skipif(choose_accel().name != "tcg", reason="the guest TSC is the host's under TCG")
+def test_the_clocks_are_calibrated_to_the_hosts_rate(selftest_image: Path,
+                                                     tmp_path: Path) -> None:
+    """The TSC within 0.1% of the host's; the LAPIC timer of QEMU's 1 GHz / 16 likewise."""
+    result = boot(selftest_image, tmp_path, append="")
+    host = host_tsc_khz(tmp_path)
+    cpu = line_matching(result, r"cpu: tsc (\d+) kHz \(pit, \+-(\d+) ppm\), nx on")
+    guest = int(cpu[1])
+    assert abs(guest - host) * 1_000_000 <= CALIBRATION_PPM * host, (guest, host, cpu[0])
+    irq = line_matching(result, r"irq: virtio-net gsi (-?\d+), lapic timer (\d+) kHz")
+    assert abs(int(irq[2]) - 62_500) * 1_000_000 <= CALIBRATION_PPM * 62_500, irq[0]
+
+
 @needs_qemu
 @needs_cc
 @pytest.mark.parametrize("modern", [False, True], ids=["legacy", "virtio-1.0"])

@@ -102,6 +102,22 @@ def wait_cflags() -> list[str]:
     return ["-DHVT_WAIT_POLL"] if mode == "poll" else []
 
 
+# SPECC_HVT_TRACE=boot builds an image that stamps each boot step with the
+# TSC and prints the stamps as `[boot]` console lines once it is first idle
+# (platform/hvt/trace.c), for bench/hvt_boot.py --trace; a normal build has
+# neither the stamps nor the lines.
+TRACE_ENV = "SPECC_HVT_TRACE"
+TRACE_MODES = ("", "boot")
+
+
+def trace_cflags() -> list[str]:
+    """The define that turns the boot trace on, from ``$SPECC_HVT_TRACE``."""
+    mode = os.environ.get(TRACE_ENV) or ""
+    if mode not in TRACE_MODES:
+        raise BuildError(f"{TRACE_ENV}={mode!r}: expected `boot` or nothing")
+    return ["-DHVT_BOOT_TRACE"] if mode == "boot" else []
+
+
 def hvt_runtime_sources() -> list[Path]:
     """The runtime's sources for ``hvt``: platform (C and assembly) and lib, in a fixed order."""
     platform = sorted(p for p in HVT_DIR.glob("*.c") if p != SELFTEST_SOURCE)
@@ -138,6 +154,7 @@ def hvt_cflags(cc: str, extra_cflags: Iterable[str] = ()) -> list[str]:
         # Reproducible symbols and messages whatever the checkout's path.
         f"-ffile-prefix-map={RUNTIME_DIR}=runtime",
         *wait_cflags(),
+        *trace_cflags(),
         *extra_cflags,
     ]
 

@@ -47,6 +47,12 @@ _pvh_start:
         cli
         cld
         movl %ebx, %esi                 /* hvm_start_info, kept for C */
+        /* The TSC at the image's first instruction, for the boot trace and
+         * the self-test's boot time (hvt_entry_tsc is in .data: the loader
+         * put it there, nothing clears it). */
+        rdtsc
+        movl %eax, hvt_entry_tsc
+        movl %edx, hvt_entry_tsc + 4
 
         lgdt hvt_gdt_desc
         movl $SEL_DATA, %eax
@@ -56,18 +62,12 @@ _pvh_start:
         movl %eax, %fs
         movl %eax, %gs
 
-        /* The boot page tables first: they must start zeroed.  The rest of
-         * the BSS is cleared by platform_main once it knows that it lies in
-         * RAM (link.ld); these pages and the stack after them come right
-         * after the loaded data, so they are in RAM whenever the image
-         * could be loaded at all. */
-        movl $__boot_bss_start, %edi
-        movl $__boot_bss_end, %ecx
-        subl %edi, %ecx
-        shrl $2, %ecx
-        xorl %eax, %eax
-        rep stosl
-
+        /* The boot page tables, in the BSS, which the loader left zeroed
+         * (platform.c, image_fits_or_exit: the ELF rule for p_memsz).  They
+         * and the stack after them come right after the loaded data
+         * (link.ld), so they are in RAM whenever the image could be loaded
+         * at all.  Only their first entries and the whole boot_pd are
+         * used, and all of those are written here. */
         movl $boot_pdpt + 0x3, boot_pml4        /* present | writable */
         movl $boot_pd + 0x3, boot_pdpt
         movl $boot_pd, %edi
@@ -231,6 +231,11 @@ hvt_gdt_end:
 hvt_gdt_desc:
         .word hvt_gdt_end - hvt_gdt - 1
         .quad hvt_gdt
+
+        .balign 8
+        .globl hvt_entry_tsc
+hvt_entry_tsc:
+        .quad 0
 
         .section .bss.boot, "aw", @nobits
         .balign 4096

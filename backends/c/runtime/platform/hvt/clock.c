@@ -10,21 +10,16 @@
  * Mode 0 (one-shot) so that QEMU stops its periodic 18.2 Hz timer.
  * qemu_command() passes -M microvm,pit=on so the PIT is always there.
  *
- * The LAPIC timer is calibrated in the same interval (apic.c); it wakes
- * platform_yield_until's halt at the next deadline.
+ * calibrate.c measures both rates in one millisecond of PIT time; the LAPIC
+ * timer (apic.c) wakes platform_yield_until's halt at the next deadline.
  *
- * The wall clock is the CMOS RTC read once at boot (rtc=on), in seconds,
- * plus the monotonic clock.
+ * The wall clock is the CMOS RTC read once, when first asked for (rtc=on),
+ * in seconds, plus the monotonic clock.
  */
 #include <string.h>
 
 #include "fmt.h"
 #include "hvt.h"
-
-#define PIT_HZ 1193182u
-#define PIT_CH0 0x40
-#define PIT_CMD 0x43
-#define PIT_CAL_TICKS (PIT_HZ / 200) /* 5 ms: ~0.1% error, small boot cost */
 
 uint64_t hvt_tsc_hz;
 bool hvt_tsc_from_pit;
@@ -33,66 +28,6 @@ uint32_t hvt_tsc_error_ppm;
 static uint64_t tsc_base;
 static uint64_t ns_per_tick_q32; /* nanoseconds per TSC tick, 32.32 fixed point */
 static uint64_t wall_base_ns;
-
-static uint16_t pit_read(void)
-{
-    outb(PIT_CMD, 0x00); /* latch channel 0 */
-    uint8_t lo = inb(PIT_CH0);
-    uint8_t hi = inb(PIT_CH0);
-    return (uint16_t)(lo | hi << 8);
-}
-
-/* A PIT reading and the TSC around it.  Under TCG the vCPU thread can be
- * preempted for milliseconds between two instructions; a preemption shows
- * as a wide bracket, so endpoints are taken from the narrowest of a few. */
-struct pit_sample {
-    uint16_t count;
-    uint32_t lapic; /* the LAPIC timer's count, read inside the bracket */
-    uint64_t tsc_mid, width;
-};
-
-static struct pit_sample pit_sample_best(unsigned tries)
-{
-    struct pit_sample best = {0, 0, 0, UINT64_MAX};
-    while (tries--) {
-        uint64_t a = rdtsc();
-        uint16_t c = pit_read();
-        uint32_t l = hvt_lapic_timer_count();
-        uint64_t b = rdtsc();
-        if (b - a < best.width)
-            best = (struct pit_sample){c, l, a + (b - a) / 2, b - a};
-    }
-    return best;
-}
-
-static uint64_t lapic_hz_from_pit;
-
-/* TSC ticks per second, or 0 when the PIT does not count.  Sets
- * lapic_hz_from_pit from the same two samples. */
-static uint64_t tsc_hz_from_pit(void)
-{
-    outb(PIT_CMD, 0x30); /* channel 0, lobyte/hibyte, mode 0, binary */
-    outb(PIT_CH0, 0xff);
-    outb(PIT_CH0, 0xff);
-
-    /* A PIT that does not move within many reads is not there. */
-    uint16_t first = pit_read();
-    unsigned spins = 0;
-    while (pit_read() == first)
-        if (++spins > 100000)
-            return 0;
-    struct pit_sample s0 = pit_sample_best(4), s1;
-    do
-        s1 = pit_sample_best(4);
-    while ((uint16_t)(s0.count - s1.count) < PIT_CAL_TICKS); /* counts down, wraps */
-    uint16_t ticks = (uint16_t)(s0.count - s1.count);
-    uint64_t cycles = s1.tsc_mid - s0.tsc_mid;
-    /* Uncertainty: half of each bracket plus a PIT tick at each end. */
-    uint64_t slack = (s0.width + s1.width) / 2 + 2 * cycles / ticks;
-    hvt_tsc_error_ppm = (uint32_t)(slack * 1000000u / cycles);
-    lapic_hz_from_pit = (uint64_t)(s0.lapic - s1.lapic) * PIT_HZ / ticks; /* counts down */
-    return cycles * PIT_HZ / ticks;
-}
 
 /* CPUID 0x15/0x16 as a fallback (present on recent Intel CPUs under KVM). */
 static uint64_t tsc_hz_from_cpuid(void)
@@ -188,10 +123,12 @@ static uint64_t lapic_hz_from_tsc(void)
 
 void hvt_clock_init(void)
 {
-    hvt_tsc_hz = tsc_hz_from_pit();
-    hvt_tsc_from_pit = hvt_tsc_hz != 0;
-    if (!hvt_tsc_hz)
+    uint64_t lapic_hz = 0;
+    hvt_tsc_from_pit = hvt_calibrate_pit(&hvt_tsc_hz, &lapic_hz, &hvt_tsc_error_ppm);
+    if (!hvt_tsc_from_pit) {
         hvt_tsc_hz = tsc_hz_from_cpuid();
+        lapic_hz = 0;
+    }
     if (!hvt_tsc_hz) {
         hvt_tsc_hz = 1000000000u;
         console_printf("platform: no PIT (-M microvm,pit=on) and no CPUID TSC rate; "
@@ -199,17 +136,12 @@ void hvt_clock_init(void)
     }
     ns_per_tick_q32 = (1000000000ull << 32) / hvt_tsc_hz;
     tsc_base = rdtsc();
-    if (lapic_hz_from_pit == 0)
-        lapic_hz_from_pit = lapic_hz_from_tsc();
-    if (lapic_hz_from_pit != 0)
-        hvt_lapic_timer_calibrated(lapic_hz_from_pit);
+    if (lapic_hz == 0)
+        lapic_hz = lapic_hz_from_tsc();
+    if (lapic_hz != 0)
+        hvt_lapic_timer_calibrated(lapic_hz);
     else
         console_printf("platform: the LAPIC timer does not count; waiting polls\n");
-
-    int64_t wall = rtc_epoch_seconds();
-    uint64_t mono = platform_monotonic_ns();
-    if (wall > 0 && (uint64_t)wall * 1000000000ull > mono)
-        wall_base_ns = (uint64_t)wall * 1000000000ull - mono;
 }
 
 uint64_t platform_monotonic_ns(void)
@@ -219,8 +151,20 @@ uint64_t platform_monotonic_ns(void)
     return (uint64_t)(t >> 32);
 }
 
+/* The RTC is read at the first call rather than at boot: about 20 CMOS
+ * port reads (each a QEMU exit) and the code to decode them cost ~0.3 ms
+ * of boot under TCG, for images that mostly never ask the time of day.
+ * The RTC only counts whole seconds, so reading it later is as exact. */
 uint64_t platform_wall_ns(void)
 {
+    static bool read;
+    if (!read) {
+        read = true;
+        int64_t wall = rtc_epoch_seconds();
+        uint64_t mono = platform_monotonic_ns();
+        if (wall > 0 && (uint64_t)wall * 1000000000ull > mono)
+            wall_base_ns = (uint64_t)wall * 1000000000ull - mono;
+    }
     return wall_base_ns + platform_monotonic_ns();
 }
 
@@ -272,6 +216,7 @@ static bool yield_halting(uint64_t deadline_ns)
                 return true;
             }
         }
+        hvt_trace_flush(); /* idle: the boot trace's stamps can go out now */
         hvt_lapic_timer_arm(wait);
         hvt_halts++;
         __asm__ volatile("sti; hlt; cli" ::: "memory");

@@ -88,11 +88,17 @@ static inline void cpu_relax(void)
  * RAM cannot hold it, the image says what (`what`) needed how much and
  * exits with PLATFORM_EXIT_NO_MEMORY. */
 void *hvt_boot_alloc(size_t size, size_t align, const char *what);
+/* The same, not zeroed: for memory the caller writes in full before it
+ * reads it (page tables, frame buffers); zeroing costs a store per word
+ * and, under TCG, a host page fault per page touched. */
+void *hvt_boot_alloc_uninit(size_t size, size_t align, const char *what);
 
 void hvt_serial_init(void);
 void hvt_traps_init(void);
 void hvt_paging_init(void);
 void hvt_clock_init(void);
+/* TSC and LAPIC timer rates against the PIT (calibrate.c); false without a PIT. */
+bool hvt_calibrate_pit(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *error_ppm);
 void hvt_net_take_cmdline(char *cmdline);
 void hvt_net_init(void);
 bool hvt_net_pending(void);
@@ -113,7 +119,20 @@ bool hvt_net_irq_routed(void);
 void hvt_net_irq_want(bool on);
 void hvt_net_irq_ack(void);
 
+/* The boot trace (trace.c): a TSC stamp per boot step, printed when the
+ * image is first idle; compiled only with HVT_BOOT_TRACE (SPECC_HVT_TRACE=boot). */
+#ifdef HVT_BOOT_TRACE
+void hvt_trace(const char *what);
+void hvt_trace_at(uint64_t tsc, const char *what);
+void hvt_trace_flush(void);
+#else
+static inline void hvt_trace(const char *what) { (void)what; }
+static inline void hvt_trace_at(uint64_t tsc, const char *what) { (void)tsc; (void)what; }
+static inline void hvt_trace_flush(void) {}
+#endif
+
 /* Diagnostics for the self-test and crash reports. */
+extern uint64_t hvt_entry_tsc; /* TSC at the first instruction (boot.S) */
 extern uint64_t hvt_boot_tsc; /* TSC on entry to C */
 extern uint64_t hvt_tsc_hz;
 extern bool hvt_tsc_from_pit;

@@ -67,7 +67,9 @@ void hvt_paging_init(void)
 
     uint64_t *pml4 = hvt_boot_alloc(HVT_PAGE_SIZE, HVT_PAGE_SIZE, "the page tables");
     uint64_t *pdpt = hvt_boot_alloc(HVT_PAGE_SIZE, HVT_PAGE_SIZE, "the page tables");
-    uint64_t *pd = hvt_boot_alloc(MAP_GIB * HVT_PAGE_SIZE, HVT_PAGE_SIZE, "the page tables");
+    /* Every entry of the directories and of the 4 KiB tables is written
+     * below, so they need no zeroing. */
+    uint64_t *pd = hvt_boot_alloc_uninit(MAP_GIB * HVT_PAGE_SIZE, HVT_PAGE_SIZE, "the page tables");
     pml4[0] = (uintptr_t)pdpt | PTE_P | PTE_W;
     for (unsigned g = 0; g < MAP_GIB; g++)
         pdpt[g] = ((uintptr_t)pd + g * HVT_PAGE_SIZE) | PTE_P | PTE_W;
@@ -81,7 +83,7 @@ void hvt_paging_init(void)
 
     uint64_t last = ((uintptr_t)__image_end - 1) / SIZE_2M;
     for (uint64_t region = 0; region <= last; region++) {
-        uint64_t *pt = hvt_boot_alloc(HVT_PAGE_SIZE, HVT_PAGE_SIZE, "the page tables");
+        uint64_t *pt = hvt_boot_alloc_uninit(HVT_PAGE_SIZE, HVT_PAGE_SIZE, "the page tables");
         for (uint64_t j = 0; j < 512; j++) {
             uint64_t addr = region * SIZE_2M + j * HVT_PAGE_SIZE;
             uint64_t flags = small_page_flags(addr);

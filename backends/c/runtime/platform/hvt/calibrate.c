@@ -1,0 +1,211 @@
+/*
+ * The TSC and LAPIC timer rates, measured against the i8254 PIT in about
+ * 1 ms (clock.c explains why the PIT).
+ *
+ * The PIT counts at 1.193182 MHz: one reading says the time only to within
+ * a tick (838 ns), so two readings 1 ms apart give the rate to within
+ * 2 ticks in 1193, 0.17%; the old calibration ran 5 ms to get to ~0.03%.
+ * Here the whole millisecond is sampled instead: each sample reads the TSC,
+ * the LAPIC timer's count, the TSC, the PIT's count and the TSC, and a
+ * least-squares line through the samples gives TSC cycles per PIT tick and
+ * per LAPIC tick.  A reading's rounding down to a whole tick is, over
+ * samples that fall at every phase of the tick, an error of mean 1/2 tick
+ * that the line's slope does not see, and its spread averages out over the
+ * samples: under TCG here one takes ~0.7 us, so a millisecond holds over a
+ * thousand.  Measured on this machine (6 boots, the host's TSC 2596.140
+ * MHz): -31 to +64 ppm, error estimates 74-118 ppm; the 5 ms two-point
+ * calibration it replaces was -33 to +44 ppm.  The LAPIC timer's rate
+ * (QEMU's: 62.5 MHz with the divider of 16) came out within 48 ppm.
+ *
+ * Under TCG the vCPU thread can be preempted for milliseconds at any
+ * instruction.  A preemption between two reads only widens the bracket of
+ * TSC readings around them, so samples whose bracket is much wider than the
+ * narrowest are left out; one between two samples does no harm at all.
+ * Each fit also says how well its line explains its samples: three standard
+ * errors of its slope, in ppm (hvt_tsc_error_ppm).  A window whose
+ * estimate is over 1000 ppm (0.1%) is measured again, up to four times,
+ * and the best one is kept.
+ *
+ * Arithmetic: 128-bit integers (no floating point in the runtime); the
+ * window is bounded to 25 ms of PIT ticks so that the sums cannot
+ * overflow and the 16-bit PIT count cannot wrap unnoticed between samples
+ * (a 55 ms preemption would: the fit's error estimate then fails the
+ * 1000 ppm check).
+ */
+#include "hvt.h"
+
+#define PIT_HZ 1193182u
+#define PIT_CH0 0x40
+#define PIT_CMD 0x43
+
+#define WINDOW_TICKS (PIT_HZ / 1000)   /* 1 ms */
+#define WINDOW_TICKS_MAX (PIT_HZ / 40) /* 25 ms: a preempted window stops here */
+/* Keeps the sums' products below 2^128; a machine fast enough to take
+ * them in under 1 ms fits a shorter window. */
+#define SAMPLES_MAX 4096u
+#define SAMPLES_MIN 64u
+#define WARM_UP 8u
+#define ATTEMPTS 4
+#define GOOD_PPM 1000u
+
+static uint16_t pit_read(void)
+{
+    outb(PIT_CMD, 0x00); /* latch channel 0 */
+    uint8_t lo = inb(PIT_CH0);
+    uint8_t hi = inb(PIT_CH0);
+    return (uint16_t)(lo | hi << 8);
+}
+
+/* Running sums for the least squares of y (TSC cycles since the first
+ * sample) on x (ticks of the other clock since then). */
+struct sums {
+    unsigned n;
+    unsigned __int128 sx, sy, sxx, sxy, syy;
+};
+
+static void add(struct sums *s, uint64_t x, uint64_t y)
+{
+    s->n++;
+    s->sx += x;
+    s->sy += y;
+    s->sxx += (unsigned __int128)x * x;
+    s->sxy += (unsigned __int128)x * y;
+    s->syy += (unsigned __int128)y * y;
+}
+
+/* The fitted line's slope, sxy / sxx TSC cycles per tick, both n times the
+ * centred sums (n Sxy - Sx Sy, n Sxx - Sx^2); 0, 0 when the samples are too
+ * few or make no line.  error_ppm: three standard errors of the slope. */
+struct line {
+    unsigned __int128 sxx, sxy;
+    uint32_t error_ppm;
+};
+
+static uint64_t isqrt(unsigned __int128 v)
+{
+    uint64_t r = 0;
+    for (int bit = 63; bit >= 0; bit--) {
+        uint64_t t = r | (1ull << bit);
+        if ((unsigned __int128)t * t <= v)
+            r = t;
+    }
+    return r;
+}
+
+static struct line fit(const struct sums *s)
+{
+    struct line l = {0, 0, UINT32_MAX};
+    unsigned n = s->n;
+    if (n < SAMPLES_MIN)
+        return l;
+    unsigned __int128 sxx = n * s->sxx - s->sx * s->sx;
+    unsigned __int128 sxy = n * s->sxy - s->sx * s->sy;
+    unsigned __int128 syy = n * s->syy - s->sy * s->sy;
+    /* Bounds that a 25 ms window of real readings stays within, and that
+     * keep the products below 2^128; a negative covariance wraps past
+     * them too. */
+    if (sxx == 0 || sxy == 0 || sxx >> 62 || sxy >> 63 || syy >> 66)
+        return l;
+    l.sxx = sxx;
+    l.sxy = sxy;
+    /* The slope's relative variance (residual variance over the spread of
+     * x, over the slope squared) is, in these sums,
+     * (syy sxx - sxy^2) / ((n - 2) sxy^2); (3 standard errors in ppm)^2 is
+     * 9e12 times that. */
+    unsigned __int128 explained = sxy * sxy, total = syy * sxx;
+    unsigned __int128 unexplained = total > explained ? total - explained : 0;
+    const uint64_t scale = 9000000000000ull;
+    if (unexplained > ~(unsigned __int128)0 / scale)
+        return l; /* nothing like a line: error_ppm stays UINT32_MAX */
+    uint64_t ppm = isqrt(unexplained * scale / explained / (n - 2));
+    l.error_ppm = ppm > UINT32_MAX ? UINT32_MAX : (uint32_t)ppm;
+    return l;
+}
+
+/* Widths beyond twice the narrowest so far (and a margin for TCG's
+ * jitter) are preemptions, not reads. */
+static bool clean(uint64_t width, uint64_t *narrowest)
+{
+    if (width < *narrowest)
+        *narrowest = width;
+    return width <= *narrowest * 2 + 256;
+}
+
+/* TSC and LAPIC timer rates in Hz from one window, with the larger of the
+ * two fits' error estimates; false when the PIT's samples make no line,
+ * *lapic_hz 0 when the LAPIC's do not. */
+static bool one_window(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *ppm)
+{
+    struct sums pit = {0}, lapic = {0};
+    uint64_t pit_narrowest = UINT64_MAX, lapic_narrowest = UINT64_MAX;
+    uint64_t base = 0;
+    uint32_t lapic_first = 0, pit_elapsed = 0;
+    uint16_t pit_prev = 0;
+    for (unsigned i = 0; i < WARM_UP + SAMPLES_MAX; i++) {
+        uint64_t a = rdtsc();
+        uint32_t l = hvt_lapic_timer_count();
+        uint64_t b = rdtsc();
+        uint16_t c = pit_read();
+        uint64_t d = rdtsc();
+        bool lapic_clean = clean(b - a, &lapic_narrowest);
+        bool pit_clean = clean(d - b, &pit_narrowest);
+        if (i < WARM_UP) { /* code translated, narrowest widths known */
+            base = a;
+            lapic_first = l;
+            pit_prev = c;
+            continue;
+        }
+        pit_elapsed += (uint16_t)(pit_prev - c); /* counts down, wraps */
+        pit_prev = c;
+        if (lapic_clean)
+            add(&lapic, lapic_first - l, a + (b - a) / 2 - base);
+        if (pit_clean)
+            add(&pit, pit_elapsed, b + (d - b) / 2 - base);
+        if (pit_elapsed >= WINDOW_TICKS_MAX ||
+            (pit_elapsed >= WINDOW_TICKS && pit.n >= SAMPLES_MIN && lapic.n >= SAMPLES_MIN))
+            break;
+    }
+    struct line p = fit(&pit), t = fit(&lapic);
+    if (p.sxx == 0)
+        return false;
+    /* cycles per PIT tick: p.sxy / p.sxx; per LAPIC tick: t.sxy / t.sxx. */
+    unsigned __int128 hz = p.sxy * PIT_HZ / p.sxx;
+    *tsc_hz = (uint64_t)hz;
+    *ppm = p.error_ppm;
+    *lapic_hz = 0; /* a LAPIC timer that does not count: clock.c says so */
+    if (t.sxx != 0) {
+        *lapic_hz = (uint64_t)(hz * t.sxx / t.sxy);
+        if (t.error_ppm > *ppm)
+            *ppm = t.error_ppm;
+    }
+    return true;
+}
+
+bool hvt_calibrate_pit(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *error_ppm)
+{
+    outb(PIT_CMD, 0x30); /* channel 0, lobyte/hibyte, mode 0, binary */
+    outb(PIT_CH0, 0xff);
+    outb(PIT_CH0, 0xff);
+
+    /* A PIT that does not move within many reads is not there. */
+    uint16_t first = pit_read();
+    unsigned spins = 0;
+    while (pit_read() == first)
+        if (++spins > 100000)
+            return false;
+    hvt_trace("PIT counting");
+
+    bool found = false;
+    *error_ppm = UINT32_MAX;
+    for (unsigned attempt = 0; attempt < ATTEMPTS && *error_ppm > GOOD_PPM; attempt++) {
+        uint64_t t, l;
+        uint32_t e;
+        if (one_window(&t, &l, &e) && e < *error_ppm) {
+            *tsc_hz = t;
+            *lapic_hz = l;
+            *error_ppm = e;
+            found = true;
+        }
+    }
+    return found;
+}
