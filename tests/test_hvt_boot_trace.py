@@ -53,7 +53,9 @@ def test_a_trace_build_prints_each_boot_step_once_idle(tmp_path: Path,
     # first halt (its 30 ms idle wait), after them.
     first = next(i for i, line in enumerate(result.lines) if TRACE_LINE.fullmatch(line))
     assert result.lines.index("hello from hvt") < first
-    assert "frame out" in steps and "console write" in steps
+    # Its first console line came before that halt; its first frame out (the
+    # ARP request) may come after the last halt, and then is never printed.
+    assert "console write" in steps
     # Stamps in microseconds since the TSC started; each delta is the
     # difference from the one before.
     for (before, _, _), (after, delta, step) in itertools.pairwise(stamps):
