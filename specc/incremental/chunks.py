@@ -12,16 +12,17 @@ brace, a bracket or a string never does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
-# The words of specc.syntax.lexer's _DECLARATION_STARTS, at the start of a line.
+# The words of specc.syntax.lexer's _DECLARATION_STARTS, at the start of a
+# line.  Matched as the newline before them: a pattern that starts with a
+# literal is searched for quickly, where `^` in MULTILINE mode is tried at
+# every character (about ten times slower on a 1,000-line file).
 _DECLARATION_LINE = re.compile(
-    r"^(?:fn|main|struct|enum|interface|component|config|devices|unikernel|use|var)\b",
-    re.MULTILINE)
+    r"\n(?=(?:fn|main|struct|enum|interface|component|config|devices|unikernel|use|var)\b)")
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
+class Chunk(NamedTuple):
     """``text`` starts at character ``start`` of the document, at the start of
     (1-based) line ``line``."""
 
@@ -31,10 +32,11 @@ class Chunk:
 
 
 def split(text: str) -> list[Chunk]:
-    """``text`` as consecutive chunks (their texts concatenate to ``text``)."""
+    """``text`` as consecutive chunks (their texts concatenate to ``text``).
+    A declaration on the first line starts the first chunk anyway."""
     starts = [0]
     for match in _DECLARATION_LINE.finditer(text):
-        start = match.start()
+        start = match.end()
         while start > 0:  # take the comment and blank lines above along
             above = text.rfind("\n", 0, start - 1) + 1
             content = text[above:start - 1].strip()
