@@ -264,7 +264,8 @@ SPECS = [(p.name, p.read_text(encoding="utf-8"), str(p)) for p in EXAMPLES]
 # Every fact a replayed body must give back: a `var` read only in `reader`
 # (else W0002), an impure `twice` called from a constant, directly and through
 # `via` (E0301 from the purity facts and the calls), compile-time values and a data call in bodies (E0301 from
-# the stage check, E0501 from reading data).
+# the stage check, E0501 from reading data); `early` and `make` refer to a
+# function and a struct declared below `other`, which the edits move.
 REPLAY = """\
 ## What replaying a function body's check must keep.
 unikernel replay "incremental checking"
@@ -305,6 +306,15 @@ fn fixed_zone() -> u32 {
   return zonefile("zones/missing.zone").records
 }
 
+fn early() -> u32 {
+  return late(1)
+}
+
+fn make() -> u32 {
+  let p = P { a: 2 }
+  return p.a
+}
+
 fn other(x: u32) -> u32 {
   return x + 1
 }
@@ -317,6 +327,14 @@ fn answer(d: Datagram) -> bytes? {
 
 main {
   udp4.listen(config.port, answer)
+}
+
+fn late(x: u32) -> u32 {
+  return x + early() + make()
+}
+
+struct P {
+  a: u32
 }
 """
 
@@ -372,10 +390,11 @@ def test_an_edit_rechecks_only_its_function(tmp_path: Path) -> None:
         check(text, state)
         replayed.append((state.check.stats.replayed, state.check.stats.checked))
     # Opened: everything checked.  The same length: only `other` again.
-    # Longer: the functions after it have moved, and the headers with them.
-    assert replayed[0] == (0, 7)
-    assert replayed[1:4] == [(6, 1)] * 3
-    assert replayed[4] == (0, 7) and replayed[5] == (0, 7)
+    # Longer: `answer` and `late`, below it, have moved, and `early` and
+    # `make` refer to what moved: checked again too.
+    assert replayed[0] == (0, 10)
+    assert replayed[1:4] == [(9, 1)] * 3
+    assert replayed[4] == (5, 5) and replayed[5] == (5, 5)
 
 
 def test_an_edit_reparses_only_its_declaration() -> None:
