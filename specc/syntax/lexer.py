@@ -51,14 +51,25 @@ _DECLARATION_STARTS = frozenset({"fn", "main", "struct", "enum", "interface", "c
 # block, so a struct literal there must be parenthesized.
 _CONDITION_KEYWORDS = frozenset({"if", "while", "match", "for"})
 
-_NUMBER_TAIL = r"(?![A-Za-z0-9_.])"
-# Leading blanks are part of each match (one regex call per token, not two);
-# a match of blanks alone, at the end of a line or file, has no group.
+# One pattern for every token.  Leading blanks are part of each match, and
+# every other character is some group (``bad`` when nothing else takes it),
+# so one ``finditer`` walks the whole text; only a match of blanks alone, at
+# the end of the text, has no group.  The alternatives start with different
+# characters, except ``string`` and ``quote`` before ``name`` (``b"``), so
+# their order only matters among those and among the numbers.  ``string`` is a whole literal whose
+# interpolations hold no braces, quotes or newlines: it ends exactly where
+# scan_string would end it (every character has one reading), and the
+# quantifiers are possessive so that a literal left open costs no
+# backtracking.  Any other literal is ``quote``, and scan_string reads it.
 _TOKEN_RE = re.compile(
     r"""
     [ \t\r\f]*
     (?:
-    (?P<nl>\n)
+    (?P<string>b?"(?:[^"\\\n{]++|\\(?s:.)|\{\{|\{[^{}"\n]*+\})*+")
+  | (?P<quote>b?")
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<punct>\.\.|\?\?|==|!=|<=|>=|<<|>>|->|=>|\+=|-=|\*=|[(){}\[\],:;.=+\-*/%<>|^&?])
+  | (?P<nl>\n)
   | (?P<comment>\#[^\n]*)
   | (?P<cidr>\d+\.\d+\.\d+\.\d+/\d+)(?![A-Za-z0-9_.])
   | (?P<ipv4>\d+\.\d+\.\d+\.\d+)(?![A-Za-z0-9_./])
@@ -66,13 +77,18 @@ _TOKEN_RE = re.compile(
   | (?P<size>\d[\d_]*(?:B|KiB|MiB|GiB))(?![A-Za-z0-9_])
   | (?P<int>0x[0-9A-Fa-f_]+|0b[01_]+|\d[\d_]*)(?![A-Za-z0-9_])
   | (?P<badnum>\d[A-Za-z0-9_]*(?:\.\d+)*)
-  | (?P<string>b?")
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<punct>\.\.|\?\?|==|!=|<=|>=|<<|>>|->|=>|\+=|-=|\*=|[(){}\[\],:;.=+\-*/%<>|^&?])
+  | (?P<bad>[^ \t\r\f])
     )?
     """,
     re.VERBOSE,
 )
+_NUMBER_KINDS = {"cidr": "CIDR", "ipv4": "IPV4", "duration": "DURATION", "size": "SIZE",
+                 "int": "INT"}
+_LITERALS = frozenset({"STRING", "BYTES", "NAME", "INT", "DURATION", "SIZE", "IPV4", "CIDR"})
+_STRINGS = ("STRING", "BYTES")
+_CLOSERS = {"}": "{", ")": "(", "]": "["}
+# The keywords and marks that _bracket has something to do for.
+_LAYOUT_WORDS = frozenset({"{", "(", "[", *_CLOSERS, *_CONDITION_KEYWORDS, "then"})
 
 
 @dataclass
@@ -164,17 +180,32 @@ def _plain_string_end(text: str, quote: int) -> int | None:
 class _Frame:
     """An open bracket, and whether a `{` at its depth must open a block."""
 
-    __slots__ = ("condition", "opener", "token")
+    __slots__ = ("condition", "opener", "parens", "token")
 
-    def __init__(self, opener: str, token: Token | None) -> None:
+    def __init__(self, opener: str, token: Token | None, below: _Frame | None) -> None:
         self.opener = opener
         self.token = token
         self.condition = False
+        # How many of this bracket and those it is in are `(` or `[`.
+        self.parens: int = (0 if below is None else below.parens) + (opener in ("(", "["))
 
 
 def _token_span(path: str, tok: Token) -> Span:
     return Span(path, tok.line, tok.column, tok.end_line, tok.end_column, tok.start_pos,
                 tok.end_pos)
+
+
+_TERMINALS: dict[Callable[[str], str], tuple[dict[str, str], dict[str, str]]] = {}
+
+
+def _terminals(terminal_of: Callable[[str], str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The terminal of each keyword and of each punctuation mark, asked once."""
+    tables = _TERMINALS.get(terminal_of)
+    if tables is None:
+        words = {k: terminal_of(k) for k in KEYWORDS}
+        marks = {p: "SEMICOLON" if p == ";" else terminal_of(p) for p in PUNCTUATION}
+        tables = _TERMINALS[terminal_of] = (words, marks)
+    return tables
 
 
 def tokenize(
@@ -188,179 +219,234 @@ def tokenize(
     ``terminal_of`` maps a keyword or punctuation string to the grammar's
     terminal name.  ``base_offset`` places a fragment (an interpolation)
     inside the file so that its spans point into the user's text.
+
+    One pass: each token is scanned and laid out (separators, struct-literal
+    braces) at once.  A newline or `;` is decided when the token after it is
+    known (see :func:`_separators`), so those since the last other token
+    wait in ``run``.  This is the hot loop of parsing: per-token work is
+    written out here rather than in helpers.
     """
-    raw, result = _raw_tokens(source, terminal_of, base_offset, text)
-    result.tokens = _layout(raw, result.errors, source.path)
-    return result
-
-
-_KEYWORD_CACHE: dict[Callable[[str], str], dict[str, str]] = {}
-
-
-def _keyword_terminals(terminal_of: Callable[[str], str]) -> dict[str, str]:
-    table = _KEYWORD_CACHE.get(terminal_of)
-    if table is None:
-        table = {k: terminal_of(k) for k in KEYWORDS}
-        _KEYWORD_CACHE[terminal_of] = table
-    return table
-
-
-def _raw_tokens(
-    source: SourceFile, terminal_of: Callable[[str], str], base: int, text: str | None
-) -> tuple[list[Token], LexResult]:
     body = source.text if text is None else text
+    base = base_offset
+    path = source.path
+    words, marks = _terminals(terminal_of)
     result = LexResult(tokens=[])
-    raw: list[Token] = []
-    line, column = source.position(base)
-    line_start = base - (column - 1)  # offset of the current line's first character
+    out = result.tokens
+    comments = result.comments
+    docs = result.docs
+    errors = result.errors
+    bracket_errors: list[LexError] = []  # reported after the others, as ever
+    frames = [_Frame("", None, None)]
+    run: list[tuple[str, int, int, int]] = []  # (";" or "\n", offset, line, column)
     pending_doc: list[str] = []
-    pos = 0
-    n = len(body)
-    match_at = _TOKEN_RE.match
-    keyword_terminals = _keyword_terminals(terminal_of)
+    line, col = source.position(base)  # a character's column is its index in body + col
 
     def span(start: int, end: int) -> Span:
-        return Span(source.path, line, start + base - line_start + 1, line,
-                    end + base - line_start + 1, start + base, end + base)
+        return Span(path, line, start + col, line, end + col, start + base, end + base)
 
-    while pos < n:
-        m = match_at(body, pos)
-        kind = m.lastgroup  # type: ignore[union-attr]  # the pattern always matches
-        if kind is None:
-            pos = m.end()  # type: ignore[union-attr]
-            if pos < n:
-                bad = body[pos]
-                result.errors.append(LexError("E0003", span(pos, pos + 1),
-                                              f"invalid character {bad!r} in source"))
-                pos += 1
-            continue
-        pos = m.start(kind)  # type: ignore[union-attr]
-        end = m.end()  # type: ignore[union-attr]
-        value = m.group(kind)  # type: ignore[union-attr]
-        if kind == "nl":
-            raw.append(Token("NL", "\n", pos + base, line, pos + base - line_start + 1, line,
-                             pos + base - line_start + 2, end + base))
-            line += 1
-            line_start = end + base
-            pos = end
-            continue
-        if kind == "comment":
-            sp = span(pos, end)
-            result.comments.append(Comment(sp, value))
-            if value.startswith("##"):
-                doc_line = value[2:]
-                pending_doc.append(doc_line[1:] if doc_line.startswith(" ") else doc_line)
-            pos = end
-            continue
-        if kind == "string":
-            quote = pos + len(value) - 1
-            close, problem = scan_string(body, quote)
-            kind = "BYTES" if value.startswith("b") else "STRING"
-            if problem is not None:
-                # Stand in an empty literal for the broken one so that the parser
-                # does not report the same mistake again.
-                plain_close = _plain_string_end(body, quote)
-                if plain_close is not None and "{" in body[quote:plain_close]:
-                    result.errors.append(LexError(
-                        "E0004", span(pos, plain_close),
-                        "`{` in a string starts an interpolation, and this one is not closed",
-                        hint="write `{{` for a literal `{`"))
-                    close = plain_close
+    pos = 0
+    scan = _TOKEN_RE.finditer
+    while True:
+        resume = -1
+        for m in scan(body, pos):
+            kind = m.lastgroup
+            if kind == "name" or kind == "punct":  # most tokens: the short way
+                start, end = m.span(kind)
+                value = body[start:end]
+                if kind == "name":
+                    terminal = words.get(value, "NAME")
+                elif value == ";":
+                    if pending_doc:
+                        docs.setdefault(start + base, "\n".join(pending_doc))
+                        pending_doc = []
+                    run.append((";", start + base, line, start + col))
+                    continue
                 else:
-                    result.errors.append(LexError("E0004", span(pos, close), problem))
-                value = '""' if kind == "STRING" else 'b""'
-            else:
-                value = body[pos:close]
-            end = close
-        elif kind == "name":
-            kind = keyword_terminals.get(value, "NAME")
-        elif kind == "punct":
-            kind = "SEMICOLON" if value == ";" else terminal_of(value)
-        elif kind == "badnum":
-            result.errors.append(LexError(
-                "E0006", span(pos, end), f"invalid number literal `{value}`",
-                hint="integers are written 42, 0x2a, 0b101010 or 1_000; durations 250ms, 5s, "
-                "2m, 1h; sizes 512B, 64KiB, 16MiB",
-            ))
-            kind = "INT"
-            value = ""  # the parser makes this an error expression
-        else:
-            kind = str(kind).upper()
-        if pending_doc:
-            result.docs.setdefault(pos + base, "\n".join(pending_doc))
-            pending_doc = []
-        raw.append(Token(kind, value, pos + base, line, pos + base - line_start + 1, line,
-                         end + base - line_start + 1, end + base))
-        pos = end
-    return raw, result
-
-
-def _layout(raw: list[Token], errors: list[LexError], path: str) -> list[Token]:
-    """Turn NL and `;` into statement separators where they end something, and
-    mark struct-literal braces."""
-    out: list[Token] = []
-    frames = [_Frame("", None)]
-    count = len(raw)
-    i = 0
-    while i < count:
-        tok = raw[i]
-        value = tok.value
-        if tok.type == "NL" or tok.type == "SEMICOLON":
-            if tok.type == "NL" and _declaration_follows(raw, i, frames):
-                _close_brackets(frames, errors, path)
-                if out and out[-1].type != "SEP":
-                    out.append(tok.retyped("SEP"))
-                i += 1
+                    terminal = marks.get(value) or terminal_of(value)
+                if pending_doc:
+                    docs.setdefault(start + base, "\n".join(pending_doc))
+                    pending_doc = []
+                tok = Token(terminal, value, start + base, line, start + col, line, end + col,
+                            end + base)
+                if run:
+                    _separators(run, tok, out, frames, bracket_errors, path)
+                if value in _LAYOUT_WORDS:
+                    _bracket(tok, out, frames, bracket_errors, path)
+                else:
+                    out.append(tok)
                 continue
-            if _ends_statement(out, raw, i, frames[-1]):
-                out.append(tok.retyped("SEP"))
-            i += 1
-            continue
-        kind = tok.type
-        if kind in ("STRING", "BYTES", "NAME", "INT", "DURATION", "SIZE", "IPV4", "CIDR"):
-            out.append(tok)
-            i += 1
-            continue
-        frame = frames[-1]
-        if value == "{":
-            if frame.condition:
-                frame.condition = False
-            elif (out and out[-1].type == "NAME"
-                  and not (len(out) > 1 and out[-2].value in _DECL_BEFORE_NAME)):
-                tok = tok.retyped("SLBRACE")
-            frames.append(_Frame("{", tok))
-        elif value in ("(", "["):
-            frames.append(_Frame(value, tok))
-        elif value in ("}", ")", "]"):
-            opener = {"}": "{", ")": "(", "]": "["}[value]
-            for depth in range(len(frames) - 1, 0, -1):
-                if frames[depth].opener == opener:
-                    del frames[depth:]
-                    break
+            if kind is None:  # blanks at the end
+                break
+            start, end = m.span(kind)
+            if kind == "nl":
+                run.append(("\n", start + base, line, start + col))
+                line += 1
+                col = -start  # the next line starts at end = start + 1, column 1
+                continue
+            if kind == "comment":
+                value = body[start:end]
+                comments.append(Comment(span(start, end), value))
+                if value.startswith("##"):
+                    doc_line = value[2:]
+                    pending_doc.append(doc_line[1:] if doc_line.startswith(" ") else doc_line)
+                continue
+            if kind == "bad":
+                errors.append(LexError("E0003", span(start, start + 1),
+                                       f"invalid character {body[start]!r} in source"))
+                continue
+            value = body[start:end]
+            if pending_doc:
+                docs.setdefault(start + base, "\n".join(pending_doc))
+                pending_doc = []
+            if kind == "name":
+                terminal = words.get(value, "NAME")
+            elif kind == "punct":
+                if value == ";":
+                    run.append((";", start + base, line, start + col))
+                    continue
+                terminal = marks.get(value) or terminal_of(value)
+            elif kind == "string":
+                terminal = "BYTES" if value[0] == "b" else "STRING"
+            elif kind == "quote":
+                terminal = "BYTES" if value[0] == "b" else "STRING"
+                end, value = _string(body, start, end - 1, errors, span)
+                resume = end  # past what the pattern can see: scan on from there
+            elif kind == "badnum":
+                errors.append(LexError(
+                    "E0006", span(start, end), f"invalid number literal `{value}`",
+                    hint="integers are written 42, 0x2a, 0b101010 or 1_000; durations 250ms, "
+                    "5s, 2m, 1h; sizes 512B, 64KiB, 16MiB",
+                ))
+                terminal = "INT"
+                value = ""  # the parser makes this an error expression
             else:
-                errors.append(LexError("E0007", _token_span(path, tok),
-                                       f"`{value}` does not close any `{opener}`"))
-        elif value in _CONDITION_KEYWORDS:
-            frame.condition = True
-        elif value == "then":
-            frame.condition = False
-        out.append(tok)
-        i += 1
-    _close_brackets(frames, errors, path)
+                terminal = _NUMBER_KINDS[kind]
+            tok = Token(terminal, value, start + base, line, start + col, line, end + col,
+                        end + base)
+            if run:
+                _separators(run, tok, out, frames, bracket_errors, path)
+            if terminal in _LITERALS:
+                out.append(tok)
+            else:
+                _bracket(tok, out, frames, bracket_errors, path)
+            if resume >= 0:
+                break
+        if resume < 0:
+            break
+        pos = resume
+    if run:
+        _separators(run, None, out, frames, bracket_errors, path)
+    _close_brackets(frames, bracket_errors, path)
+    errors.extend(bracket_errors)
     # A separator before the end of the file ends nothing.
     while out and out[-1].type == "SEP":
         out.pop()
-    return out
+    return result
 
 
-def _declaration_follows(raw: list[Token], i: int, frames: list[_Frame]) -> bool:
-    """Whether the newline at ``i``, inside an open `(` or `[`, is followed by
-    a top-level declaration keyword at column 1."""
-    if not any(f.opener in ("(", "[") for f in frames):
-        return False
-    following = raw[i + 1] if i + 1 < len(raw) else None
-    return following is not None and following.column == 1 and \
-        following.type not in ("STRING", "BYTES") and following.value in _DECLARATION_STARTS
+def _string(body: str, start: int, quote: int, errors: list[LexError],
+            span: Callable[[int, int], Span]) -> tuple[int, str]:
+    """(end, token text) of the string literal at ``start`` whose opening
+    quote is at ``quote``, for those the pattern does not read whole."""
+    close, problem = scan_string(body, quote)
+    if problem is None:
+        return close, body[start:close]
+    # Stand in an empty literal for the broken one so that the parser
+    # does not report the same mistake again.
+    plain_close = _plain_string_end(body, quote)
+    if plain_close is not None and "{" in body[quote:plain_close]:
+        errors.append(LexError(
+            "E0004", span(start, plain_close),
+            "`{` in a string starts an interpolation, and this one is not closed",
+            hint="write `{{` for a literal `{`"))
+        close = plain_close
+    else:
+        errors.append(LexError("E0004", span(start, close), problem))
+    return close, '""' if quote == start else 'b""'
+
+
+def _bracket(tok: Token, out: list[Token], frames: list[_Frame], errors: list[LexError],
+             path: str) -> None:
+    """Lay out a keyword or punctuation mark: open or close a bracket, mark a
+    struct literal's `{`, note a condition's keyword."""
+    value = tok.value
+    frame = frames[-1]
+    if value == "{":
+        if frame.condition:
+            frame.condition = False
+        elif (out and out[-1].type == "NAME"
+              and not (len(out) > 1 and out[-2].value in _DECL_BEFORE_NAME)):
+            tok.type = "SLBRACE"
+        frames.append(_Frame("{", tok, frame))
+    elif value == "(" or value == "[":
+        frames.append(_Frame(value, tok, frame))
+    elif value in _CLOSERS:
+        opener = _CLOSERS[value]
+        for depth in range(len(frames) - 1, 0, -1):
+            if frames[depth].opener == opener:
+                del frames[depth:]
+                break
+        else:
+            errors.append(LexError("E0007", _token_span(path, tok),
+                                   f"`{value}` does not close any `{opener}`"))
+    elif value in _CONDITION_KEYWORDS:
+        frame.condition = True
+    elif value == "then":
+        frame.condition = False
+    out.append(tok)
+
+
+def _separators(run: list[tuple[str, int, int, int]], following: Token | None,
+                out: list[Token], frames: list[_Frame], errors: list[LexError],
+                path: str) -> None:
+    """Decide the newlines and `;` of ``run`` (all those since the last other
+    token, in order), now that ``following`` is known (None: the end of the
+    text): each becomes a SEP or vanishes."""
+    last = len(run) - 1
+    if last == 0 and following is not None:  # one newline or `;` before a token: most of them
+        value, start, line, column = run[0]
+        frame = frames[-1]
+        if not frame.parens:
+            run.clear()
+            if not out:
+                return
+            previous = out[-1]
+            if previous.type == "SEP":
+                return
+            if previous.type not in _STRINGS and previous.value in _CONTINUE_AFTER:
+                if value == ";" and previous.value not in ("{", "(", "["):
+                    out.append(Token("SEP", value, start, line, column, line, column + 1,
+                                     start + 1))
+            elif following.type in _STRINGS or following.value not in _CONTINUE_BEFORE:
+                out.append(Token("SEP", value, start, line, column, line, column + 1, start + 1))
+            return
+    for k, (value, start, line, column) in enumerate(run):
+        frame = frames[-1]
+        if value == "\n" and k == last and following is not None and frame.parens and \
+                following.column == 1 and following.type not in _STRINGS and \
+                following.value in _DECLARATION_STARTS:
+            # Inside an open `(` or `[`, a top-level declaration keyword at
+            # column 1 on the next line ends the brackets.
+            _close_brackets(frames, errors, path)
+            if out and out[-1].type != "SEP":
+                out.append(Token("SEP", value, start, line, column, line, column + 1, start + 1))
+            continue
+        if frame.opener == "(" or frame.opener == "[" or not out:
+            continue
+        previous = out[-1]
+        if previous.type == "SEP":
+            continue
+        if previous.type not in _STRINGS and previous.value in _CONTINUE_AFTER:
+            # `;` after an operator is still an (erroneous) separator for the parser to report.
+            ends = value == ";" and previous.value not in ("{", "(", "[")
+        elif any(run[j][0] == ";" for j in range(k + 1, last + 1)):
+            ends = True  # the next token that is not a newline is a `;`
+        else:
+            ends = following is not None and (following.type in _STRINGS
+                                               or following.value not in _CONTINUE_BEFORE)
+        if ends:
+            out.append(Token("SEP", value, start, line, column, line, column + 1, start + 1))
+    run.clear()
 
 
 def _close_brackets(frames: list[_Frame], errors: list[LexError], path: str) -> None:
@@ -373,23 +459,3 @@ def _close_brackets(frames: list[_Frame], errors: list[LexError], path: str) -> 
                                    f"`{frame.opener}` is never closed",
                                    hint=f"add the missing `{closer}`"))
     del frames[1:]
-
-
-def _ends_statement(out: list[Token], raw: list[Token], i: int, frame: _Frame) -> bool:
-    if frame.opener in ("(", "["):
-        return False
-    if not out:
-        return False
-    previous = out[-1]
-    if previous.type == "SEP":
-        return False
-    if previous.type not in ("STRING", "BYTES") and previous.value in _CONTINUE_AFTER:
-        # `;` after an operator is still an (erroneous) separator for the parser to report.
-        return raw[i].value == ";" and previous.value not in ("{", "(", "[")
-    j = i + 1
-    while j < len(raw) and raw[j].type == "NL":
-        j += 1
-    if j == len(raw):
-        return False
-    following = raw[j]
-    return following.type in ("STRING", "BYTES") or following.value not in _CONTINUE_BEFORE

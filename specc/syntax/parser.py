@@ -14,7 +14,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from specc import ast
@@ -42,6 +42,9 @@ _SIMPLE_PATH = re.compile(r"[ \t]*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t]*")
 _DECLARING_WORDS = frozenset({"let", "var", "const", "param", "fn", "struct", "enum",
                               "interface", "component"})
 
+# The tokens after which the driver takes or drops a recovery checkpoint.
+_CHECKPOINT_KINDS = frozenset({"SEP", "LBRACE", "SLBRACE", "RBRACE"})
+
 # Tokens that can start an expression: listed as one "an expression".
 _EXPRESSION_START = frozenset({
     "NAME", "INT", "STRING", "BYTES", "DURATION", "SIZE", "IPV4", "CIDR", "TRUE", "FALSE", "NONE",
@@ -58,6 +61,10 @@ class Grammar:
     terminal_text: dict[str, str]  # "__ANON_6" -> "=="
     # (length, nonterminal, passes its only child through) of each rule
     machine_rules: list[tuple[int, str, bool]]
+    # (state below, nonterminal, lookahead) -> the top state once the
+    # nonterminal's goto and the pass-through reductions that lookahead then
+    # causes are done; filled as parsing meets them (a pure function of the tables).
+    gotos_through: dict[tuple[int, str, str], int] = field(default_factory=dict, compare=False)
 
     def terminal_of(self, text: str) -> str:
         return self.terminal_names.get(text, "UNKNOWN")
@@ -66,6 +73,21 @@ class Grammar:
         if terminal in _DESCRIBE:
             return _DESCRIBE[terminal]
         return f"`{self.terminal_text.get(terminal, terminal)}`"
+
+    def goto_through(self, below: int, origin: str, kind: str) -> int:
+        """The state on top after reducing to ``origin`` above ``below`` with
+        lookahead ``kind``: its goto, then every `?rule: x` reduction (one per
+        precedence level) that only changes the top state, in one step."""
+        top = self.tables.gotos[below][origin]
+        actions = self.tables.actions
+        rules = self.machine_rules
+        while True:
+            action = actions[top].get(kind)
+            if action is None or action[0] or not rules[action[1]][2]:
+                break
+            top = self.tables.gotos[below][rules[action[1]][1]]
+        self.gotos_through[below, origin, kind] = top
+        return top
 
 
 @functools.cache
@@ -79,13 +101,24 @@ def grammar() -> Grammar:
 def make_callback(method: Callable[[list[Any]], Any],
                   placeholders: tuple[bool, ...]) -> Callable[[list[Any]], Any]:
     """A reduction callback; `[optional]` parts that were absent become None,
-    so every builder method sees its rule's children at fixed positions."""
-    if not any(placeholders):
+    so every builder method sees its rule's children at fixed positions.
+    The parser passes each callback a list of its own, so the Nones go in place."""
+    absent = [k for k, missing in enumerate(placeholders) if missing]
+    if not absent:
         return method
+    if len(absent) == 1:
+        (at,) = absent
+
+        def with_placeholder(children: list[Any]) -> Any:
+            children.insert(at, None)
+            return method(children)
+
+        return with_placeholder
 
     def with_placeholders(children: list[Any]) -> Any:
-        it = iter(children)
-        return method([None if absent else next(it) for absent in placeholders])
+        for k in absent:  # ascending: each index is already where it ends up
+            children.insert(k, None)
+        return method(children)
 
     return with_placeholders
 
@@ -189,12 +222,27 @@ class _ParseSession:
 
     def drive(self, tokens: list[Token], start: str, end: int | None = None) -> Any:
         """Feed ``tokens`` to the automaton for ``start``; ``end`` is where the
-        input ends (the end of the file, or of an interpolation)."""
-        state = _Machine(grammar(), self.callbacks, start)
+        input ends (the end of the file, or of an interpolation).
+
+        This loop is :meth:`_Machine.feed` written out once for all tokens,
+        with the tables in local variables: it runs for every token of every
+        file, and a method call and attribute lookups per token cost about as
+        much as the automaton's own work.  :meth:`_Machine.feed` still does the
+        end of input and the recovery in :meth:`finish`.
+        """
+        g = grammar()
+        state = _Machine(g, self.callbacks, start)
+        states = state.state_stack
+        values = state.value_stack
+        actions = g.tables.actions
+        rules = g.machine_rules
+        callbacks = self.callbacks
+        through_cache = g.gotos_through
+        goto_through = g.goto_through
         errors_before = self.error_count
         # checkpoints[d]: (token index, state stack, value stack) after the last
         # `{` or separator at brace depth d; opened[d]: the token that opened d.
-        checkpoints: list[tuple[int, list[Any], list[Any]]] = [(0, list(state.state_stack), [])]
+        checkpoints: list[tuple[int, list[Any], list[Any]]] = [(0, list(states), [])]
         opened: list[Token | None] = [None]
         last_error_index = -1
         last_error_line = -1
@@ -202,18 +250,49 @@ class _ParseSession:
         count = len(tokens)
         while i < count:
             tok = tokens[i]
-            try:
-                state.feed(tok)
-            except _Unexpected as error:
+            kind = tok.type
+            while True:
+                action = actions[states[-1]].get(kind)
+                if action is None:
+                    break
+                shift, arg = action
+                if shift:
+                    states.append(arg)
+                    values.append(tok)
+                    break
+                size, origin, through = rules[arg]
+                if through:
+                    state.pass_through(kind)  # only after a shift; a goto takes these at once
+                    continue
+                # Reduce; the goto and the pass-through reductions after it in one lookup.
+                if size == 1:
+                    value = callbacks[arg](values[-1:])  # type: ignore[misc]
+                    below = states[-2]
+                    top = through_cache.get((below, origin, kind))
+                    states[-1] = goto_through(below, origin, kind) if top is None else top
+                    values[-1] = value
+                    continue
+                if size:
+                    children = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                else:
+                    children = []
+                value = callbacks[arg](children)  # type: ignore[misc]
+                below = states[-1]
+                top = through_cache.get((below, origin, kind))
+                states.append(goto_through(below, origin, kind) if top is None else top)
+                values.append(value)
+            if action is None:
                 if tok.line != last_error_line:
-                    self.syntax_error(tok, error.expected)
+                    self.syntax_error(tok, state.expected())
                     last_error_line = tok.line
                 if self.error_count >= MAX_SYNTAX_ERRORS:
                     return None
                 depth = len(checkpoints) - 1
-                begin, stacks, values = checkpoints[depth]
-                state.state_stack[:] = stacks
-                state.value_stack[:] = values
+                begin, stack, saved = checkpoints[depth]
+                states[:] = stack
+                values[:] = saved
                 resume = self.skip(tokens, i, depth)
                 if resume == i and i == last_error_index:
                     resume += 1  # no progress: drop the offending token
@@ -221,16 +300,16 @@ class _ParseSession:
                 last_error_index = i
                 i = resume
                 continue
-            kind = tok.type
-            if kind in ("LBRACE", "SLBRACE"):
-                checkpoints.append((i + 1, list(state.state_stack), list(state.value_stack)))
-                opened.append(tok)
-            elif kind == "RBRACE":
-                if len(checkpoints) > 1:
-                    checkpoints.pop()
-                    opened.pop()
-            elif kind == "SEP":
-                checkpoints[-1] = (i + 1, list(state.state_stack), list(state.value_stack))
+            if kind in _CHECKPOINT_KINDS:
+                if kind == "SEP":
+                    checkpoints[-1] = (i + 1, states[:], values[:])
+                elif kind == "RBRACE":
+                    if len(checkpoints) > 1:
+                        checkpoints.pop()
+                        opened.pop()
+                else:
+                    checkpoints.append((i + 1, states[:], values[:]))
+                    opened.append(tok)
             i += 1
         return self.finish(state, tokens, opened, checkpoints, end,
                            reported=self.error_count > errors_before)
@@ -363,10 +442,9 @@ class _Machine:
         kind = tok.type
         is_end = kind == "$END"
         while True:
-            row = self.actions[states[-1]]
-            action = row.get(kind)
+            action = self.actions[states[-1]].get(kind)
             if action is None:
-                raise _Unexpected({t for t in row if t.isupper() or t == "$END"})
+                raise _Unexpected(self.expected())
             shift, arg = action
             if shift:
                 states.append(arg)
@@ -374,16 +452,8 @@ class _Machine:
                 return None
             size, origin, through = self.rules[arg]
             if through:
-                # A chain of `?rule: x` reductions (one per precedence level)
-                # only changes the top state; take the whole chain in one step.
-                below = states[-2]
-                key = (below, states[-1], kind)
-                top = self.chains.get(key)
-                if top is None:
-                    top = self.follow_chain(below, states[-1], kind)
-                    self.chains[key] = top
-                states[-1] = top
-                if is_end and top == self.end_state:
+                self.pass_through(kind)
+                if is_end and states[-1] == self.end_state:
                     return values[-1]
                 continue
             callback = self.callbacks[arg]
@@ -398,6 +468,22 @@ class _Machine:
             values.append(value)
             if is_end and states[-1] == self.end_state:
                 return values[-1]
+
+    def expected(self) -> set[str]:
+        """The terminals the top state can take: what a syntax error lists."""
+        return {t for t in self.actions[self.state_stack[-1]] if t.isupper() or t == "$END"}
+
+    def pass_through(self, kind: str) -> None:
+        """A chain of `?rule: x` reductions (one per precedence level) only
+        changes the top state; take the whole chain in one step."""
+        states = self.state_stack
+        below = states[-2]
+        key = (below, states[-1], kind)
+        top = self.chains.get(key)
+        if top is None:
+            top = self.follow_chain(below, states[-1], kind)
+            self.chains[key] = top
+        states[-1] = top
 
     def follow_chain(self, below: int, top: int, kind: str) -> int:
         while True:
