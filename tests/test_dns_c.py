@@ -81,7 +81,7 @@ class Request:
     wire: bytes
     max_size: int
     tcp: bool | None
-    out_cap: int = 0  # 0: the harness gives DNS_ANSWER_OUT_CAP(max_size)
+    out_cap: int = 0  # 0: the harness gives what dns_answer.h says is always enough
 
 
 # -- tables, sources and the harness ---------------------------------------------------

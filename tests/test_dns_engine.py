@@ -171,11 +171,23 @@ def test_size_limit_sets_tc(edns: int | None, max_size: int, truncated: bool) ->
     assert count == (0 if truncated else 40)
 
 
-def test_tcp_limit_is_max_size() -> None:
-    reply = answer(TEST, make("huge.zone.test.", "TXT"), 65535, tcp=True)
-    assert reply is not None
+@pytest.mark.parametrize("max_size", [0, 512, 1232, 4096, 65535])
+def test_tcp_answers_are_whole_and_advertise_the_udp_size(max_size: int) -> None:
+    """Over TCP `max_size` is only the UDP size the OPT record advertises
+    (at least 512, as over UDP): the answer, larger than 1232 bytes, is whole."""
+    reply = answer(TEST, make("huge.zone.test.", "TXT", edns=512), max_size, tcp=True)
+    assert reply is not None and len(reply) > 1232
     message = dns.message.from_wire(reply)
     assert not message.flags & dns.flags.TC and len(message.answer[0]) == 6
+    assert message.payload == max(max_size, 512)
+
+
+def test_max_size_65535_answers_as_over_tcp() -> None:
+    """DnsZone.answer(query, 65535) is how TCP answers were asked for before
+    answer_tcp: tcp=None keeps that meaning."""
+    wire = make("huge.zone.test.", "TXT")
+    assert answer(TEST, wire, 65535) == answer(TEST, wire, 65535, tcp=True)
+    assert answer(TEST, wire, 65534) != answer(TEST, wire, 65534, tcp=True)
 
 
 @pytest.mark.parametrize(("wire", "rcode"), [

@@ -36,14 +36,16 @@ def with_id(wire: bytes, qid: int) -> bytes:
 
 
 def check(zone: dns_zone.Impl, table: dict[str, Any], queries: list[Query],
-          max_size: int) -> list[str]:
+          max_size: int, tcp: bool = False) -> list[str]:
+    """Where `zone.answer` (`zone.answer_tcp` when `tcp`) differs from the engine."""
     wrong = []
+    ask = zone.answer_tcp if tcp else zone.answer
     for number, query in enumerate(queries):
         # A miss, then a hit with another ID, then a hit with a third.
         for qid in (number & 0xFFFF, 0xFFFF - (number & 0xFFFF), 0x1234):
             wire = with_id(query.wire, qid)
-            if zone.answer(wire, max_size) != answer(table, wire, max_size):
-                wrong.append(f"{query.label} (ID {qid:#06x})")
+            if ask(wire, max_size) != answer(table, wire, max_size, True if tcp else None):
+                wrong.append(f"{query.label} (ID {qid:#06x}{', TCP' if tcp else ''})")
     return wrong
 
 
@@ -57,6 +59,18 @@ def test_cached_replies_equal_the_engines(tables: dict[str, dict[str, Any]],
             wrong = check(zone, table, queries, max_size)
             assert not wrong, f"{len(wrong)} differ, e.g. {wrong[:5]}"
             assert zone.cache, "nothing was cached"
+
+
+def test_tcp_replies_are_cached_apart_from_udp_ones(tables: dict[str, dict[str, Any]],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same query and size over UDP and over TCP get different replies
+    (TC and the optional records): one zone answering both keeps them apart."""
+    for origin, table in tables.items():
+        queries = [q for q in query_set() + dropped() if q.zone == origin]
+        zone = cached_zone(table, monkeypatch)
+        wrong = check(zone, table, queries, SERVER_MAX_UDP) + \
+            check(zone, table, queries, SERVER_MAX_UDP, tcp=True)
+        assert not wrong, f"{len(wrong)} differ, e.g. {wrong[:5]}"
 
 
 def test_the_cache_stays_within_its_bound(tables: dict[str, dict[str, Any]],

@@ -10,6 +10,12 @@ not, its extended rcode, DO and options) - NSD advertises its
 `ipv4-edns-size`, which is set to the `max_size` given to `answer()`, so the
 payload sizes are compared too.  Messages NSD drops must get None.
 
+The same queries go to NSD over TCP too, compared with the engine's TCP
+answers (`tcp=True`: never cut, the server's UDP size advertised, as NSD
+does); `differences_over_tcp` does the same for a running image (unix,
+python and hvt use it).  Where NSD closes the connection instead of
+answering, NSD_TCP_SMALLEST says what the engine does and why.
+
 NSD is configured to tell nothing about itself over CHAOS (hide-identity,
 hide-version), as the engine does, and with response-rate limiting off.
 
@@ -48,6 +54,7 @@ from dns_queries import (
     ZONE_FILES,
     Query,
     dropped,
+    make,
     query_set,
     sizes,
 )
@@ -172,6 +179,130 @@ def differences_over_the_network(port: int, nsd_port: int, queries: list[Query])
         elif ours is not None and theirs is not None and summary(ours) != summary(theirs):
             found.append(f"{query.label}:\n  ours {summary(ours)}\n  NSD  {summary(theirs)}")
     return found
+
+
+# -- over TCP ------------------------------------------------------------------------------
+
+# NSD closes a TCP connection (a reset: it does not read the rest) on a
+# message shorter than a header and the smallest question (the root name, a
+# type and a class): 17 bytes.  Over UDP it answers those of 12 to 16 bytes
+# with FORMERR, as the engine does on both transports (RFC 1035 4.1.1: a
+# message the server cannot interpret; BIND and Knot answer a header-only
+# query with FORMERR over TCP too).  NSD also closes the connection on a
+# message it does not answer (a response, less than a header), which the
+# engine ignores, keeping the connection.
+NSD_TCP_SMALLEST = 17
+CLOSED = "the connection was closed before an answer"
+TCP_SENTINEL = make("www.example.org.", "A", qid=0xBEEF)  # an example.org query answered by all
+
+TcpOutcome = bytes | None | str  # an answer, none (the connection kept), or CLOSED
+
+
+def _frame(wire: bytes) -> bytes:
+    return len(wire).to_bytes(2, "big") + wire
+
+
+def _read_message(sock: socket.socket, pending: bytearray) -> bytes | None:
+    """The next framed message on `sock`; None when the connection ends first."""
+    while len(pending) < 2 or len(pending) < 2 + int.from_bytes(pending[:2], "big"):
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            return None
+        pending += data
+    length = int.from_bytes(pending[:2], "big")
+    message = bytes(pending[2:2 + length])
+    del pending[:2 + length]
+    return message
+
+
+def tcp_outcomes(port: int, queries: list[Query], timeout: float = 10.0) -> list[TcpOutcome]:
+    """What the server on `port` does with each query sent over TCP, on one
+    connection while it stays open (RFC 7766 reuse).  Each query goes out with
+    TCP_SENTINEL behind it in the same send, so that a query without an answer
+    costs no timeout: the sentinel's answer comes first."""
+    outcomes: list[TcpOutcome] = []
+    sock: socket.socket | None = None
+    pending = bytearray()
+    try:
+        for query in queries:
+            assert query.wire[:2] != TCP_SENTINEL[:2], query.label
+            if sock is None:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+                pending = bytearray()
+            try:
+                sock.sendall(_frame(query.wire) + _frame(TCP_SENTINEL))
+            except (BrokenPipeError, ConnectionResetError):
+                first = None
+            else:
+                first = _read_message(sock, pending)
+            if first is not None and first[:2] != TCP_SENTINEL[:2]:
+                sentinel = _read_message(sock, pending)
+                assert sentinel is not None and sentinel[:2] == TCP_SENTINEL[:2], query.label
+            if first is None:
+                outcomes.append(CLOSED)
+                sock.close()
+                sock = None
+            else:
+                outcomes.append(None if first[:2] == TCP_SENTINEL[:2] else first)
+    finally:
+        if sock is not None:
+            sock.close()
+    return outcomes
+
+
+def differences_over_tcp(port: int, nsd_port: int, queries: list[Query]
+                         ) -> tuple[list[str], list[str]]:
+    """compare_over_tcp() for the server on ``port``."""
+    return compare_over_tcp(queries, tcp_outcomes(port, queries), nsd_port)
+
+
+def compare_over_tcp(queries: list[Query], ours: list[TcpOutcome], nsd_port: int
+                     ) -> tuple[list[str], list[str]]:
+    """Where `ours` (what a server did with `queries` over TCP) differs from
+    what NSD does, every field compared (the OPT record's payload size
+    included); and, apart, the labels of the queries NSD closes the
+    connection on where ours does what NSD_TCP_SMALLEST describes: the
+    FORMERR NSD itself sends over UDP for a message of 12 to 16 bytes, no
+    answer for a message NSD does not answer over UDP either."""
+    theirs = tcp_outcomes(nsd_port, queries)
+    found: list[str] = []
+    closed_by_nsd: list[str] = []
+    for query, mine, nsds in zip(queries, ours, theirs, strict=True):
+        if nsds == CLOSED and mine != CLOSED:
+            over_udp = ask(nsd_port, query.wire)
+            if over_udp is None and mine is not None:
+                over_udp = ask(nsd_port, query.wire, 1.5)  # NSD rate-limits error replies
+            if mine is None and over_udp is None:
+                closed_by_nsd.append(query.label)
+                continue
+            if isinstance(mine, bytes) and over_udp is not None and \
+                    len(query.wire) < NSD_TCP_SMALLEST and summary(mine) == summary(over_udp):
+                closed_by_nsd.append(query.label)
+                continue
+        if isinstance(mine, bytes) and isinstance(nsds, bytes):
+            if summary(mine) != summary(nsds):
+                found.append(f"{query.label}:\n  ours {summary(mine)}\n  NSD  {summary(nsds)}")
+        elif mine != nsds:
+            found.append(f"{query.label}: ours {mine!r}, NSD {nsds!r}")
+    return found, closed_by_nsd
+
+
+def test_query_set_matches_nsd_over_tcp(nsd: int, tables: dict[str, dict[str, Any]]) -> None:
+    """The engine's TCP answers (what dns_over_tcp asks for: never cut, the
+    server's UDP size advertised) against NSD's over TCP, whole."""
+    queries = query_set() + dropped()
+    ours: list[TcpOutcome] = [answer(tables[q.zone], q.wire, SERVER_MAX_UDP, tcp=True)
+                              for q in queries]
+    differences, closed_by_nsd = compare_over_tcp(queries, ours, nsd)
+    assert not differences, f"{len(differences)} of {len(queries)} differ:\n" + \
+        "\n".join(differences[:15])
+    short = {q.label for q in queries if len(q.wire) < NSD_TCP_SMALLEST}
+    assert set(closed_by_nsd) == short | {q.label for q in dropped()}
+    assert any(q.wire[4:6] == b"\0\0" and len(q.wire) >= NSD_TCP_SMALLEST for q in queries), \
+        "no query without a question that NSD answers over TCP"
 
 
 def test_query_set_matches_nsd(nsd: int, tables: dict[str, dict[str, Any]]) -> None:

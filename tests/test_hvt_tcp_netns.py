@@ -213,7 +213,8 @@ def fetch(world: World, where: tuple[str, int], path: str, timeout: float = 60) 
 
 
 def expected_answer(world: World, wire: bytes) -> bytes | None:
-    return answer(world.table, wire, 65535)
+    """What dns_over_tcp answers: never cut, the UDP size (1232) advertised."""
+    return answer(world.table, wire, 1232, tcp=True)
 
 
 def tcp_queries(world: World, target: str) -> None:

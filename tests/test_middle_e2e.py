@@ -185,7 +185,7 @@ def test_tcp_true_on_hvt() -> None:
     status, out, err = cli("compile", DNS, "-D", "tcp=true", "--dump-after", "dce")
     assert status == 0, err
     kept = out.split("# devices in the image\n", 1)[1].split("}\n", 1)[0]
-    assert "  dns_tcp = dns_over_tcp()  # uses serve\n" in kept
+    assert "  dns_tcp = dns_over_tcp(udp_size = 1232)  # uses serve\n" in kept
     assert "  tcp4 = direct_tcp(max_connections = 64, send_buffer = 1MiB, receive_window = 8KiB, " \
         "idle_timeout = 2m)\n" in kept
     removed_lines = out.split("# removed\n", 1)[1]

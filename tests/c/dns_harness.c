@@ -9,7 +9,8 @@
  *   u8 zone (an index in dns_harness_tables)
  *   u8 tcp (0: UDP, 1: TCP, 2: "TCP when max_size >= 65535", Python's None)
  *   u32 max_size
- *   u32 out_cap (0: DNS_ANSWER_OUT_CAP(max_size), at most 1 MiB)
+ *   u32 out_cap (0: DNS_ANSWER_TCP_LIMIT over TCP, else DNS_ANSWER_OUT_CAP(max_size),
+ *   at most 1 MiB)
  *   u32 length, then `length` query bytes
  * Reply frame: u32 length (0: no reply), then the reply bytes.
  *
@@ -67,6 +68,8 @@ static size_t out_cap_for(const struct request *r)
 {
     if (r->out_cap)
         return r->out_cap;
+    if (r->tcp == 1 || (r->tcp == 2 && r->max_size >= 65535))
+        return DNS_ANSWER_TCP_LIMIT;
     size_t cap = DNS_ANSWER_OUT_CAP(r->max_size);
     return cap < MAX_OUT_CAP ? cap : MAX_OUT_CAP;
 }

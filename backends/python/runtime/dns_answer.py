@@ -18,8 +18,10 @@ Behaviour follows NSD 4.6 (the tests compare with it):
   gives FORMERR with every flag clear, except QDCOUNT 0 with just an OPT
   record (a DNS cookie or EDNS probe), which gets NOERROR with an OPT;
 * EDNS (RFC 6891): version other than 0 gives BADVERS; the reply's OPT
-  advertises `max_size` and copies DO (RFC 3225); the size limit is
-  min(max(client size, 512), max_size) with EDNS, 512 without;
+  advertises `max_size`, the server's UDP size, over TCP too (as NSD does:
+  the field is about UDP, RFC 6891 6.2.3) and copies DO (RFC 3225); over
+  UDP the size limit is min(max(client size, 512), max_size) with EDNS, 512
+  without; over TCP it is 65535, the most a length prefix says (RFC 7766 8);
 * QCLASS CH: REFUSED (no identity or version is told); other classes but IN
   and ANY: REFUSED, header only; QCLASS ANY: answered, not authoritatively;
 * AXFR over UDP: NOTIMP; IXFR: REFUSED for the apex, NOTAUTH otherwise;
@@ -53,9 +55,11 @@ def answer(table: dict[str, Any], query: bytes, max_size: int,
            tcp: bool | None = None) -> bytes | None:
     """The reply to `query`, or None when it must be dropped.
 
-    `max_size` is the server's largest UDP reply (advertised in the OPT
-    record); over TCP it is the limit itself.  `tcp` None means TCP when
-    `max_size` is 65535, the most a TCP length prefix allows."""
+    `max_size` is the server's UDP payload size: the largest reply over
+    UDP, and the size the OPT record advertises over UDP and TCP alike.
+    Over TCP the reply is never cut (its limit is 65535).  `tcp` None means
+    TCP when `max_size` is 65535, the most a TCP length prefix allows (how
+    DnsZone.answer callers asked for TCP answers before answer_tcp)."""
     if tcp is None:
         tcp = max_size >= 65535
     size = len(query)
@@ -124,7 +128,7 @@ def answer(table: dict[str, Any], query: bytes, max_size: int,
     if qclass == CLASS_ANY:
         chosen = table["answers"][chosen[5]] if chosen[5] >= 0 else _answer_section_only(chosen)
     if tcp:
-        limit = max_size
+        limit = 65535
     elif edns:
         limit = min(max(edns_size, 512), max(max_size, 512))
     else:

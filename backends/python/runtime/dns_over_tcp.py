@@ -1,9 +1,12 @@
-"""dns_over_tcp(tcp, zone): DNS over TCP (RFC 7766): two-byte length framing."""
+"""dns_over_tcp(tcp, zone, udp_size): DNS over TCP (RFC 7766): two-byte length framing.
+
+Answers are never cut; their OPT record advertises `udp_size`, the server's
+UDP payload size, as NSD does over TCP."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 from .core import Conn, Runtime, TcpEvent
 
@@ -11,7 +14,7 @@ _MAX_BUFFERED = 1 << 17  # a client that sends more without a full message is cu
 
 
 class _Zone(Protocol):
-    def answer(self, query: bytes, max_size: int) -> bytes | None: ...
+    def answer_tcp(self, query: bytes, udp_size: int) -> bytes | None: ...
 
 
 class _Tcp(Protocol):
@@ -21,6 +24,9 @@ class _Tcp(Protocol):
 
 
 class Impl:
+    # The server's UDP payload size, advertised in the OPT record of each answer.
+    UDP_SIZE: Final[int] = 1232
+
     def __init__(self, rt: Runtime, tcp: _Tcp, zone: _Zone) -> None:
         self.rt = rt
         self.tcp = tcp
@@ -42,7 +48,7 @@ class Impl:
             length = int.from_bytes(buffer[:2], "big")
             if len(buffer) < 2 + length:
                 break
-            reply = self.zone.answer(buffer[2:2 + length], 65535)
+            reply = self.zone.answer_tcp(buffer[2:2 + length], self.UDP_SIZE)
             buffer = buffer[2 + length:]
             if reply is not None:
                 replies.append(len(reply).to_bytes(2, "big") + reply)

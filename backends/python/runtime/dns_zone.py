@@ -22,21 +22,29 @@ class Impl:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        # (max_size, query without its ID) -> reply without its ID, or None.
-        self.cache: dict[tuple[int, bytes], bytes | None] = {}
+        # (over TCP, UDP size, query without its ID) -> reply without its ID, or None.
+        self.cache: dict[tuple[bool, int, bytes], bytes | None] = {}
 
     def answer(self, query: bytes, max_size: int) -> bytes | None:
-        # The reply is a function of the query's bytes and max_size alone,
-        # and its ID is the query's (its first two bytes): everything after
-        # the ID can be reused for another query with the same bytes.
-        key = (max_size, query[2:])
+        # max_size 65535: as over TCP (answer()'s tcp=None), as before answer_tcp.
+        return self._reply(query, max_size, max_size >= 65535)
+
+    def answer_tcp(self, query: bytes, udp_size: int) -> bytes | None:
+        return self._reply(query, udp_size, True)
+
+    def _reply(self, query: bytes, size: int, tcp: bool) -> bytes | None:
+        # The reply is a function of the query's bytes, the size and the
+        # transport alone, and its ID is the query's (its first two bytes):
+        # everything after the ID can be reused for another query with the
+        # same bytes.
+        key = (tcp, size, query[2:])
         try:
             cached = self.cache[key]
         except KeyError:
             pass
         else:
             return None if cached is None else query[:2] + cached
-        reply = answer(self.TABLE, query, max_size)
+        reply = answer(self.TABLE, query, size, tcp)
         if len(query) <= _CACHE_QUERY_BYTES:
             if len(self.cache) >= _CACHE_ENTRIES:
                 self.cache.clear()

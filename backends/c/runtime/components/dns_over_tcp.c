@@ -1,8 +1,10 @@
 /* dns_over_tcp(tcp, zone): DNS over TCP (RFC 7766), the twin of
  * backends/python/runtime/dns_over_tcp.py.  Each message is preceded by its
  * length in two bytes; a chunk may hold several messages and a message may
- * span chunks.  Every complete message is answered with zone.answer(msg,
- * 65535), framed the same way, and a chunk's answers go back as one reply.
+ * span chunks.  Every complete message is answered with
+ * zone.answer_tcp(msg, udp_size): never cut, its OPT advertising the
+ * server's UDP size, as NSD does over TCP.  Answers are framed the same
+ * way, and a chunk's answers go back as one reply.
  *
  * State, all static (the instance is its own translation unit):
  *  - the unfinished message of a connection waits in one of MAX_CLIENTS
@@ -68,7 +70,8 @@ static sc_opt_bytes on_data(Conn conn, sc_bytes data) {
                 if (!staged) { cut = true; break; }
                 sc_arena_reset();
             }
-            sc_opt_bytes reply = SC_OP(zone, answer)((sc_bytes){ stage + at + 2, n }, 65535);
+            sc_opt_bytes reply = SC_OP(zone, answer_tcp)((sc_bytes){ stage + at + 2, n },
+                                                       SC_CONST_udp_size);
             if (reply.some) {
                 if (reply.value.len > 65535 || sizeof out - out_len < 2 + reply.value.len) {
                     cut = true;

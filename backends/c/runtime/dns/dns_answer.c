@@ -433,11 +433,12 @@ static int64_t clamp_size(size_t size)
     return size > (size_t)INT64_MAX ? INT64_MAX : (int64_t)size;
 }
 
-/* The size the reply must fit in. */
+/* The size the reply must fit in: over TCP the most a length prefix can
+ * say, whatever the server's UDP size (which is only advertised). */
 static int64_t size_limit(const struct edns *e, const struct opt *o, bool tcp)
 {
     if (tcp)
-        return clamp_size(e->max_size);
+        return LARGEST_PAYLOAD;
     if (!e->present)
         return SMALLEST_LIMIT;
     int64_t client = o->udp_size < SMALLEST_LIMIT ? SMALLEST_LIMIT : o->udp_size;

@@ -89,9 +89,14 @@ struct dns_table {
     uint32_t rrsets_len;
 };
 
-/* An `out_cap` large enough for any reply with this `max_size`: a reply is
- * at most its size limit, or 288 bytes (header, a 255-byte name, type,
- * class and an OPT with an Extended DNS Error) when nothing else fits. */
+/* The size limit of a reply over TCP: the most its two-byte length prefix
+ * can say (RFC 7766 8). */
+#define DNS_ANSWER_TCP_LIMIT 65535u
+
+/* An `out_cap` large enough for any reply over UDP with this `max_size`: a
+ * reply is at most its size limit, or 288 bytes (header, a 255-byte name,
+ * type, class and an OPT with an Extended DNS Error) when nothing else
+ * fits.  Over TCP, DNS_ANSWER_TCP_LIMIT is enough. */
 #define DNS_ANSWER_OUT_CAP(max_size) ((max_size) > 512 ? (size_t)(max_size) : (size_t)512)
 
 /*
@@ -99,10 +104,14 @@ struct dns_table {
  *
  * Returns the reply's length, or 0 when the message gets no reply (shorter
  * than a header, or a response) - or when the reply would not fit in
- * `out_cap`, which never happens with DNS_ANSWER_OUT_CAP(max_size).
- * `max_size` is the server's largest UDP reply, advertised in the OPT
- * record; over TCP it is the limit itself.  `tcp` is 0 for UDP, positive
- * for TCP, negative for "TCP when max_size >= 65535" (Python's tcp=None).
+ * `out_cap`, which never happens with DNS_ANSWER_OUT_CAP(max_size) over
+ * UDP and DNS_ANSWER_TCP_LIMIT over TCP.
+ * `max_size` is the server's UDP payload size: the largest reply over UDP
+ * and the size its OPT record advertises, over UDP and over TCP alike (RFC
+ * 6891 6.2.3: the field is about UDP, so NSD, Knot and BIND advertise their
+ * UDP size over TCP too).  Over TCP a reply is never cut: its limit is
+ * DNS_ANSWER_TCP_LIMIT.  `tcp` is 0 for UDP, positive for TCP, negative for
+ * "TCP when max_size >= 65535" (Python's tcp=None; DnsZone.answer's rule).
  * Reads only query[0 .. query_len), writes only out[0 .. out_cap).
  */
 size_t dns_answer(const struct dns_table *t, const uint8_t *query, size_t query_len,

@@ -107,17 +107,20 @@ class DnsZone:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self.cache: dict[tuple[int, bytes], bytes | None] = {}
+        self.cache: dict[tuple[bool, int, bytes], bytes | None] = {}
 
     def answer(self, query: bytes, max_size: int) -> bytes | None:
-        key = (max_size, query[2:])
+        return self._reply(query, max_size, max_size >= 65535)
+
+    def _reply(self, query: bytes, size: int, tcp: bool) -> bytes | None:
+        key = (tcp, size, query[2:])
         try:
             cached = self.cache[key]
         except KeyError:
             pass
         else:
             return None if cached is None else query[:2] + cached
-        reply = _dns_answer_answer(self.TABLE, query, max_size)
+        reply = _dns_answer_answer(self.TABLE, query, size, tcp)
         if len(query) <= _dns_zone_CACHE_QUERY_BYTES:
             if len(self.cache) >= _dns_zone_CACHE_ENTRIES:
                 self.cache.clear()

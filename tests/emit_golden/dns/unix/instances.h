@@ -21,4 +21,5 @@ void dev_console_log_warn(sc_str m);
 void dev_console_log_error(sc_str m);
 void dev_dns_zone_init(void);
 sc_opt_bytes dev_dns_zone_answer(sc_bytes query, uint16_t max_size);
+sc_opt_bytes dev_dns_zone_answer_tcp(sc_bytes query, uint16_t udp_size);
 #endif
