@@ -447,3 +447,17 @@ def test_relocation_moves_every_span() -> None:
             if isinstance(x, Span):
                 assert (y.line, y.end_line, y.start, y.end, y.column) == \
                     (x.line + 3, x.end_line + 3, x.start + 40, x.end + 40, x.column)
+
+
+def test_a_string_across_a_line_break() -> None:
+    # A backslash before a newline inside a string (an error today, and one
+    # whose tokens after it count lines differently): the pieces after it
+    # must still be what a full parse gives.
+    text = ('unikernel b\nvar s: string = "a\\\nb"\nfn f() -> u32 {\n  return 1\n}\n'
+            'main {\n  print("{s}{f()}")\n}\n')
+    totals = {"full": 0, "incremental": 0, "moved": 0, "edits": 0}
+    check = compare_parse("/b.spec", totals)
+    state = Incremental()
+    for edited in (text, text.replace("return 1", "return 2"), text.replace("a\\\nb", "ab")):
+        check(edited, state)
+    assert totals["edits"] == 3
