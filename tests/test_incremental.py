@@ -461,3 +461,49 @@ def test_a_string_across_a_line_break() -> None:
     for edited in (text, text.replace("return 1", "return 2"), text.replace("a\\\nb", "ab")):
         check(edited, state)
     assert totals["edits"] == 3
+
+
+def test_a_used_file_that_changes_is_seen(tmp_path: Path) -> None:
+    # The application's text stays the same (every piece and body could be
+    # reused); the file it uses changes under it, as an editor's unsaved
+    # buffer: what the bodies see changed, so they are checked again.
+    lib = str(tmp_path / "lib.spec")
+    app = str(tmp_path / "app.spec")
+    app_text = ('unikernel app\nuse "lib.spec"\n\nfn twice(x: u32) -> u32 {\n'
+                '  return double(x) * 2\n}\n\nmain {\n  print("{twice(2)}")\n}\n')
+    versions = ["fn double(x: u32) -> u32 {\n  return x * 2\n}\n",
+                "fn double(x: u32) -> string {\n  return \"x\"\n}\n",
+                "fn triple(x: u32) -> u32 {\n  return x * 3\n}\n",
+                "fn double(x: u32) -> u32 {\n  return x * 2\n}\n"]
+    state = Incremental()
+    codes = []
+    for version in versions:
+        incremental = check_source(app_text, app, overlays={lib: version},
+                                   parse=state.parser.parse, make_checker=state.check.checker)
+        full = check_source(app_text, app, overlays={lib: version})
+        assert incremental.diagnostics == full.diagnostics
+        codes.append(sorted({d.code for d in full.diagnostics}))
+    assert codes[0] == [] and codes[1] and codes[2] and codes[3] == []
+
+
+def test_the_workspace_publishes_what_a_full_check_gives(tmp_path: Path) -> None:
+    # The language server's own path: Workspace.change with the incremental
+    # state of each document, against check_source on the same text.
+    from specc.lsp.convert import path_to_uri
+    from specc.lsp.workspace import Workspace
+
+    published: list[tuple[str, list[str]]] = []
+    ws = Workspace(lambda uri, version, diagnostics, sources:
+                   published.append((uri, [d.message for d in diagnostics])), lambda m: None)
+    path = str(tmp_path / "inventory.spec")
+    text = next(t for n, t, _ in SPECS if n == "inventory.spec")
+    uri = path_to_uri(path)
+    ws.open(uri, text, 1)
+    rng = random.Random(5)
+    history = [text]
+    for version in range(2, 14):
+        text = edit(text, rng, history)
+        history.append(text)
+        ws.change(uri, text, version)  # no event loop: checked at once
+        full = check_source(text, path)
+        assert published[-1] == (uri, [d.message for d in full.diagnostics])
