@@ -215,6 +215,67 @@ def test_formatter_matches_the_c_library(tmp_path: Path) -> None:
     assert run.stdout == "console ok 1\n"
 
 
+# virtio_net.c's command-line taker on the host: it must remove exactly the
+# virtio_mmio.device= words (and the space QEMU put before each) and keep
+# everything else byte for byte.
+CMDLINE_HARNESS = r"""
+#include <stdio.h>
+#include <string.h>
+#include "virtio_net.c"
+void *hvt_boot_alloc(size_t size, size_t align, const char *what)
+{ (void)size; (void)align; (void)what; return NULL; }
+void *hvt_boot_alloc_uninit(size_t size, size_t align, const char *what)
+{ (void)size; (void)align; (void)what; return NULL; }
+bool hvt_ioapic_route(uint32_t gsi, uint8_t vector) { (void)gsi; (void)vector; return false; }
+uint64_t platform_monotonic_ns(void) { return 0; }
+int console_printf(const char *fmt, ...) { (void)fmt; return 0; }
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "%s", argv[i]);
+        cmdline_nbases = 0;
+        hvt_net_take_cmdline(line);
+        printf("[%s]", line);
+        for (unsigned d = 0; d < cmdline_nbases; d++)
+            printf(" %#lx:%d", (unsigned long)cmdline_bases[d],
+                   cmdline_gsis[d] == HVT_NO_GSI ? -1 : (int)cmdline_gsis[d]);
+        printf("\n");
+    }
+    return 0;
+}
+"""
+CMDLINE_CASES = {
+    "hello=world virtio_mmio.device=512@0xfeb00e00:12": "[hello=world] 0xfeb00e00:12",
+    "virtio_mmio.device=512@0xfeb00e00:12 a=1": "[a=1] 0xfeb00e00:12",
+    "virtio_mmio.device=512@0xfeb00e00:12": "[] 0xfeb00e00:12",
+    "a  b": "[a  b]",
+    "": "[]",
+    "a  virtio_mmio.device=1K@0xd0000000:5:2 b": "[a  b] 0xd0000000:5",
+    "x virtio_mmio.device=512@0x1000:5": "[x]",  # below 1 MiB: not probed
+    "x virtio_mmio.device=512@0xfeb00000": "[x]",  # no interrupt line: not a transport
+    "x virtio_mmio.device=512@0xfeb00000:zz": "[x] 0xfeb00000:-1",
+    "xvirtio_mmio.device=512@0xfeb00000:5 virtio_mmio.dev=1": "[xvirtio_mmio.device=512@0xfeb00000:5 "
+                                                              "virtio_mmio.dev=1]",
+    "virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00c00:11 k":
+        "[k] 0xfeb00e00:12 0xfeb00c00:11",
+}
+
+
+@needs_cc
+def test_the_command_line_loses_only_the_virtio_mmio_words(tmp_path: Path) -> None:
+    cc = find_cc()
+    assert cc is not None
+    harness = tmp_path / "cmdline.c"
+    harness.write_text(CMDLINE_HARNESS)
+    exe = tmp_path / "cmdline"
+    subprocess.run([cc, "-std=gnu11", "-O1", "-Wall", "-Wextra", "-Werror",
+                    "-Wno-unused-function", "-I", str(PLATFORM_DIR / "hvt"), "-I", str(LIB_DIR),
+                    "-I", str(PLATFORM_DIR), str(harness), "-o", str(exe)], check=True, timeout=60)
+    run = subprocess.run([str(exe), *CMDLINE_CASES], capture_output=True, text=True, timeout=10,
+                         check=True)
+    assert run.stdout.splitlines() == list(CMDLINE_CASES.values())
+
+
 # ---- booting ---------------------------------------------------------------
 
 
@@ -278,7 +339,9 @@ int main(void) {
     return 0;
 }
 """
-CALIBRATION_PPM = 1000  # what calibrate.c accepts from one window
+# calibrate.c keeps a window whose three-standard-error estimate is under
+# 300 ppm (measured: within 25 ppm at load 9); a margin for its bad luck.
+CALIBRATION_PPM = 500
 
 
 def host_tsc_khz(tmp_path: Path) -> int:
@@ -297,7 +360,7 @@ def host_tsc_khz(tmp_path: Path) -> int:
 @pytest.mark.skipif(choose_accel().name != "tcg", reason="the guest TSC is the host's under TCG")
 def test_the_clocks_are_calibrated_to_the_hosts_rate(selftest_image: Path,
                                                      tmp_path: Path) -> None:
-    """The TSC within 0.1% of the host's; the LAPIC timer of QEMU's 1 GHz / 16 likewise."""
+    """The TSC within 500 ppm of the host's; the LAPIC timer of QEMU's 1 GHz / 16 likewise."""
     result = boot(selftest_image, tmp_path, append="")
     host = host_tsc_khz(tmp_path)
     cpu = line_matching(result, r"cpu: tsc (\d+) kHz \(pit, \+-(\d+) ppm\), nx on")

@@ -1,21 +1,23 @@
 /*
  * The TSC and LAPIC timer rates, measured against the i8254 PIT in about
- * 1 ms (clock.c explains why the PIT).
+ * 0.5 ms (clock.c explains why the PIT).
  *
  * The PIT counts at 1.193182 MHz: one reading says the time only to within
- * a tick (838 ns), so two readings 1 ms apart give the rate to within
- * 2 ticks in 1193, 0.17%; the old calibration ran 5 ms to get to ~0.03%.
- * Here the whole millisecond is sampled instead: each sample reads the TSC,
+ * a tick (838 ns), so two readings 0.5 ms apart give the rate to within
+ * 2 ticks in 597, 0.3%; the old calibration ran 5 ms to get to ~0.03%.
+ * Here the whole window is sampled instead: each sample reads the TSC,
  * the LAPIC timer's count, the TSC, the PIT's count and the TSC, and a
  * least-squares line through the samples gives TSC cycles per PIT tick and
  * per LAPIC tick.  A reading's rounding down to a whole tick is, over
  * samples that fall at every phase of the tick, an error of mean 1/2 tick
  * that the line's slope does not see, and its spread averages out over the
- * samples: under TCG here one takes ~0.7 us, so a millisecond holds over a
- * thousand.  Measured on this machine (6 boots, the host's TSC 2596.140
- * MHz): -31 to +64 ppm, error estimates 74-118 ppm; the 5 ms two-point
- * calibration it replaces was -33 to +44 ppm.  The LAPIC timer's rate
- * (QEMU's: 62.5 MHz with the divider of 16) came out within 48 ppm.
+ * samples: under TCG here one takes ~0.7 us, so half a millisecond holds
+ * some 700.  Measured on this machine against the host's own TSC rate
+ * (2596.131 MHz by CLOCK_MONOTONIC), 10 boots at load 9: -25 to +25 ppm,
+ * error estimates 124-271 ppm; a 1 ms window gave -31 to +64 ppm (6 boots),
+ * the 5 ms two-point calibration it replaces -33 to +44 ppm (3 boots).  The
+ * LAPIC timer's rate (QEMU's: 62.5 MHz with the divider of 16) came out
+ * within 32 ppm.
  *
  * Under TCG the vCPU thread can be preempted for milliseconds at any
  * instruction.  A preemption between two reads only widens the bracket of
@@ -23,14 +25,15 @@
  * narrowest are left out; one between two samples does no harm at all.
  * Each fit also says how well its line explains its samples: three standard
  * errors of its slope, in ppm (hvt_tsc_error_ppm).  A window whose
- * estimate is over 1000 ppm (0.1%) is measured again, up to four times,
- * and the best one is kept.
+ * estimate is over 300 ppm is measured again, up to four times, and the
+ * best one is kept: without that, one boot in 8 under load came out 540
+ * ppm off (estimate 860).
  *
  * Arithmetic: 128-bit integers (no floating point in the runtime); the
  * window is bounded to 25 ms of PIT ticks so that the sums cannot
  * overflow and the 16-bit PIT count cannot wrap unnoticed between samples
  * (a 55 ms preemption would: the fit's error estimate then fails the
- * 1000 ppm check).
+ * 300 ppm check).
  */
 #include "hvt.h"
 
@@ -38,15 +41,15 @@
 #define PIT_CH0 0x40
 #define PIT_CMD 0x43
 
-#define WINDOW_TICKS (PIT_HZ / 1000)   /* 1 ms */
+#define WINDOW_TICKS (PIT_HZ / 2000)   /* 0.5 ms */
 #define WINDOW_TICKS_MAX (PIT_HZ / 40) /* 25 ms: a preempted window stops here */
 /* Keeps the sums' products below 2^128; a machine fast enough to take
- * them in under 1 ms fits a shorter window. */
+ * them in under 0.5 ms fits a shorter window. */
 #define SAMPLES_MAX 4096u
 #define SAMPLES_MIN 64u
 #define WARM_UP 8u
 #define ATTEMPTS 4
-#define GOOD_PPM 1000u
+#define GOOD_PPM 300u
 
 static uint16_t pit_read(void)
 {

@@ -216,7 +216,7 @@ static bool yield_halting(uint64_t deadline_ns)
                 return true;
             }
         }
-        hvt_trace_flush(); /* idle: the boot trace's stamps can go out now */
+        wait = hvt_trace_idle(wait); /* trace builds: print the boot's stamps */
         hvt_lapic_timer_arm(wait);
         hvt_halts++;
         __asm__ volatile("sti; hlt; cli" ::: "memory");

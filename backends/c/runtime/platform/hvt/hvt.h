@@ -119,16 +119,19 @@ bool hvt_net_irq_routed(void);
 void hvt_net_irq_want(bool on);
 void hvt_net_irq_ack(void);
 
-/* The boot trace (trace.c): a TSC stamp per boot step, printed when the
- * image is first idle; compiled only with HVT_BOOT_TRACE (SPECC_HVT_TRACE=boot). */
+/* The boot trace (trace.c): a TSC stamp per boot step, printed once the
+ * image has been idle a while; compiled only with HVT_BOOT_TRACE
+ * (SPECC_HVT_TRACE=boot).  hvt_trace_idle(wait) is called before each
+ * halt: it prints the stamps when the time has come, else returns how long
+ * the halt may last so that it comes. */
 #ifdef HVT_BOOT_TRACE
 void hvt_trace(const char *what);
 void hvt_trace_at(uint64_t tsc, const char *what);
-void hvt_trace_flush(void);
+uint64_t hvt_trace_idle(uint64_t wait_ns);
 #else
 static inline void hvt_trace(const char *what) { (void)what; }
 static inline void hvt_trace_at(uint64_t tsc, const char *what) { (void)tsc; (void)what; }
-static inline void hvt_trace_flush(void) {}
+static inline uint64_t hvt_trace_idle(uint64_t wait_ns) { return wait_ns; }
 #endif
 
 /* Diagnostics for the self-test and crash reports. */

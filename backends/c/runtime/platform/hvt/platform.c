@@ -30,11 +30,24 @@ void hvt_serial_init(void)
     outb(COM1 + UART_MCR, 0x03);
 }
 
+/* With the FIFOs on (hvt_serial_init), THRE says the transmit FIFO is
+ * empty: 16 bytes may follow before the UART needs asking again.  One
+ * status read per 16 bytes instead of per byte: under TCG each is a QEMU
+ * exit. */
+#define UART_TX_FIFO 16u
+
 static void serial_putc(char c)
 {
-    /* Bounded wait: a wedged UART must not hang the image forever. */
-    for (unsigned i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE); i++)
-        cpu_relax();
+    /* In .data, not the BSS: the console may speak before platform_main
+     * knows that the BSS is in RAM. */
+    static unsigned room __attribute__((section(".data.serial")));
+    if (room == 0) {
+        /* Bounded wait: a wedged UART must not hang the image forever. */
+        for (unsigned i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & UART_LSR_THRE); i++)
+            cpu_relax();
+        room = UART_TX_FIFO;
+    }
+    room--;
     outb(COM1 + UART_THR, (uint8_t)c);
 }
 

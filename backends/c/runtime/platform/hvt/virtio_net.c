@@ -292,39 +292,63 @@ static bool parse_number(const char *s, const char *end, uint64_t *out)
     return true;
 }
 
+/* One virtio_mmio.device= word's value, <size>@<base>:<irq>[:<id>]: its
+ * base and interrupt line, recorded when the base is one we may probe. */
+static void take_device(const char *v, const char *end)
+{
+    const char *at = v, *colon, *irq_end;
+    while (at < end && *at != '@')
+        at++;
+    for (colon = at; colon < end && *colon != ':'; colon++)
+        ;
+    if (colon == end)
+        return;
+    for (irq_end = colon + 1; irq_end < end && *irq_end != ':'; irq_end++)
+        ;
+    uint64_t base, gsi;
+    if (!parse_number(colon + 1, irq_end, &gsi) || gsi > 255)
+        gsi = HVT_NO_GSI;
+    /* Probing reads the address: keep to what paging.c maps, above page 0
+     * and low memory. */
+    if (at < end && parse_number(at + 1, colon, &base) && base >= 0x100000 &&
+        base < (4ull << 30) - HVT_PAGE_SIZE && cmdline_nbases < CMDLINE_DEVICES_MAX) {
+        cmdline_gsis[cmdline_nbases] = (uint32_t)gsi;
+        cmdline_bases[cmdline_nbases++] = (uintptr_t)base;
+    }
+}
+
+/* One pass, copying the command line onto itself without those words and
+ * the space QEMU put before each (after it, for a first word).  Plain
+ * loops rather than strstr/memchr/memmove: under TCG each distinct piece of
+ * code run at boot costs its translation, several microseconds a block. */
 void hvt_net_take_cmdline(char *cmdline)
 {
     static const char key[] = "virtio_mmio.device=";
-    char *p = cmdline;
-    while ((p = strstr(p, key)) != NULL) {
-        if (p != cmdline && p[-1] != ' ') {
-            p++;
+    char *w = cmdline;
+    for (const char *r = cmdline; *r;) {
+        if (*r == ' ') {
+            *w++ = *r++;
             continue;
         }
-        char *end = p;
+        const char *end = r;
         while (*end && *end != ' ')
             end++;
-        /* <size>@<base>:<irq>[:<id>]: the base and the interrupt line. */
-        const char *at = memchr(p, '@', (size_t)(end - p));
-        const char *colon = at ? memchr(at, ':', (size_t)(end - at)) : NULL;
-        const char *irq_end = colon ? memchr(colon + 1, ':', (size_t)(end - colon - 1)) : NULL;
-        uint64_t base, gsi;
-        if (!colon || !parse_number(colon + 1, irq_end ? irq_end : end, &gsi) || gsi > 255)
-            gsi = HVT_NO_GSI;
-        /* Probing reads the address: keep to what paging.c maps, above
-         * page 0 and low memory. */
-        if (colon && parse_number(at + 1, colon, &base) && base >= 0x100000 &&
-            base < (4ull << 30) - HVT_PAGE_SIZE && cmdline_nbases < CMDLINE_DEVICES_MAX) {
-            cmdline_gsis[cmdline_nbases] = (uint32_t)gsi;
-            cmdline_bases[cmdline_nbases++] = (uintptr_t)base;
+        size_t k = 0;
+        while (k < sizeof key - 1 && r + k < end && r[k] == key[k])
+            k++;
+        if (k < sizeof key - 1) { /* someone else's word */
+            while (r < end)
+                *w++ = *r++;
+            continue;
         }
-        /* Remove the word and the space QEMU put before it. */
-        char *from = p != cmdline ? p - 1 : p;
-        if (from == cmdline && *end == ' ')
+        take_device(r + k, end);
+        if (w > cmdline)
+            w--; /* the space before it */
+        else if (*end == ' ')
             end++;
-        memmove(from, end, strlen(end) + 1);
-        p = from;
+        r = end;
     }
+    *w = '\0';
 }
 
 static bool try_device(uintptr_t base)
