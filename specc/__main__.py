@@ -1,5 +1,5 @@
 """`python -m specc` runs the command line, for when the script is not on PATH."""
 
-from specc.cli import main
+from specc.entry import main
 
 main(prog_name="specc")
