@@ -14,7 +14,12 @@ back so that both see the same load:
   again every millisecond from launch (so that a query lost before the
   image listens costs at most 1 ms), with the time each console line
   arrived: the first one (`[info] serving ...`, printed once the platform,
-  clock calibration included, and the network are up) and `listening:`.
+  clock calibration included, and the network are up) and `listening:`;
+- traced: the same image built with SPECC_HVT_TRACE=boot, which stamps
+  each boot step with the TSC and prints the stamps once idle (under TCG
+  the guest TSC starts near 0 when QEMU starts the vCPU): where the image's
+  own time goes, step by step, medians over the rounds.  The trace's own
+  stamps cost a little; its launch-to-answer is reported beside.
 
 Also one run each of the floor without any image (`qemu --version`: loading
 QEMU's 51 shared libraries and their constructors) for where QEMU's own time
@@ -25,6 +30,8 @@ median launch to answer within 35 ms under TCG.
 from __future__ import annotations
 
 import datetime
+import os
+import re
 import socket
 import statistics
 import subprocess
@@ -51,7 +58,13 @@ from dns_queries import make  # noqa: E402
 from test_c_targets import compile_c  # noqa: E402
 from test_dns_vs_nsd import free_port  # noqa: E402
 
-from specc.backends.c.build import LINKER_SCRIPT, QEMU, choose_accel, qemu_command  # noqa: E402
+from specc.backends.c.build import (  # noqa: E402
+    LINKER_SCRIPT,
+    QEMU,
+    TRACE_ENV,
+    choose_accel,
+    qemu_command,
+)
 
 BAR_MS = 35.0
 FLOOR_SOURCE = ROOT / "bench" / "pvh_floor.S"
@@ -125,7 +138,14 @@ class Console(threading.Thread):
         return next((t for t, line in self.lines if line.startswith(prefix)), None)
 
 
-def image_once(image: Path) -> dict[str, float | None]:
+# After the answer, how long a traced image gets to print its stamps (it
+# does once quiet for 10 ms), and how long without a new line means done.
+TRACE_WAIT_S = 3.0
+TRACE_DONE_S = 0.2
+TRACE_LINE = re.compile(r"\[boot\] (\d+)\.(\d{3}) ms \(\+(\d+) us\) (.+)")
+
+
+def image_once(image: Path, traced: bool = False) -> dict[str, Any]:
     port = free_port()
     query = make("www.example.org.", "A", edns=1232)
     command = qemu_command(image, net=f"user,hostfwd=udp:127.0.0.1:{port}-10.0.2.15:53",
@@ -152,11 +172,60 @@ def image_once(image: Path) -> dict[str, float | None]:
                         break
             if answered is None:
                 raise RuntimeError(f"no answer within {GIVE_UP_S:.0f} s")
+            if traced:
+                wait_for_trace(console)
         finally:
             stop(process)
             console.join(timeout=5)
-    return {"answer": answered, "first_line": console.first("[info]"),
-            "listening": console.first("listening:")}
+    result: dict[str, Any] = {"answer": answered, "first_line": console.first("[info]"),
+                              "listening": console.first("listening:")}
+    if traced:
+        result["steps"] = trace_steps([line for _, line in console.lines])
+    return result
+
+
+def wait_for_trace(console: Console) -> None:
+    until = time.monotonic() + TRACE_WAIT_S
+    while time.monotonic() < until:
+        stamps = [t for t, line in console.lines if line.startswith("[boot]")]
+        if stamps and time.monotonic() - console.started - stamps[-1] > TRACE_DONE_S:
+            return
+        time.sleep(0.02)
+
+
+def trace_steps(lines: list[str]) -> list[tuple[str, float, int]]:
+    """(step, ms since the TSC started, us since the step before) per [boot] line;
+    a step seen again is numbered: "frame out #2"."""
+    seen: dict[str, int] = {}
+    steps = []
+    for m in map(TRACE_LINE.fullmatch, lines):
+        if m:
+            seen[m[4]] = seen.get(m[4], 0) + 1
+            name = m[4] if seen[m[4]] == 1 else f"{m[4]} #{seen[m[4]]}"
+            steps.append((name, int(m[1]) + int(m[2]) / 1000, int(m[3])))
+    return steps
+
+
+def entry_to_answer(steps: list[tuple[str, float, int]]) -> float:
+    """Guest ms from the image's first instruction to its first answer: the
+    second frame out (the first is the ARP announcement; the query's sender
+    is on the subnet, so the answer needs no ARP)."""
+    at = {name: ms for name, ms, _ in steps}
+    return at["frame out #2"] - at["PVH entry"]
+
+
+def trace_table(runs: list[list[tuple[str, float, int]]]) -> list[dict[str, Any]]:
+    """Per step seen in every run, in the order of the first: median and best."""
+    rows = []
+    for name, _, _ in runs[0]:
+        found = [next(((at, d) for n, at, d in steps if n == name), None) for steps in runs]
+        if any(f is None for f in found):
+            continue
+        ats = [f[0] for f in found if f is not None]
+        deltas = [f[1] for f in found if f is not None]
+        rows.append({"step": name, "at_ms": round(statistics.median(ats), 3),
+                     "us": round(statistics.median(deltas)), "best_us": min(deltas)})
+    return rows
 
 
 def ms(values: list[float]) -> dict[str, float]:
@@ -174,14 +243,22 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as work:
         image = compile_c(ROOT / "examples" / "dns.spec", Path(work) / "dns", "hvt",
                           "-D", "address=10.0.2.15/24", "-D", "gateway=10.0.2.2")
+        os.environ[TRACE_ENV] = "boot"  # compile_c's specc inherits it
+        try:
+            traced = compile_c(ROOT / "examples" / "dns.spec", Path(work) / "traced", "hvt",
+                               "-D", "address=10.0.2.15/24", "-D", "gateway=10.0.2.2")
+        finally:
+            del os.environ[TRACE_ENV]
         floor = build_floor(Path(work) / "floor.elf")
         floors: list[float] = []
-        boots: list[dict[str, float | None]] = []
+        boots: list[dict[str, Any]] = []
+        traces: list[dict[str, Any]] = []
         versions: list[float] = []
         variants: dict[str, list[float]] = {v: [] for v in FLOOR_VARIANTS}
         for _ in range(runs):
             floors.append(floor_once(floor))
             boots.append(image_once(image))
+            traces.append(image_once(traced, traced=True))
             versions.append(version_once())
             for variant, times in variants.items():
                 times.append(variant_once(floor, variant))
@@ -202,6 +279,9 @@ def main(argv: list[str]) -> int:
         "gap_to_floor_ms": ms(gaps),
         "floor_variants_ms": {v: ms(t) for v, t in variants.items()},
         "console_first_line_ms": ms(lines), "console_listening_ms": ms(listening),
+        "traced_answer_ms": ms([t["answer"] for t in traces]),
+        "trace_steps": trace_table([t["steps"] for t in traces]),
+        "traced_entry_to_answer_ms": ms([entry_to_answer(t["steps"]) / 1000 for t in traces]),
         "runs_ms": [{"floor": round(f * 1000, 1),
                      **{k: None if v is None else round(v * 1000, 1) for k, v in b.items()}}
                     for f, b in zip(floors, boots, strict=True)],
@@ -226,6 +306,17 @@ networking; {runs} rounds, each a floor run and an image run back to back.
 | `qemu-system-x86_64 --version` (libraries and constructors only) | {v['median']} | {v['best']} | {v['worst']} |
 
 Bar {BAR_MS:.0f} ms median: {verdict}.
+
+Where the image's time goes: the traced build (`SPECC_HVT_TRACE=boot`), same rounds; its
+launch -> first answer {record['traced_answer_ms']['median']} ms median.  "at" is the guest TSC
+(near 0 when QEMU starts the vCPU), "took" the time since the step before, so each row is
+what the image did between the two stamps; `frame out #2` is the first answer going out
+(`frame out`: the ARP announcement).  PVH entry -> first answer out:
+{record['traced_entry_to_answer_ms']['median']} ms median, best {record['traced_entry_to_answer_ms']['best']}.
+
+| step | at ms (median) | took us (median) | took us (best) |
+|---|---:|---:|---:|
+{chr(10).join(f"| {r['step']} | {r['at_ms']} | {r['us']} | {r['best_us']} |" for r in record['trace_steps'])}
 
 Floor with other QEMU options, same rounds (median ms; the floor as launched: {f['median']}):
 {chr(10).join(f"- `{v}`: {t['median']} (best {t['best']})" for v, t in record['floor_variants_ms'].items())}
