@@ -55,6 +55,10 @@ from specc.types import (
     is_ordered,
 )
 
+# Literals whose type is their class's.
+_SIMPLE_LITERALS: dict[type, Type] = {ast.BytesLit: BYTES, ast.DurationLit: DURATION,
+                                      ast.SizeLit: SIZE, ast.Ipv4Lit: IPV4, ast.CidrLit: CIDR}
+
 # Builtin functions with fixed signatures; len, min and max are checked by hand.
 BUILTINS: dict[str, FnT] = {
     "utf8": FnT((BYTES,), OptionT(STRING)),
@@ -167,41 +171,43 @@ class ExprChecker:
 
     # ------------------------------------------------------------ dispatch
     def _expr(self, e: ast.Expr, expected: Type | None) -> Type:
+        # The commonest classes first: this runs for every expression of every
+        # body.  (A table of handlers would add a call per level, and so move
+        # where a too-deep expression stops being checked.)
+        if isinstance(e, ast.Name):
+            return self.name(e)
         if isinstance(e, ast.IntLit):
             return self.int_literal(e, e.value, expected)
-        if isinstance(e, ast.BoolLit):
-            return BOOL
-        if isinstance(e, ast.NoneLit):
-            return self.none_literal(e, expected)
+        if isinstance(e, ast.Binary):
+            return self.binary(e, expected)
+        if isinstance(e, ast.Field):
+            return self.field(e)
+        if isinstance(e, ast.Call):
+            return self.call(e, expected)
         if isinstance(e, ast.StringLit):
             for part in e.parts:
                 if not isinstance(part, str):
                     self.interpolated(part)
             return STRING
-        simple: dict[type, Type] = {ast.BytesLit: BYTES, ast.DurationLit: DURATION,
-                                    ast.SizeLit: SIZE, ast.Ipv4Lit: IPV4, ast.CidrLit: CIDR}
-        if type(e) in simple:
-            return simple[type(e)]
-        if isinstance(e, ast.Name):
-            return self.name(e)
+        if isinstance(e, ast.BoolLit):
+            return BOOL
+        if isinstance(e, ast.NoneLit):
+            return self.none_literal(e, expected)
+        simple = _SIMPLE_LITERALS.get(e.__class__)
+        if simple is not None:
+            return simple
         if isinstance(e, ast.ConfigRef):
             return self.config_ref(e)
         if isinstance(e, ast.TargetRef):
             self.program.references[e] = Symbol("builtin", "target", None, TARGET,
                                                 "The target being compiled for (`--target`).")
             return TARGET
-        if isinstance(e, ast.Field):
-            return self.field(e)
-        if isinstance(e, ast.Call):
-            return self.call(e, expected)
         if isinstance(e, ast.Index):
             return self.index(e)
         if isinstance(e, ast.Slice):
             return self.slice(e)
         if isinstance(e, ast.Unary):
             return self.unary(e, expected)
-        if isinstance(e, ast.Binary):
-            return self.binary(e, expected)
         if isinstance(e, ast.Cast):
             return self.cast(e)
         if isinstance(e, ast.IfExpr):
