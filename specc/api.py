@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from specc import inputs
+from specc import collector, inputs
 from specc.check.checker import ProgramChecker
 from specc.check.data import DataCache, read_data
 from specc.check.loader import Parser, load_files, load_prelude
@@ -79,6 +79,7 @@ def check_source(
     sources: dict[str, SourceFile] = {path: source}
     checker: ProgramChecker | None = None
     data_sources: dict[str, SourceFile] = {}
+    collector.pause()  # the AST and tables form no cycles (specc/collector.py)
     try:
         prelude, prelude_source = load_prelude(sink)
         loaded = load_files(source, reader, sink) if parse is None else \
@@ -104,6 +105,8 @@ def check_source(
         sink.add("E9001", span, f"internal compiler error: {type(error).__name__}: {error}; "
                  "please report this bug", notes=[Note(_last_frame(error))])
         return CheckResult(_dedupe(sink.sorted()), sources, None)
+    finally:
+        collector.resume()
     return CheckResult(_dedupe(sink.sorted()), {**sources, **data_sources}, program)
 
 
