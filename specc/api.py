@@ -8,7 +8,6 @@ internal-error diagnostic (code E9001) at the span being checked.
 from __future__ import annotations
 
 import os
-import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -148,6 +147,8 @@ def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def _last_frame(error: BaseException) -> str:
+    import traceback  # only for a bug report: not worth importing with every check
+
     frames = traceback.extract_tb(error.__traceback__)
     if not frames:
         return "no traceback"
