@@ -13,11 +13,23 @@
  * that the line's slope does not see, and its spread averages out over the
  * samples: under TCG here one takes ~0.7 us, so half a millisecond holds
  * some 700.  Measured on this machine against the host's own TSC rate
- * (2596.131 MHz by CLOCK_MONOTONIC), 10 boots at load 9: -25 to +25 ppm,
- * error estimates 124-271 ppm; a 1 ms window gave -31 to +64 ppm (6 boots),
- * the 5 ms two-point calibration it replaces -33 to +44 ppm (3 boots).  The
- * LAPIC timer's rate (QEMU's: 62.5 MHz with the divider of 16) came out
- * within 32 ppm.
+ * (2596.131 MHz by CLOCK_MONOTONIC), 10 self-test boots at load 8 with the
+ * window spanning the network's start (below): -21 to +68 ppm, error
+ * estimates 6-179 ppm; sampled throughout, 0.5 ms gave -25 to +25 ppm (10
+ * boots), 1 ms -31 to +64 ppm (6), the 5 ms two-point calibration it
+ * replaces -33 to +44 ppm (3).  The LAPIC timer's rate (QEMU's: 62.5 MHz
+ * with the divider of 16) came out within 48 ppm.
+ *
+ * The window opens at hvt_calibrate_start, before platform_main starts the
+ * network (its virtio-net setup takes ~0.5 ms under TCG and needs no
+ * clock), and closes at hvt_calibrate_pit, sampling until it spans 0.5 ms
+ * (128 samples at its start, at least 128 at its end): the samples at
+ * either end make the line.  A wrap of the 16-bit PIT count in between
+ * would go unseen (the gap has no samples), so when the PIT's OUT pin says
+ * the count passed 0 the window is not used and a fresh one is sampled
+ * throughout (checked with a 60-120 ms busy wait in the gap: the fresh
+ * windows came out within 70 ppm); a gap over 25 ms fails the sums'
+ * bounds and gets the same.
  *
  * Under TCG the vCPU thread can be preempted for milliseconds at any
  * instruction.  A preemption between two reads only widens the bracket of
@@ -48,6 +60,8 @@
 #define SAMPLES_MAX 4096u
 #define SAMPLES_MIN 64u
 #define WARM_UP 8u
+#define START_SAMPLES 128u /* at hvt_calibrate_start, before the work it overlaps */
+#define END_SAMPLES 128u   /* at least, at the end of a window */
 #define ATTEMPTS 4
 #define GOOD_PPM 300u
 
@@ -134,41 +148,63 @@ static bool clean(uint64_t width, uint64_t *narrowest)
     return width <= *narrowest * 2 + 256;
 }
 
-/* TSC and LAPIC timer rates in Hz from one window, with the larger of the
- * two fits' error estimates; false when the PIT's samples make no line,
- * *lapic_hz 0 when the LAPIC's do not. */
-static bool one_window(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *ppm)
+/* A window being sampled: the sums so far and where the clocks stood. */
+struct window {
+    struct sums pit, lapic;
+    uint64_t base, pit_narrowest, lapic_narrowest;
+    uint32_t lapic_first, pit_elapsed;
+    uint16_t pit_prev;
+    unsigned taken;
+};
+
+static void window_open(struct window *w)
 {
-    struct sums pit = {0}, lapic = {0};
-    uint64_t pit_narrowest = UINT64_MAX, lapic_narrowest = UINT64_MAX;
-    uint64_t base = 0;
-    uint32_t lapic_first = 0, pit_elapsed = 0;
-    uint16_t pit_prev = 0;
-    for (unsigned i = 0; i < WARM_UP + SAMPLES_MAX; i++) {
+    *w = (struct window){.pit_narrowest = UINT64_MAX, .lapic_narrowest = UINT64_MAX};
+}
+
+/* Sample into w: `count` samples when count is not 0, else until the window
+ * spans WINDOW_TICKS with enough clean samples of each clock.  The first
+ * call warms up first (code translated, narrowest widths known). */
+static void take(struct window *w, unsigned count)
+{
+    bool opening = w->taken == 0;
+    for (unsigned i = 0; w->taken < SAMPLES_MAX; i++) {
         uint64_t a = rdtsc();
         uint32_t l = hvt_lapic_timer_count();
         uint64_t b = rdtsc();
         uint16_t c = pit_read();
         uint64_t d = rdtsc();
-        bool lapic_clean = clean(b - a, &lapic_narrowest);
-        bool pit_clean = clean(d - b, &pit_narrowest);
-        if (i < WARM_UP) { /* code translated, narrowest widths known */
-            base = a;
-            lapic_first = l;
-            pit_prev = c;
+        bool lapic_clean = clean(b - a, &w->lapic_narrowest);
+        bool pit_clean = clean(d - b, &w->pit_narrowest);
+        if (opening && i < WARM_UP) {
+            w->base = a;
+            w->lapic_first = l;
+            w->pit_prev = c;
             continue;
         }
-        pit_elapsed += (uint16_t)(pit_prev - c); /* counts down, wraps */
-        pit_prev = c;
+        w->taken++;
+        w->pit_elapsed += (uint16_t)(w->pit_prev - c); /* counts down, wraps */
+        w->pit_prev = c;
         if (lapic_clean)
-            add(&lapic, lapic_first - l, a + (b - a) / 2 - base);
+            add(&w->lapic, w->lapic_first - l, a + (b - a) / 2 - w->base);
         if (pit_clean)
-            add(&pit, pit_elapsed, b + (d - b) / 2 - base);
-        if (pit_elapsed >= WINDOW_TICKS_MAX ||
-            (pit_elapsed >= WINDOW_TICKS && pit.n >= SAMPLES_MIN && lapic.n >= SAMPLES_MIN))
+            add(&w->pit, w->pit_elapsed, b + (d - b) / 2 - w->base);
+        unsigned here = i - (opening ? WARM_UP : 0) + 1;
+        if (count ? here >= count
+                  : here >= END_SAMPLES &&
+                        (w->pit_elapsed >= WINDOW_TICKS_MAX ||
+                         (w->pit_elapsed >= WINDOW_TICKS && w->pit.n >= SAMPLES_MIN &&
+                          w->lapic.n >= SAMPLES_MIN)))
             break;
     }
-    struct line p = fit(&pit), t = fit(&lapic);
+}
+
+/* TSC and LAPIC timer rates in Hz from a window's samples, with the larger
+ * of the two fits' error estimates; false when the PIT's samples make no
+ * line, *lapic_hz 0 when the LAPIC's do not. */
+static bool rates(const struct window *w, uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *ppm)
+{
+    struct line p = fit(&w->pit), t = fit(&w->lapic);
     if (p.sxx == 0)
         return false;
     /* cycles per PIT tick: p.sxy / p.sxx; per LAPIC tick: t.sxy / t.sxx. */
@@ -184,7 +220,21 @@ static bool one_window(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *ppm)
     return true;
 }
 
-bool hvt_calibrate_pit(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *error_ppm)
+/* Whether channel 0's count has passed 0 since it was programmed (the
+ * read-back command's status byte, bit 7: OUT, which mode 0 raises at the
+ * terminal count): 65,535 ticks, 55 ms, so a wrap of the 16-bit count
+ * between two samples cannot be ruled out. */
+static bool pit_passed_zero(void)
+{
+    outb(PIT_CMD, 0xe2); /* read-back: status only, channel 0 */
+    return inb(PIT_CH0) & 0x80;
+}
+
+/* The window opened by hvt_calibrate_start, closed by hvt_calibrate_pit. */
+static struct window opened;
+static bool pit_present;
+
+bool hvt_calibrate_start(void)
 {
     outb(PIT_CMD, 0x30); /* channel 0, lobyte/hibyte, mode 0, binary */
     outb(PIT_CH0, 0xff);
@@ -197,13 +247,33 @@ bool hvt_calibrate_pit(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *error_ppm
         if (++spins > 100000)
             return false;
     hvt_trace("PIT counting");
+    pit_present = true;
+    window_open(&opened);
+    take(&opened, START_SAMPLES);
+    return true;
+}
 
+bool hvt_calibrate_pit(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *error_ppm)
+{
+    if (!pit_present)
+        return false;
     bool found = false;
     *error_ppm = UINT32_MAX;
+    /* First the window opened at hvt_calibrate_start, the work in between
+     * inside it; then, if it is not good enough or the count may have
+     * wrapped unseen, fresh windows, sampled throughout. */
+    take(&opened, 0);
+    struct window fresh, *w = &opened;
+    bool usable = !pit_passed_zero();
     for (unsigned attempt = 0; attempt < ATTEMPTS && *error_ppm > GOOD_PPM; attempt++) {
+        if (attempt > 0 || !usable) {
+            window_open(&fresh);
+            take(&fresh, 0);
+            w = &fresh;
+        }
         uint64_t t, l;
         uint32_t e;
-        if (one_window(&t, &l, &e) && e < *error_ppm) {
+        if (rates(w, &t, &l, &e) && e < *error_ppm) {
             *tsc_hz = t;
             *lapic_hz = l;
             *error_ppm = e;

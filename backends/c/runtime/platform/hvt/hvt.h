@@ -97,7 +97,12 @@ void hvt_serial_init(void);
 void hvt_traps_init(void);
 void hvt_paging_init(void);
 void hvt_clock_init(void);
-/* TSC and LAPIC timer rates against the PIT (calibrate.c); false without a PIT. */
+/* TSC and LAPIC timer rates against the PIT (calibrate.c): the window
+ * opens at hvt_calibrate_start (after hvt_apic_init: the LAPIC timer must
+ * count) and closes in hvt_calibrate_pit (hvt_clock_init), so that boot
+ * work in between, which must not need the clock, runs inside it.  Both
+ * false without a PIT. */
+bool hvt_calibrate_start(void);
 bool hvt_calibrate_pit(uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *error_ppm);
 void hvt_net_take_cmdline(char *cmdline);
 void hvt_net_init(void);

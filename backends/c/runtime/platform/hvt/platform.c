@@ -266,10 +266,14 @@ _Noreturn void platform_main(uint64_t start_info_paddr)
     hvt_trace("page tables");
     hvt_apic_init();
     hvt_trace("APIC");
-    hvt_clock_init();
-    hvt_trace("clock");
+    /* The clock calibration's window spans the network's start, which
+     * needs no clock: ~0.5 ms of boot that would otherwise be spent only
+     * sampling the PIT. */
+    hvt_calibrate_start();
     hvt_net_init();
     hvt_trace("virtio-net");
+    hvt_clock_init();
+    hvt_trace("clock");
     heap_published = true;
     platform_exit(app_main());
 }
