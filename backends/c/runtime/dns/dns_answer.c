@@ -74,10 +74,16 @@ static void put(struct writer *w, const uint8_t *src, size_t n)
     w->len += n;
 }
 
+/* put() of two bytes, without its call to memcpy (a reply has eight). */
 static void put_u16(struct writer *w, uint32_t value)
 {
-    const uint8_t bytes[2] = {(uint8_t)(value >> 8), (uint8_t)value};
-    put(w, bytes, 2);
+    if (w->overflow || 2 > w->cap - w->len) {
+        w->overflow = true;
+        return;
+    }
+    w->out[w->len] = (uint8_t)(value >> 8);
+    w->out[w->len + 1] = (uint8_t)value;
+    w->len += 2;
 }
 
 static size_t finish(const struct writer *w)

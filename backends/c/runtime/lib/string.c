@@ -15,14 +15,41 @@
  * that they may alias anything. */
 typedef uint64_t __attribute__((may_alias, aligned(1))) word_t;
 
-void *memcpy(void *restrict dst, const void *restrict src, size_t n)
+typedef uint32_t __attribute__((may_alias, aligned(1))) half_t;
+typedef uint16_t __attribute__((may_alias, aligned(1))) quarter_t;
+
+/* Copy forward, 32 bytes a loop, then what is left in 8, 4, 2 and 1: under
+ * TCG each loop iteration is a jump between translated blocks, and a DNS
+ * answer is copied three times (answer, datagram, transmit buffer).  Safe
+ * for memmove when dst is below src: every word is read before a store
+ * that could overlap it. */
+static void copy_forward(unsigned char *d, const unsigned char *s, size_t n)
 {
-    unsigned char *d = dst;
-    const unsigned char *s = src;
+    for (; n >= 32; n -= 32, d += 32, s += 32) {
+        word_t a = ((const word_t *)s)[0], b = ((const word_t *)s)[1];
+        word_t c = ((const word_t *)s)[2], e = ((const word_t *)s)[3];
+        ((word_t *)d)[0] = a;
+        ((word_t *)d)[1] = b;
+        ((word_t *)d)[2] = c;
+        ((word_t *)d)[3] = e;
+    }
     for (; n >= 8; n -= 8, d += 8, s += 8)
         *(word_t *)d = *(const word_t *)s;
-    while (n--)
-        *d++ = *s++;
+    if (n >= 4) {
+        *(half_t *)d = *(const half_t *)s;
+        n -= 4, d += 4, s += 4;
+    }
+    if (n >= 2) {
+        *(quarter_t *)d = *(const quarter_t *)s;
+        n -= 2, d += 2, s += 2;
+    }
+    if (n)
+        *d = *s;
+}
+
+void *memcpy(void *restrict dst, const void *restrict src, size_t n)
+{
+    copy_forward(dst, src, n);
     return dst;
 }
 
@@ -33,11 +60,7 @@ void *memmove(void *dst, const void *src, size_t n)
     if (d == s || n == 0)
         return dst;
     if (d < s) {
-        /* Forward is safe: each word is read before anything overwrites it. */
-        for (; n >= 8; n -= 8, d += 8, s += 8)
-            *(word_t *)d = *(const word_t *)s;
-        while (n--)
-            *d++ = *s++;
+        copy_forward(d, s, n);
     } else {
         d += n;
         s += n;
@@ -66,6 +89,10 @@ void *memset(void *dst, int c, size_t n)
 int memcmp(const void *a, const void *b, size_t n)
 {
     const unsigned char *x = a, *y = b;
+    /* Equal words first (names in a DNS table, MAC addresses): the first
+     * byte that differs still decides, compared below. */
+    for (; n >= 8 && *(const word_t *)x == *(const word_t *)y; n -= 8, x += 8, y += 8)
+        ;
     for (; n; n--, x++, y++)
         if (*x != *y)
             return *x - *y;
