@@ -25,6 +25,8 @@ TARGETS = ("hvt", "unix", "python")
 
 @dataclass(repr=False)
 class CheckResult(Record):
+    """What checking a spec gives: its diagnostics, the sources read, the program."""
+
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Every file read, keyed by the path its spans use.
     sources: dict[str, SourceFile] = field(default_factory=dict)

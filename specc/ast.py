@@ -24,24 +24,32 @@ from specc.values import Value
 
 @dataclass(eq=False, slots=True, repr=False)
 class TypeName(Record):
+    """A type by name: ``u16``, ``Zone``, a struct, an enum or an interface."""
+
     span: Span
     name: str
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class OptionType(Record):
+    """``T?``: a value of ``inner`` or ``none``."""
+
     span: Span
     inner: TypeExpr
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class ListType(Record):
+    """``[T]``."""
+
     span: Span
     element: TypeExpr
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class FnType(Record):
+    """``fn(A, B) -> R``; ``result`` is None for a function without one."""
+
     span: Span
     params: tuple[TypeExpr, ...]
     result: TypeExpr | None
@@ -55,18 +63,24 @@ TypeExpr = TypeName | OptionType | ListType | FnType
 
 @dataclass(eq=False, slots=True, repr=False)
 class IntLit(Record):
+    """An integer literal."""
+
     span: Span
     value: int
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class BoolLit(Record):
+    """``true`` or ``false``."""
+
     span: Span
     value: bool
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class NoneLit(Record):
+    """``none``."""
+
     span: Span
 
 
@@ -80,12 +94,16 @@ class StringLit(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class BytesLit(Record):
+    """A bytes literal (``b"..."``)."""
+
     span: Span
     value: bytes
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class DurationLit(Record):
+    """A duration (``5s``, ``100ms``), with the text as written."""
+
     span: Span
     nanoseconds: int
     text: str
@@ -93,6 +111,8 @@ class DurationLit(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class SizeLit(Record):
+    """A size (``4KiB``), with the text as written."""
+
     span: Span
     size: int  # in bytes
     text: str
@@ -100,12 +120,16 @@ class SizeLit(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Ipv4Lit(Record):
+    """An IPv4 address literal (``10.0.0.2``)."""
+
     span: Span
     address: int  # host byte order
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class CidrLit(Record):
+    """An address with a prefix length (``10.0.0.2/24``)."""
+
     span: Span
     address: int  # host bits kept
     prefix: int
@@ -113,6 +137,8 @@ class CidrLit(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Name(Record):
+    """A name used as a value: a local, a constant, a function, a device."""
+
     span: Span
     name: str
 
@@ -146,6 +172,8 @@ class Field(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Index(Record):
+    """``obj[index]``."""
+
     span: Span
     obj: Expr
     index: Expr
@@ -153,6 +181,8 @@ class Index(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Slice(Record):
+    """``obj[lower:upper]``; either bound may be left out."""
+
     span: Span
     obj: Expr
     lower: Expr | None
@@ -161,6 +191,8 @@ class Slice(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Arg(Record):
+    """One argument of a call, by position or (``name = value``) by name."""
+
     span: Span
     name: str | None
     name_span: Span | None
@@ -169,6 +201,8 @@ class Arg(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Call(Record):
+    """``callee(args)``."""
+
     span: Span
     callee: Expr
     args: tuple[Arg, ...]
@@ -181,6 +215,8 @@ class UnaryOp(Enum):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Unary(Record):
+    """``-x`` or ``not x``."""
+
     span: Span
     op: UnaryOp
     operand: Expr
@@ -188,6 +224,8 @@ class Unary(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Binary(Record):
+    """``left op right``."""
+
     span: Span
     op: str  # the operator as written: "+", "==", "and", "??", ...
     op_span: Span
@@ -197,6 +235,8 @@ class Binary(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Cast(Record):
+    """``expr as type``."""
+
     span: Span
     expr: Expr
     type: TypeExpr
@@ -204,6 +244,8 @@ class Cast(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class IfExpr(Record):
+    """``if cond then a else b``."""
+
     span: Span
     cond: Expr
     then: Expr
@@ -212,6 +254,8 @@ class IfExpr(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class MatchArm(Record):
+    """``pattern => body`` in a match."""
+
     span: Span
     pattern: Pattern
     # An expression arm gives a value; a block or statement arm does not.
@@ -229,6 +273,8 @@ class Match(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class FieldInit(Record):
+    """``name: value`` in a struct literal."""
+
     span: Span
     name: str
     name_span: Span
@@ -237,6 +283,8 @@ class FieldInit(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class StructLit(Record):
+    """``Name { field: value, ... }``."""
+
     span: Span
     name: str
     name_span: Span
@@ -245,12 +293,16 @@ class StructLit(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class ListLit(Record):
+    """``[a, b, ...]``."""
+
     span: Span
     items: tuple[Expr, ...]
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class SomeExpr(Record):
+    """``some(value)``."""
+
     span: Span
     value: Expr
 
@@ -284,6 +336,8 @@ LITERAL_TYPES = (IntLit, BoolLit, NoneLit, StringLit, BytesLit, DurationLit, Siz
 
 @dataclass(eq=False, slots=True, repr=False)
 class WildcardPat(Record):
+    """The pattern ``_``."""
+
     span: Span
 
 
@@ -297,12 +351,16 @@ class BindPat(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class LiteralPat(Record):
+    """A pattern that matches one literal value."""
+
     span: Span
     value: Expr  # a literal, possibly negated
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class EnumPat(Record):
+    """A pattern that matches one enum value (``Target.hvt``)."""
+
     span: Span
     enum: str
     enum_span: Span
@@ -312,17 +370,23 @@ class EnumPat(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class SomePat(Record):
+    """``some(inner)`` as a pattern."""
+
     span: Span
     inner: Pattern
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class NonePat(Record):
+    """``none`` as a pattern."""
+
     span: Span
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class AltPat(Record):
+    """``a | b``: matches when any of the alternatives does."""
+
     span: Span
     alternatives: tuple[Pattern, ...]
 
@@ -335,12 +399,16 @@ Pattern = WildcardPat | BindPat | LiteralPat | EnumPat | SomePat | NonePat | Alt
 
 @dataclass(eq=False, slots=True, repr=False)
 class Block(Record):
+    """``{ statements }``."""
+
     span: Span
     stmts: tuple[Stmt, ...]
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class Let(Record):
+    """``let name: type = value`` (or ``var``)."""
+
     span: Span
     name: str
     name_span: Span
@@ -351,6 +419,8 @@ class Let(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Assign(Record):
+    """``target = value`` and the compound assignments."""
+
     span: Span
     target: str
     target_span: Span
@@ -360,12 +430,16 @@ class Assign(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class ExprStmt(Record):
+    """An expression used as a statement (a call, mostly)."""
+
     span: Span
     expr: Expr
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class If(Record):
+    """``if cond { ... } else ...``."""
+
     span: Span
     cond: Expr
     then: Block
@@ -374,6 +448,8 @@ class If(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class IfLet(Record):
+    """``if let name = value { ... } else ...``: ``then`` runs when ``value`` is not none."""
+
     span: Span
     name: str
     name_span: Span
@@ -384,6 +460,8 @@ class IfLet(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class While(Record):
+    """``while cond { ... }``."""
+
     span: Span
     cond: Expr
     body: Block
@@ -403,17 +481,23 @@ class For(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Return(Record):
+    """``return`` or ``return value``."""
+
     span: Span
     value: Expr | None
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class Break(Record):
+    """``break``."""
+
     span: Span
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class Continue(Record):
+    """``continue``."""
+
     span: Span
 
 
@@ -425,6 +509,8 @@ Stmt = Let | Assign | ExprStmt | If | IfLet | While | For | Return | Break | Con
 
 @dataclass(eq=False, slots=True, repr=False)
 class Unikernel(Record):
+    """The ``unikernel NAME "description"`` header of an application file."""
+
     span: Span
     name: str
     name_span: Span
@@ -434,6 +520,8 @@ class Unikernel(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class Use(Record):
+    """``use "path"``: another spec file whose declarations this one sees."""
+
     span: Span
     path: str
     path_span: Span
@@ -441,6 +529,8 @@ class Use(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class EnumVariant(Record):
+    """One value of an enum declaration."""
+
     span: Span
     name: str
     doc: str | None
@@ -448,6 +538,8 @@ class EnumVariant(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class EnumDecl(Record):
+    """``enum Name { a, b, ... }``."""
+
     span: Span
     name: str
     name_span: Span
@@ -457,6 +549,8 @@ class EnumDecl(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class FieldDecl(Record):
+    """``name: type`` in a struct declaration."""
+
     span: Span
     name: str
     name_span: Span
@@ -466,6 +560,8 @@ class FieldDecl(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class StructDecl(Record):
+    """``struct Name { fields }``."""
+
     span: Span
     name: str
     name_span: Span
@@ -480,6 +576,8 @@ class KeyKind(Enum):
 
 @dataclass(eq=False, slots=True, repr=False)
 class ConfigKey(Record):
+    """A ``const`` or ``param`` key of the config block, with its default and ``requires``."""
+
     span: Span
     kind: KeyKind
     name: str
@@ -492,12 +590,16 @@ class ConfigKey(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class ConfigBlock(Record):
+    """``config { keys }``."""
+
     span: Span
     keys: tuple[ConfigKey, ...]
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class Param(Record):
+    """``name: type`` in a function's parameter list."""
+
     span: Span
     name: str
     name_span: Span
@@ -518,6 +620,8 @@ class OpDecl(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class InterfaceDecl(Record):
+    """``interface Name { operations }``."""
+
     span: Span
     name: str
     name_span: Span
@@ -527,6 +631,8 @@ class InterfaceDecl(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class ComponentParam(Record):
+    """A component's parameter: a device, or a ``const`` value with an optional default."""
+
     span: Span
     name: str
     name_span: Span
@@ -537,12 +643,16 @@ class ComponentParam(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class TargetsItem(Record):
+    """``targets hvt, unix`` in a component body."""
+
     span: Span
     targets: tuple[tuple[str, Span], ...]
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class ImplItem(Record):
+    """``impl c "path"`` (or ``impl python``) in a component body."""
+
     span: Span
     language: str
     language_span: Span
@@ -552,6 +662,8 @@ class ImplItem(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class DropItem(Record):
+    """``drop op when condition`` in a component body."""
+
     span: Span
     op: str
     op_span: Span
@@ -563,6 +675,8 @@ ComponentItem = TargetsItem | ImplItem | DropItem
 
 @dataclass(eq=False, slots=True, repr=False)
 class ComponentDecl(Record):
+    """``component name(params) -> Interface`` with a body or a composition."""
+
     span: Span
     name: str
     name_span: Span
@@ -576,6 +690,8 @@ class ComponentDecl(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class DeviceDecl(Record):
+    """``name = expression`` in the devices block."""
+
     span: Span
     name: str
     name_span: Span
@@ -585,12 +701,16 @@ class DeviceDecl(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class DevicesBlock(Record):
+    """``devices { declarations }``."""
+
     span: Span
     devices: tuple[DeviceDecl, ...]
 
 
 @dataclass(eq=False, slots=True, repr=False)
 class FnDecl(Record):
+    """``fn name(params) -> result { body }``."""
+
     span: Span
     name: str
     name_span: Span
@@ -614,6 +734,8 @@ class VarDecl(Record):
 
 @dataclass(eq=False, slots=True, repr=False)
 class MainDecl(Record):
+    """``main { body }``."""
+
     span: Span
     body: Block
     doc: str | None
@@ -627,6 +749,8 @@ Decl = (
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Comment(Record):
+    """A comment, kept for the formatter."""
+
     span: Span
     text: str  # including the leading `#`
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class CodeEntry(Record):
+    """A diagnostic code of the catalogue: its title and whether it is an error."""
+
     code: str
     title: str
     is_error: bool = True

@@ -32,6 +32,8 @@ class Note(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Diagnostic(Record):
+    """A problem found in the input (or in specc), at a span of it."""
+
     code: str
     severity: Severity
     message: str

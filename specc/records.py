@@ -2,12 +2,17 @@
 
 ``@dataclass`` compiles a ``__repr__`` for every class it decorates, at
 import; over the hundred-odd classes ``specc check`` imports that was about
-a sixth of its start-up (issue 13), for a method only tracebacks, test
-failures and debugging ever call.  A dataclass that subclasses
-:class:`Record` and passes ``repr=False`` gets this one instead, which
-returns the same text: the class's qualified name and each field that has
-``repr=True``, in order, as ``name=repr(value)``, and ``...`` for an
+7% of the instructions it ran on a small spec (issue 13), for a method only
+tracebacks, test failures and debugging ever call.  A dataclass that
+subclasses :class:`Record` and passes ``repr=False`` gets this one instead,
+which returns the same text: the class's qualified name and each field that
+has ``repr=True``, in order, as ``name=repr(value)``, and ``...`` for an
 object already being shown further up the same thread's call.
+
+(The other import-time cost of a dataclass that a class can avoid: without
+a docstring, dataclasses makes one from the class's signature, with
+:func:`inspect.signature`, about 4% of ``specc check`` on a small spec; most
+of the records it imports have one.)
 """
 
 from __future__ import annotations

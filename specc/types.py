@@ -20,6 +20,8 @@ class Prim(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class OptionT(Record):
+    """``T?``."""
+
     inner: Type
 
     def __str__(self) -> str:
@@ -29,6 +31,8 @@ class OptionT(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class ListT(Record):
+    """``[T]``."""
+
     element: Type
 
     def __str__(self) -> str:
@@ -37,6 +41,8 @@ class ListT(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class FnT(Record):
+    """The type of a function or operation; ``result`` is None when it gives none."""
+
     params: tuple[Type, ...]
     result: Type | None
 
@@ -47,6 +53,8 @@ class FnT(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class EnumT(Record):
+    """An enum type; ``span`` (where it is declared) takes no part in comparisons."""
+
     name: str
     variants: tuple[str, ...]
     span: Span | None = field(default=None, compare=False)
@@ -57,6 +65,8 @@ class EnumT(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class StructT(Record):
+    """A struct type; ``span`` (where it is declared) takes no part in comparisons."""
+
     name: str
     span: Span | None = field(default=None, compare=False)
 

@@ -15,6 +15,8 @@ from specc.records import Record
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Ipv4V(Record):
+    """An IPv4 address, host byte order."""
+
     address: int
 
     def __str__(self) -> str:
@@ -24,6 +26,8 @@ class Ipv4V(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class CidrV(Record):
+    """An address with a prefix length."""
+
     address: int
     prefix: int
 
@@ -63,6 +67,8 @@ def format_duration(nanoseconds: int) -> str:
 
 @dataclass(frozen=True, slots=True, order=True, repr=False)
 class DurationV(Record):
+    """A Duration, in nanoseconds."""
+
     nanoseconds: int
 
     def __str__(self) -> str:
@@ -71,6 +77,8 @@ class DurationV(Record):
 
 @dataclass(frozen=True, slots=True, order=True, repr=False)
 class SizeV(Record):
+    """A Size, in bytes."""
+
     size: int
 
     def __str__(self) -> str:
@@ -83,6 +91,8 @@ class SizeV(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class EnumV(Record):
+    """A value of an enum."""
+
     enum: str
     name: str
     index: int  # declaration order: enums compare by it
@@ -105,6 +115,8 @@ class EnumV(Record):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class StructV(Record):
+    """A struct value: its fields in declaration order."""
+
     name: str
     fields: tuple[tuple[str, Value], ...]
 

@@ -14,6 +14,8 @@ from specc.span import Span
 
 @dataclass(frozen=True, repr=False)
 class ParamSpec(Record):
+    """A parameter as calls see it: its name, and whether it has a default."""
+
     name: str
     has_default: bool = False
 

@@ -23,6 +23,8 @@ Parser = Callable[[SourceFile, DiagnosticSink], ast.Module]
 
 @dataclass(repr=False)
 class LoadedFiles(Record):
+    """The application file's module and the modules of the files it uses."""
+
     root: ast.Module
     used: list[ast.Module] = field(default_factory=list)  # dependencies first
     sources: dict[str, SourceFile] = field(default_factory=dict)

@@ -13,6 +13,8 @@ from specc.types import DeviceT, ErrorT, FnT, Type
 
 @dataclass(repr=False)
 class FunctionInfo(Record):
+    """A function the program can call: declared, or a builtin."""
+
     name: str
     type: FnT
     param_names: tuple[str, ...]
@@ -22,12 +24,16 @@ class FunctionInfo(Record):
 
 @dataclass(repr=False)
 class StructInfo(Record):
+    """A struct declaration with its fields' types."""
+
     decl: ast.StructDecl
     fields: dict[str, Type] = field(default_factory=dict)
 
 
 @dataclass(repr=False)
 class OperationInfo(Record):
+    """An operation of an interface."""
+
     name: str
     type: FnT
     param_names: tuple[str, ...]
@@ -36,12 +42,16 @@ class OperationInfo(Record):
 
 @dataclass(repr=False)
 class InterfaceInfo(Record):
+    """An interface declaration with its operations."""
+
     decl: ast.InterfaceDecl
     ops: dict[str, OperationInfo] = field(default_factory=dict)
 
 
 @dataclass(repr=False)
 class ComponentParamInfo(Record):
+    """A component parameter with its type."""
+
     name: str
     type: Type
     is_const: bool
@@ -50,6 +60,8 @@ class ComponentParamInfo(Record):
 
 @dataclass(repr=False)
 class ComponentInfo(Record):
+    """A component declaration: its parameters, interface and targets."""
+
     decl: ast.ComponentDecl
     params: list[ComponentParamInfo] = field(default_factory=list)
     interface: str = ""
@@ -58,12 +70,16 @@ class ComponentInfo(Record):
 
 @dataclass(repr=False)
 class DeviceInfo(Record):
+    """A device of the devices block, with the interface it provides."""
+
     decl: ast.DeviceDecl
     type: DeviceT | ErrorT
 
 
 @dataclass(repr=False)
 class ConfigKeyInfo(Record):
+    """A config key with its type."""
+
     decl: ast.ConfigKey
     type: Type
 

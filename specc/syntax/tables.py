@@ -33,6 +33,8 @@ TABLES_FILE = Path(__file__).resolve().parent / "tables.json"
 
 @dataclass(frozen=True, repr=False)
 class Rule(Record):
+    """A grammar rule, as the driver reduces it."""
+
     size: int  # symbols on the right-hand side
     origin: str  # the nonterminal it reduces to (for the goto)
     callback: str  # the AstBuilder method: the rule's alias, else its name
@@ -42,6 +44,8 @@ class Rule(Record):
 
 @dataclass(frozen=True, repr=False)
 class Tables(Record):
+    """The LALR tables: what parser.py's driver runs."""
+
     terminal_names: dict[str, str]  # "==" -> "__ANON_6"
     # actions[state][terminal] = [1, next state] (shift) or [0, rule index] (reduce)
     actions: list[dict[str, list[int]]]
