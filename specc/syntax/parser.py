@@ -194,29 +194,33 @@ class _ParseSession:
             return None
         start = offset + match.start(1)
         position = start
+        # An interpolation holds no newline: every span here is on the line of
+        # its start, so one offset-to-position lookup does for all of them.
+        path = self.source.path
+        line, column = self.source.position(start)
+        shift = column - start
 
-        def span(length: int) -> Span:
-            return self.source.span(position, position + length)
+        def at(begin: int, end: int) -> Span:
+            return Span(path, line, begin + shift, line, end + shift, begin, end)
 
         if parts[0] == "config":
             if len(parts) < 2:
                 return None
-            key_span = self.source.span(start + 7, start + 7 + len(parts[1]))
-            expr: ast.Expr = ast.ConfigRef(self.source.span(start, key_span.end), parts[1],
-                                           key_span)
+            key_span = at(start + 7, start + 7 + len(parts[1]))
+            expr: ast.Expr = ast.ConfigRef(at(start, key_span.end), parts[1], key_span)
             position = key_span.end
             rest = parts[2:]
         elif parts[0] == "target":
-            expr = ast.TargetRef(span(6))
+            expr = ast.TargetRef(at(position, position + 6))
             position += 6
             rest = parts[1:]
         else:
-            expr = ast.Name(span(len(parts[0])), parts[0])
+            expr = ast.Name(at(position, position + len(parts[0])), parts[0])
             position += len(parts[0])
             rest = parts[1:]
         for name in rest:
-            name_span = self.source.span(position + 1, position + 1 + len(name))
-            expr = ast.Field(self.source.span(start, name_span.end), expr, name, name_span)
+            name_span = at(position + 1, position + 1 + len(name))
+            expr = ast.Field(at(start, name_span.end), expr, name, name_span)
             position = name_span.end
         return expr
 
