@@ -27,9 +27,11 @@
  * either end make the line.  A wrap of the 16-bit PIT count in between
  * would go unseen (the gap has no samples), so when the PIT's OUT pin says
  * the count passed 0 the window is not used and a fresh one is sampled
- * throughout (checked with a 60-120 ms busy wait in the gap: the fresh
- * windows came out within 70 ppm); a gap over 25 ms fails the sums'
- * bounds and gets the same.
+ * throughout (checked with a 60-120 ms busy wait put in the gap: the
+ * fresh windows came out within 70 ppm).  A gap or a preemption long
+ * enough to overflow the sums' bounds (from a few ms) spans so many ticks
+ * that the window's end points alone give the rate (10-50 ms gaps: within
+ * 15 ppm).
  *
  * Under TCG the vCPU thread can be preempted for milliseconds at any
  * instruction.  A preemption between two reads only widens the bracket of
@@ -148,14 +150,29 @@ static bool clean(uint64_t width, uint64_t *narrowest)
     return width <= *narrowest * 2 + 256;
 }
 
-/* A window being sampled: the sums so far and where the clocks stood. */
+/* A clean sample: ticks of the other clock and TSC cycles since the first. */
+struct point {
+    uint64_t x, y;
+};
+
+/* A window being sampled: the sums so far, its first and last clean
+ * samples of each clock, and where the clocks stood. */
 struct window {
     struct sums pit, lapic;
+    struct point pit_ends[2], lapic_ends[2];
     uint64_t base, pit_narrowest, lapic_narrowest;
     uint32_t lapic_first, pit_elapsed;
     uint16_t pit_prev;
     unsigned taken;
 };
+
+static void record(struct sums *s, struct point ends[2], uint64_t x, uint64_t y)
+{
+    if (s->n == 0)
+        ends[0] = (struct point){x, y};
+    ends[1] = (struct point){x, y};
+    add(s, x, y);
+}
 
 static void window_open(struct window *w)
 {
@@ -186,9 +203,9 @@ static void take(struct window *w, unsigned count)
         w->pit_elapsed += (uint16_t)(w->pit_prev - c); /* counts down, wraps */
         w->pit_prev = c;
         if (lapic_clean)
-            add(&w->lapic, w->lapic_first - l, a + (b - a) / 2 - w->base);
+            record(&w->lapic, w->lapic_ends, w->lapic_first - l, a + (b - a) / 2 - w->base);
         if (pit_clean)
-            add(&w->pit, w->pit_elapsed, b + (d - b) / 2 - w->base);
+            record(&w->pit, w->pit_ends, w->pit_elapsed, b + (d - b) / 2 - w->base);
         unsigned here = i - (opening ? WARM_UP : 0) + 1;
         if (count ? here >= count
                   : here >= END_SAMPLES &&
@@ -205,14 +222,30 @@ static void take(struct window *w, unsigned count)
 static bool rates(const struct window *w, uint64_t *tsc_hz, uint64_t *lapic_hz, uint32_t *ppm)
 {
     struct line p = fit(&w->pit), t = fit(&w->lapic);
-    if (p.sxx == 0)
+    /* A window stretched by a long preemption can overflow the sums'
+     * bounds; it then spans so many ticks that its end points alone give
+     * the rate (to 2 PIT ticks in the span: 67 ppm at 25 ms, the old
+     * two-point method's). */
+    const struct point *pe = w->pit_ends, *le = w->lapic_ends;
+    if (p.sxx == 0 && w->pit.n >= SAMPLES_MIN && pe[1].x - pe[0].x >= 4 * WINDOW_TICKS) {
+        p.sxx = pe[1].x - pe[0].x;
+        p.sxy = pe[1].y - pe[0].y;
+        p.error_ppm = (uint32_t)(2000000u / p.sxx);
+    }
+    if (t.sxx == 0 && w->lapic.n >= SAMPLES_MIN && le[1].x > le[0].x &&
+        le[1].y - le[0].y >= (pe[1].y - pe[0].y) / 2) {
+        t.sxx = le[1].x - le[0].x; /* over half the window: as good as the PIT's */
+        t.sxy = le[1].y - le[0].y;
+        t.error_ppm = p.error_ppm;
+    }
+    if (p.sxx == 0 || p.sxy == 0)
         return false;
     /* cycles per PIT tick: p.sxy / p.sxx; per LAPIC tick: t.sxy / t.sxx. */
     unsigned __int128 hz = p.sxy * PIT_HZ / p.sxx;
     *tsc_hz = (uint64_t)hz;
     *ppm = p.error_ppm;
     *lapic_hz = 0; /* a LAPIC timer that does not count: clock.c says so */
-    if (t.sxx != 0) {
+    if (t.sxx != 0 && t.sxy != 0) {
         *lapic_hz = (uint64_t)(hz * t.sxx / t.sxy);
         if (t.error_ppm > *ppm)
             *ppm = t.error_ppm;
