@@ -195,7 +195,7 @@ def wait_for_trace(console: Console) -> None:
 
 def trace_steps(lines: list[str]) -> list[tuple[str, float, int]]:
     """(step, ms since the TSC started, us since the step before) per [boot] line;
-    a step seen again is numbered: "frame out #2"."""
+    a step seen again is numbered: "frame in IPv4 #2"."""
     seen: dict[str, int] = {}
     steps = []
     for m in map(TRACE_LINE.fullmatch, lines):
@@ -208,10 +208,9 @@ def trace_steps(lines: list[str]) -> list[tuple[str, float, int]]:
 
 def entry_to_answer(steps: list[tuple[str, float, int]]) -> float:
     """Guest ms from the image's first instruction to its first answer: the
-    second frame out (the first is the ARP announcement; the query's sender
-    is on the subnet, so the answer needs no ARP)."""
+    first IPv4 frame out (before it only ARP goes out: the announcement)."""
     at = {name: ms for name, ms, _ in steps}
-    return at["frame out #2"] - at["PVH entry"]
+    return at["frame out IPv4"] - at["PVH entry"]
 
 
 def trace_table(runs: list[list[tuple[str, float, int]]]) -> list[dict[str, Any]]:
@@ -310,8 +309,8 @@ Bar {BAR_MS:.0f} ms median: {verdict}.
 Where the image's time goes: the traced build (`SPECC_HVT_TRACE=boot`), same rounds; its
 launch -> first answer {record['traced_answer_ms']['median']} ms median.  "at" is the guest TSC
 (near 0 when QEMU starts the vCPU), "took" the time since the step before, so each row is
-what the image did between the two stamps; `frame out #2` is the first answer going out
-(`frame out`: the ARP announcement).  PVH entry -> first answer out:
+what the image did between the two stamps; `frame out IPv4` is the first answer going out
+(`frame out ARP`: the announcement).  PVH entry -> first answer out:
 {record['traced_entry_to_answer_ms']['median']} ms median, best {record['traced_entry_to_answer_ms']['best']}.
 
 | step | at ms (median) | took us (median) | took us (best) |

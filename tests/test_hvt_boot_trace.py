@@ -54,7 +54,8 @@ def test_a_trace_build_prints_each_boot_step_once_idle(tmp_path: Path,
     first = next(i for i, line in enumerate(result.lines) if TRACE_LINE.fullmatch(line))
     assert result.lines.index("hello from hvt") < first
     # Its first console line came before that halt; its first frame out (the
-    # ARP request) may come after the last halt, and then is never printed.
+    # ARP request, "frame out ARP") may come after the last halt, and then
+    # is never printed.
     assert "console write" in steps
     # Stamps in microseconds since the TSC started; each delta is the
     # difference from the one before.

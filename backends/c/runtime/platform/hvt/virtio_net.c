@@ -434,6 +434,16 @@ int platform_net_info(uint8_t out_mac[6], size_t *mtu)
     return 0;
 }
 
+/* The boot trace's name for a frame, by its EtherType. */
+static inline const char *frame_kind(const void *frame, size_t len, const char *arp,
+                                     const char *ipv4, const char *other)
+{
+    const uint8_t *f = frame;
+    if (len < 14 || f[12] != 0x08)
+        return other;
+    return f[13] == 0x06 ? arp : f[13] == 0x00 ? ipv4 : other;
+}
+
 /* Take back the descriptors of frames the device has sent. */
 static void tx_reclaim(void)
 {
@@ -464,7 +474,7 @@ int platform_net_write(const void *frame, size_t len)
     static unsigned traced;
     if (traced < 4) {
         traced++;
-        hvt_trace("frame out");
+        hvt_trace(frame_kind(frame, len, "frame out ARP", "frame out IPv4", "frame out"));
     }
     uint16_t id = tx_free[--tx_nfree];
     uint8_t *buf = txq.bufs + (size_t)id * BUF_SIZE;
@@ -515,13 +525,14 @@ ptrdiff_t platform_net_read(void *out, size_t cap)
     volatile struct vring_used_elem *e = &rxq.used->ring[rxq.used_seen % rxq.size];
     uint32_t id = e->id, len = e->len;
     rxq.used_seen++;
-    static unsigned traced;
-    if (traced < 4) {
-        traced++;
-        hvt_trace("frame in");
-    }
     if (id >= rxq.size)
         return -1; /* a device bug; nothing sane to re-post */
+    static unsigned traced;
+    if (traced < 4 && len > hdr_len) {
+        traced++;
+        hvt_trace(frame_kind(rxq.bufs + (size_t)id * BUF_SIZE + hdr_len, len - hdr_len,
+                             "frame in ARP", "frame in IPv4", "frame in"));
+    }
     ptrdiff_t n = -1;
     if (len > hdr_len && len - hdr_len <= cap) {
         n = (ptrdiff_t)(len - hdr_len);
