@@ -36,6 +36,12 @@ CASES: list[tuple[str, str, list[Shown], list[Shown]]] = [
      [("NAME a", 1, 1), ("=", 1, 3), ('STRING ""', 1, 5), ("SEP", 1, 8), ("NAME b", 2, 1),
       ("=", 2, 3), ('BYTES b""', 2, 5)],
      [("E0004", 1, 5), ("E0004", 2, 5)]),
+    ("a backslash before a newline does not carry a string onto the next line: the literal "
+     "ends unclosed there, and the tokens below keep their own lines",
+     'a = "x\\\n b"\nc = 1\n',
+     [("NAME a", 1, 1), ("=", 1, 3), ('STRING ""', 1, 5), ("SEP", 1, 8), ('BYTES b""', 2, 2),
+      ("SEP", 2, 4), ("NAME c", 3, 1), ("=", 3, 3), ("INT 1", 3, 5)],
+     [("E0004", 1, 5), ("E0004", 2, 2)]),
     ("a `{` after a name opens a struct literal, except right after a condition",
      "if a { b } else { S { c: 1 } }\nt = T {\n}\n",
      [("if", 1, 1), ("NAME a", 1, 4), ("{", 1, 6), ("NAME b", 1, 8), ("}", 1, 10),

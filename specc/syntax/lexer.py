@@ -65,7 +65,7 @@ _TOKEN_RE = re.compile(
     r"""
     [ \t\r\f]*
     (?:
-    (?P<string>b?"(?:[^"\\\n{]++|\\(?s:.)|\{\{|\{[^{}"\n]*+\})*+")
+    (?P<string>b?"(?:[^"\\\n{]++|\\[^\n]|\{\{|\{[^{}"\n]*+\})*+")
   | (?P<quote>b?")
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<punct>\.\.|\?\?|==|!=|<=|>=|<<|>>|->|=>|\+=|-=|\*=|[(){}\[\],:;.=+\-*/%<>|^&?])
@@ -125,6 +125,10 @@ def scan_string(text: str, pos: int) -> tuple[int, str | None]:
         if ch == "\n":
             return i, "string literal is not closed before the end of the line"
         if ch == "\\":
+            # A backslash does not carry a string onto the next line: the
+            # literal ends unclosed there, and the newline is counted as one.
+            if text.startswith("\n", i + 1):
+                return i + 1, "string literal is not closed before the end of the line"
             i += 2
             continue
         if ch == "{":
@@ -169,6 +173,8 @@ def _plain_string_end(text: str, quote: int) -> int | None:
     i = quote + 1
     while i < len(text) and text[i] != "\n":
         if text[i] == "\\":
+            if text.startswith("\n", i + 1):
+                return None
             i += 2
             continue
         if text[i] == '"':
