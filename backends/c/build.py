@@ -87,19 +87,24 @@ class BuildError(Exception):
     """The compiler or the linker failed; the message holds the command and its output."""
 
 
+def _mode_cflags(env: str, flags: dict[str, list[str]], expected: str) -> list[str]:
+    """The defines of the build mode ``$env`` names (the first of ``flags`` when unset)."""
+    mode = os.environ.get(env) or next(iter(flags))
+    if mode not in flags:
+        raise BuildError(f"{env}={mode!r}: expected {expected}")
+    return list(flags[mode])
+
+
 # SPECC_HVT_WAIT=poll builds the image that spins while it waits (the code
 # before interrupts), kept for bench/hvt_idle.py's comparison; the default,
 # "halt", sleeps in `hlt` until an interrupt or the next deadline.
 WAIT_ENV = "SPECC_HVT_WAIT"
-WAIT_MODES = ("halt", "poll")
+WAIT_FLAGS: dict[str, list[str]] = {"halt": [], "poll": ["-DHVT_WAIT_POLL"]}
 
 
 def wait_cflags() -> list[str]:
     """The define that selects how the image waits, from ``$SPECC_HVT_WAIT``."""
-    mode = os.environ.get(WAIT_ENV) or "halt"
-    if mode not in WAIT_MODES:
-        raise BuildError(f"{WAIT_ENV}={mode!r}: expected one of {', '.join(WAIT_MODES)}")
-    return ["-DHVT_WAIT_POLL"] if mode == "poll" else []
+    return _mode_cflags(WAIT_ENV, WAIT_FLAGS, f"one of {', '.join(WAIT_FLAGS)}")
 
 
 # SPECC_HVT_TRACE=boot builds an image that stamps each boot step with the
@@ -107,15 +112,12 @@ def wait_cflags() -> list[str]:
 # (platform/hvt/trace.c), for bench/hvt_boot.py --trace; a normal build has
 # neither the stamps nor the lines.
 TRACE_ENV = "SPECC_HVT_TRACE"
-TRACE_MODES = ("", "boot")
+TRACE_FLAGS: dict[str, list[str]] = {"": [], "boot": ["-DHVT_BOOT_TRACE"]}
 
 
 def trace_cflags() -> list[str]:
     """The define that turns the boot trace on, from ``$SPECC_HVT_TRACE``."""
-    mode = os.environ.get(TRACE_ENV) or ""
-    if mode not in TRACE_MODES:
-        raise BuildError(f"{TRACE_ENV}={mode!r}: expected `boot` or nothing")
-    return ["-DHVT_BOOT_TRACE"] if mode == "boot" else []
+    return _mode_cflags(TRACE_ENV, TRACE_FLAGS, "`boot` or nothing")
 
 
 def hvt_runtime_sources() -> list[Path]:
