@@ -2,8 +2,9 @@
 
 `emit_image(image, output_dir)` writes the image for its target and returns
 an `EmittedImage`.  A spec the target cannot build raises `BackendError`
-(reported as E0701 at its span); a failing toolchain raises
-`specc.backends.c.build.BuildError`.
+(reported as E0701 at its span); the implementation of a component of the
+user's own that does not build raises `ImplementationError` (E0702); a
+failing toolchain raises `specc.backends.c.build.BuildError`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,18 @@ class BackendError(Exception):
         self.span = span
 
 
+class ImplementationError(BackendError):
+    """A component of the user's own whose implementation does not build
+    (E0702 at ``span``, the `impl` line): it does not compile, or it lacks an
+    operation the image calls.  ``notes`` say what the compiler said and where
+    the component is built."""
+
+    def __init__(self, message: str, span: Span | None,
+                 notes: tuple[tuple[str, Span | None], ...] = ()) -> None:
+        super().__init__(message, span)
+        self.notes = notes
+
+
 @dataclass(frozen=True)
 class EmittedImage:
     path: str  # the image file
@@ -44,4 +57,4 @@ def emit_image(image: Image, output_dir: str) -> EmittedImage:
     return build_c(image, output_dir)
 
 
-__all__ = ["BackendError", "EmittedImage", "emit_image"]
+__all__ = ["BackendError", "EmittedImage", "ImplementationError", "emit_image"]

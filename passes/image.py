@@ -122,6 +122,11 @@ class ImageInstance:
     data: tuple[CompileTimeData, ...]  # from its implementation's hooks
     span: Span  # the call that builds it
     event_arena: int = 0  # the most it takes from the per-event arena (bytes)
+    # `impl LANG "PATH"`'s path, where a diagnostic about the file points.
+    implementation_span: Span | None = None
+    # The operations the program itself calls (a subset of `operations`): an
+    # implementation of the user's own must define at least these.
+    called: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -238,6 +243,7 @@ class _ImageBuilder:
         self.sink = sink
         self.language = LANGUAGE[program.target]
         self.implementations: dict[str, str] = {}
+        self.implementation_spans: dict[str, Span] = {}
         self.hooks: dict[str, Hooks] = {}
 
     def run(self) -> Image | None:
@@ -305,6 +311,7 @@ class _ImageBuilder:
                           hint="the path is relative to the file that declares the component")
             return
         self.implementations[instance.key] = path
+        self.implementation_spans[instance.key] = item.path_span
         self.hooks[instance.key] = hooks_for(path)
 
     def location(self, instance: Instance) -> Span:
@@ -341,6 +348,8 @@ class _ImageBuilder:
             data=data,
             span=instance.span,
             event_arena=hooks.event_arena,
+            implementation_span=self.implementation_spans.get(instance.key),
+            called=frozenset(self.reachable.operations.get(instance.key, set())),
         )
 
     def constants_hold(self, instance: Instance, hooks: Hooks) -> bool:

@@ -165,8 +165,9 @@ def _inputs(c: Compilation, config_file: str | None,
 def _emit(c: Compilation, directory: str) -> tuple[str, tuple[str, ...]] | Diagnostic:
     """Write the image for ``c`` into ``directory``: its path and the runtime
     sources it links, or the diagnostic of a spec the target cannot build
-    (E0701) or of a toolchain that failed (E9001)."""
-    from specc.backends import BackendError, emit_image
+    (E0701), of a component of the user's own whose implementation does not
+    build (E0702), or of a toolchain that failed (E9001)."""
+    from specc.backends import BackendError, ImplementationError, emit_image
     from specc.backends.c.build import BuildError
 
     assert c.program is not None and c.image is not None
@@ -175,6 +176,9 @@ def _emit(c: Compilation, directory: str) -> tuple[str, tuple[str, ...]] | Diagn
         Span(program.root.path, 1, 1, 1, 1, 0, 0)
     try:
         emitted = emit_image(c.image, directory)
+    except ImplementationError as error:
+        return DiagnosticSink().add("E0702", error.span or fallback, error.message,
+                                    notes=[Note(text, span) for text, span in error.notes])
     except BackendError as error:
         return DiagnosticSink().add("E0701", error.span or fallback, error.message)
     except BuildError as error:

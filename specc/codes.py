@@ -94,6 +94,7 @@ _ENTRIES = [
     CodeEntry("E0601", "component not available on this target"),
     # Back ends (E07xx)
     CodeEntry("E0701", "the target cannot build this spec"),
+    CodeEntry("E0702", "a component's own implementation does not build"),
     # The command line (E08xx)
     CodeEntry("E0801", "unknown option or command"),
     CodeEntry("E0802", "invalid option value or use"),

@@ -79,3 +79,87 @@ def test_a_missing_implementation_is_located(project: Path, tmp_path: Path, targ
                          text=True, timeout=120)
     assert cli.returncode == 1 and "E0701" in cli.stdout + cli.stderr
     assert "Traceback" not in cli.stdout + cli.stderr
+
+
+# ---- an implementation of one's own that does not build: E0702 at its `impl` line
+
+def _impl_line(project: Path, language: str) -> int:
+    lines = (project / "lib" / "counter.spec").read_text().splitlines()
+    return next(n for n, text in enumerate(lines, 1) if f'impl {language} "' in text)
+
+
+def _only_error(project: Path, tmp_path: Path, target: str) -> specc.Diagnostic:
+    result = specc.build(str(project / "tally.spec"), target=target,
+                         output_dir=str(tmp_path / "out"))
+    assert not result.ok and result.image is None
+    [error] = [d for d in result.diagnostics if d.is_error]
+    return error
+
+
+def _cli_fails_cleanly(project: Path, tmp_path: Path, target: str) -> str:
+    cli = subprocess.run([sys.executable, "-m", "specc", "compile", str(project / "tally.spec"),
+                          "-t", target, "-o", str(tmp_path / "cli")], capture_output=True,
+                         text=True, timeout=180)
+    output = cli.stdout + cli.stderr
+    assert cli.returncode == 1, output
+    assert "E0702" in output and "E9001" not in output and "Traceback" not in output
+    return output
+
+
+C_TARGETS = pytest.mark.skipif(not HAVE_GCC, reason="needs gcc")
+
+
+@pytest.mark.parametrize("target", ["python", pytest.param("unix", marks=C_TARGETS),
+                                    pytest.param("hvt", marks=C_TARGETS)])
+def test_a_missing_operation_is_named_with_its_definition(project: Path, tmp_path: Path,
+                                                          target: str) -> None:
+    language = "python" if target == "python" else "c"
+    impl = project / "lib" / "impl" / f"counter.{'py' if language == 'python' else 'c'}"
+    text = impl.read_text()
+    if language == "c":
+        kept = [line for line in text.splitlines() if "SC_FN(total)" not in line]
+    else:
+        kept = text.replace("    def total(self) -> int:\n        return self.count\n",
+                            "").splitlines()
+    assert len(kept) < len(text.splitlines())
+    impl.write_text("\n".join(kept) + "\n")
+    error = _only_error(project, tmp_path, target)
+    assert error.code == "E0702"
+    assert error.span.file.endswith("lib/counter.spec")
+    assert error.span.line == _impl_line(project, language)
+    assert "`total`" in error.message and "`add`" not in error.message
+    wanted = "uint64_t SC_FN(total)(void)" if language == "c" else "def total(self)"
+    assert any(wanted in note.message for note in error.notes), error.notes
+    assert any(note.span is not None and note.span.file.endswith("tally.spec")
+               for note in error.notes)
+    _cli_fails_cleanly(project, tmp_path, target)
+
+
+@pytest.mark.parametrize("target", ["python", pytest.param("unix", marks=C_TARGETS),
+                                    pytest.param("hvt", marks=C_TARGETS)])
+def test_a_file_that_does_not_compile_is_the_users_error(project: Path, tmp_path: Path,
+                                                         target: str) -> None:
+    language = "python" if target == "python" else "c"
+    impl = project / "lib" / "impl" / f"counter.{'py' if language == 'python' else 'c'}"
+    broken = "int stray = ;\n" if language == "c" else "def stray(:\n"
+    impl.write_text(impl.read_text() + broken)
+    error = _only_error(project, tmp_path, target)
+    assert error.code == "E0702"
+    assert error.span.line == _impl_line(project, language)
+    said = "\n".join(note.message for note in error.notes)
+    line = len(impl.read_text().splitlines())
+    assert f"counter.{'py' if language == 'python' else 'c'}:{line}:" in said, said
+    output = _cli_fails_cleanly(project, tmp_path, target)
+    assert "does not compile" in output or "does not parse" in output
+
+
+@C_TARGETS
+def test_a_warning_stops_the_hvt_build_as_the_users_error(project: Path, tmp_path: Path) -> None:
+    impl = project / "lib" / "impl" / "counter.c"
+    impl.write_text(impl.read_text() + "static int spare(void) { int unused; return 0; }\n")
+    error = _only_error(project, tmp_path, "hvt")
+    assert error.code == "E0702"
+    assert any("-Werror=unused-variable" in note.message for note in error.notes), error.notes
+    unix = specc.build(str(project / "tally.spec"), target="unix",
+                       output_dir=str(tmp_path / "unix"))
+    assert unix.ok, unix.diagnostics  # unix builds without -Werror

@@ -138,8 +138,16 @@ def _compiler_include_dir(cc: str) -> str:
     return proc.strip()
 
 
+def compiler_environment() -> dict[str, str]:
+    """The environment the compiler and linker run in: this one, with their
+    messages in the C locale, so what specc reads back from them (and shows)
+    does not depend on the user's language settings."""
+    return {**os.environ, "LC_ALL": "C"}
+
+
 def _run(cmd: Sequence[str]) -> str:
-    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False)
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False,
+                          env=compiler_environment())
     if proc.returncode != 0:
         raise BuildError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{proc.stderr}")
     return proc.stdout
@@ -165,6 +173,16 @@ def hvt_cflags(cc: str, extra_cflags: Iterable[str] = ()) -> list[str]:
 SECTION_GC_FLAGS = frozenset({"-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections"})
 
 
+def hvt_compile_command(cc: str, source: Path, obj: Path, extra_cflags: Iterable[str] = (), *,
+                        keep_unused: bool = False) -> list[str]:
+    """The command that compiles one ``hvt`` translation unit into ``obj``;
+    ``keep_unused`` (an unspecialized build) leaves out SECTION_GC_FLAGS."""
+    cflags = hvt_cflags(cc, extra_cflags)
+    if keep_unused:
+        cflags = [f for f in cflags if f not in SECTION_GC_FLAGS]
+    return [cc, *cflags, "-c", str(source), "-o", str(obj)]
+
+
 def build_hvt(c_sources: Sequence[Path], out: Path, extra_cflags: Iterable[str] = (), *,
               keep_unused: bool = False) -> Path:
     """Compile ``c_sources`` with the ``hvt`` runtime and link them into the image ``out``.
@@ -178,10 +196,8 @@ def build_hvt(c_sources: Sequence[Path], out: Path, extra_cflags: Iterable[str] 
     cc = find_cc()
     if cc is None:
         raise BuildError("no C compiler: install gcc (Debian package `gcc`) or set CC")
-    cflags = hvt_cflags(cc, extra_cflags)
     ldflags = list(HVT_LDFLAGS)
     if keep_unused:
-        cflags = [f for f in cflags if f not in SECTION_GC_FLAGS]
         ldflags = [f for f in ldflags if f not in SECTION_GC_FLAGS]
     sources = [*hvt_runtime_sources(), *(Path(s) for s in c_sources)]
     out = Path(out)
@@ -189,7 +205,7 @@ def build_hvt(c_sources: Sequence[Path], out: Path, extra_cflags: Iterable[str] 
     with tempfile.TemporaryDirectory(prefix="specc-hvt-") as tmp:
         objects = [Path(tmp) / f"{i:03d}-{src.stem}.o" for i, src in enumerate(sources)]
         commands = [
-            [cc, *cflags, "-c", str(src), "-o", str(obj)]
+            hvt_compile_command(cc, src, obj, extra_cflags, keep_unused=keep_unused)
             for src, obj in zip(sources, objects, strict=True)
         ]
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:

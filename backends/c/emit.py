@@ -22,11 +22,14 @@ from specc.backends.c.build import (
     SECTION_GC_FLAGS,
     BuildError,
     build_hvt,
+    compiler_environment,
     find_cc,
+    hvt_compile_command,
     hvt_runtime_sources,
 )
 from specc.backends.c.ctypes import CTypes, Unsupported
 from specc.backends.c.lower import CLowerer, c_string, scalar_literal
+from specc.backends.c.own_impl import check_own_compile, check_own_operations
 from specc.passes.image import ConstArg, Image, ImageInstance
 from specc.span import Span
 from specc.values import CidrV, EnumV, FilesV, Value, ZoneV
@@ -72,6 +75,7 @@ def _locate(error: Unsupported, span: Span) -> None:
 class CProgram:
     files: dict[str, str]  # generated file name -> text
     sources: list[Path]  # every C source to compile, generated and run-time
+    devices: dict[str, str]  # instance key -> its C prefix (`dev_counter`)
 
 
 def generate_c(image: Image, directory: Path) -> CProgram:
@@ -84,7 +88,8 @@ def generate_c(image: Image, directory: Path) -> CProgram:
 
 
 def build_c(image: Image, output_dir: str) -> EmittedImage:
-    """Generate, compile and link."""
+    """Generate, compile and link.  The units of components of the user's own
+    are compiled alone first, so that an error in them is theirs (E0702)."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     generated = out / "c"
@@ -95,24 +100,44 @@ def build_c(image: Image, output_dir: str) -> EmittedImage:
     path = out / (f"{image.name}.hvt" if image.target == "hvt" else image.name)
     flags = [f"-I{RUNTIME_DIR}", f"-I{RUNTIME_DIR / 'dns'}", f"-I{generated}"]
     runtime = _runtime_files(program, image.target)
-    if image.target == "hvt":
-        build_hvt(program.sources, path, [*flags, "-std=gnu11", *GENERATED_WARNINGS],
-                  keep_unused=not image.specialized)
-        return EmittedImage(str(path), runtime)
     cc = find_cc()
     if cc is None:
         raise BuildError("no C compiler: install gcc (Debian package `gcc`) or set CC")
+    keep_unused = not image.specialized  # --no-specialize: every object linked stays whole
+    hvt_flags = [*flags, "-std=gnu11", *GENERATED_WARNINGS]
+    unix_flags = [f for f in [*UNIX_CFLAGS, *flags, f"-ffile-prefix-map={RUNTIME_DIR}=runtime",
+                              f"-ffile-prefix-map={generated}=generated"]
+                  if not (keep_unused and f in SECTION_GC_FLAGS)]
+
+    def compile_one(source: Path, obj: Path) -> list[str]:
+        if image.target == "hvt":
+            return hvt_compile_command(cc, source, obj, hvt_flags, keep_unused=keep_unused)
+        return [cc, *unix_flags, "-c", str(source), "-o", str(obj)]
+
+    check_own_compile(image, generated, program.devices, compile_one)
+    try:
+        if image.target == "hvt":
+            build_hvt(program.sources, path, hvt_flags, keep_unused=keep_unused)
+        else:
+            _build_unix(cc, unix_flags, program.sources, path, keep_unused=keep_unused)
+    except BuildError as error:
+        check_own_operations(image, program.devices, str(error),
+                             program.files.get("instances.h", ""))
+        raise
+    return EmittedImage(str(path), runtime)
+
+
+def _build_unix(cc: str, cflags: list[str], sources: list[Path], path: Path, *,
+                keep_unused: bool) -> None:
+    """Compile and link the unix executable ``path`` in one step, written atomically."""
     partial = path.with_name(f".{path.name}.partial")
-    command = [cc, *UNIX_CFLAGS, *flags, f"-ffile-prefix-map={RUNTIME_DIR}=runtime",
-               f"-ffile-prefix-map={generated}=generated", *map(str, program.sources),
-               "-Wl,--gc-sections", "-o", str(partial)]
-    if not image.specialized:  # --no-specialize: every object linked stays whole
-        command = [f for f in command if f not in SECTION_GC_FLAGS]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    command = [cc, *cflags, *map(str, sources), *([] if keep_unused else ["-Wl,--gc-sections"]),
+               "-o", str(partial)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False,
+                               env=compiler_environment())
     if completed.returncode != 0:
         raise BuildError(f"`{' '.join(command)}` failed:\n{completed.stderr}")
     os.replace(partial, path)
-    return EmittedImage(str(path), runtime)
 
 
 def _runtime_files(program: CProgram, target: str) -> tuple[str, ...]:
@@ -253,7 +278,7 @@ class _CImage:
                *self.ctypes.helper_text(), *state, "", *prototypes, "", *bodies, main,
                entry]
         self.write("app.c", "\n".join(app) + "\n")
-        return CProgram(self.files, self.sources)
+        return CProgram(self.files, self.sources, self.devices)
 
     def types_section(self) -> str:
         # The enums and structs are defined in instances.h, by CTypes.

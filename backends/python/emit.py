@@ -15,6 +15,7 @@ from specc.backends.python.link import CORE, Linker, prune
 from specc.backends.python.literals import literal
 from specc.backends.python.lower import Lowerer
 from specc.backends.python.names import Namer
+from specc.backends.python.own_impl import check_impl, syntax_error
 from specc.backends.python.pytypes import annotation, formatter
 from specc.backends.python.specialize import specialize_class
 from specc.passes.image import Image, ImageInstance, RuntimeParam
@@ -107,11 +108,21 @@ class _PythonImage:
         chunks = []
         counts: dict[str, int] = {}
         for instance in self.image.instances:
-            module = self.linker.load(self.module_name(instance))
-            if module.impl is None:
+            name = self.module_name(instance)
+            own = os.path.isabs(name)  # a file of the user's own, not specc's run time
+            try:
+                module = self.linker.load(name)
+            except SyntaxError as error:
+                if not own:
+                    raise
+                raise syntax_error(instance, error) from None
+            if own:
+                check_impl(instance, module, self.image.declarations)
+            elif module.impl is None:
                 raise BackendError(f"{instance.implementation} has no `class Impl` (the "
                                    f"Python implementation of `{instance.component}`)",
                                    instance.span)
+            assert module.impl is not None
             counts[instance.component] = counts.get(instance.component, 0) + 1
             base = "".join(part.capitalize() for part in instance.component.split("_"))
             name = self.namer.fresh(base if counts[instance.component] == 1
