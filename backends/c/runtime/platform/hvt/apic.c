@@ -104,17 +104,13 @@ void hvt_lapic_timer_calibrated(uint64_t hz)
     lapic_wr(LAPIC_LVT_TIMER, HVT_VECTOR_TIMER); /* one-shot, unmasked */
 }
 
-void hvt_lapic_timer_arm(uint64_t ns)
+uint64_t hvt_lapic_timer_arm(uint64_t ns)
 {
     unsigned __int128 t = (unsigned __int128)ns * hvt_lapic_timer_hz / 1000000000u;
     /* A count of 0 stops the timer; longer waits wake early and re-arm. */
     uint32_t ticks = t == 0 ? 1u : t > 0xffffffffu ? 0xffffffffu : (uint32_t)t;
     lapic_wr(LAPIC_TIMER_INIT, ticks);
-}
-
-void hvt_lapic_timer_stop(void)
-{
-    lapic_wr(LAPIC_TIMER_INIT, 0);
+    return t > 0xffffffffu ? (uint64_t)ticks * 1000000000u / hvt_lapic_timer_hz : ns;
 }
 
 bool hvt_ioapic_route(uint32_t gsi, uint8_t vector)

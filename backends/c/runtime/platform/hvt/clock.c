@@ -196,7 +196,21 @@ static bool yield_polling(uint64_t deadline_ns)
  * between (under load, when the ring never empties) VRING_AVAIL_F_NO_INTERRUPT
  * stays set and the device raises none.  Without a known interrupt line the
  * halt is cut to 1 ms, so a frame waits at most that long.
+ *
+ * The timer is left running after a halt and re-armed only when it would
+ * fire after the deadline (or has fired): a halt that a frame ends, the
+ * common case under load, then costs no LAPIC access.  Under TCG each is an
+ * exit to QEMU under its global lock, and each arming also wakes QEMU's
+ * I/O thread to recompute its timeout; arming and stopping around every
+ * halt was two exits and one such wake-up per halt (bench/dns.py, issue
+ * 13).  A timer that fires early only ends a halt early: the loop looks
+ * again and halts again.  Whether it has fired is told by its interrupt,
+ * not by the TSC: the two rates are calibrated separately, so the timer may
+ * fire a little before timer_due says.
  */
+static uint64_t timer_due;  /* when the LAPIC timer fires, as armed */
+static uint64_t timer_irqs; /* hvt_irqs_timer when it was armed: it has fired since if not equal */
+
 static bool yield_halting(uint64_t deadline_ns)
 {
     bool net_irq = hvt_net_irq_routed();
@@ -217,10 +231,12 @@ static bool yield_halting(uint64_t deadline_ns)
             }
         }
         wait = hvt_trace_idle(wait); /* trace builds: print the boot's stamps */
-        hvt_lapic_timer_arm(wait);
+        if (hvt_irqs_timer != timer_irqs || timer_due <= now || timer_due > now + wait) {
+            timer_due = now + hvt_lapic_timer_arm(wait);
+            timer_irqs = hvt_irqs_timer;
+        }
         hvt_halts++;
         __asm__ volatile("sti; hlt; cli" ::: "memory");
-        hvt_lapic_timer_stop();
         if (net_irq)
             hvt_net_irq_want(false);
     }

@@ -116,8 +116,9 @@ bool hvt_net_pending(void);
 void hvt_apic_init(void);
 uint32_t hvt_lapic_timer_count(void); /* free-running during calibration */
 void hvt_lapic_timer_calibrated(uint64_t hz);
-void hvt_lapic_timer_arm(uint64_t ns); /* one-shot, HVT_VECTOR_TIMER */
-void hvt_lapic_timer_stop(void);
+/* One-shot, HVT_VECTOR_TIMER, in ns from now; returns the ns it was armed
+ * for (less than asked when that is past the counter's 32 bits). */
+uint64_t hvt_lapic_timer_arm(uint64_t ns);
 bool hvt_ioapic_route(uint32_t gsi, uint8_t vector);
 /* virtio-net's side: interrupts wanted or not; the handler's ack. */
 bool hvt_net_irq_routed(void);
