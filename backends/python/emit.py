@@ -305,6 +305,8 @@ class _PythonImage:
         ]
         body = "\n\n".join([self.linker.bodies(), "# ---- types\n" + self.types_section(),
                             "# ---- components\n" + components,
+                            *(["# ---- subexpressions too deep to write inline\n"
+                               + "\n\n".join(lowerer.helpers)] if lowerer.helpers else []),
                             "# ---- the application\n" + functions,
                             *(["# ---- state\n" + self.state_section()] if self.image.vars
                               else []),

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from specc import ast
 from specc import types as T
+from specc.backends.python.deep import Heights, local_names
 from specc.backends.python.emitter import Emitter
 from specc.backends.python.literals import literal
 from specc.backends.python.names import Namer
@@ -35,6 +36,10 @@ class Lowerer:
         self.out = Emitter()
         self.locals: list[dict[str, str]] = []
         self.temp_count = 0
+        # Module-level helpers that hold subexpressions too deep to write
+        # inline (backends/python/deep.py), in the order they were made.
+        self.helpers: list[str] = []
+        self.heights = Heights()
         # The top-level `var`s the body being lowered assigns: they need a
         # `global` statement at the top of its Python function.
         self.assigned_globals: set[str] = set()
@@ -264,6 +269,37 @@ class Lowerer:
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ast.Expr) -> str:
+        if self.heights.hoist(e):
+            hoisted = self.hoist(e)
+            if hoisted is not None:
+                return hoisted
+        return self.inline(e)
+
+    def hoist(self, e: ast.Expr) -> str | None:
+        """A call of a new helper function that computes ``e`` from the local
+        variables it reads, or ``None`` when a type has no Python annotation."""
+        in_scope = {name: True for scope in self.locals for name in scope}
+        reads = local_names(e, in_scope)
+        result = self.type_of(e)
+        if result == T.ERROR or any(self.type_of(n) == T.ERROR for n in reads):
+            return None
+        params = {n.name: f"p{i}" for i, n in enumerate(reads)}
+        arguments = [self.local(n.name) or n.name for n in reads]
+        saved = self.locals
+        self.locals = [params]
+        try:
+            body = self.inline(e)
+        finally:
+            self.locals = saved
+        helper = self.namer.fresh("_deep")  # after its body's: named in the order defined
+        signature = ", ".join(f"{params[n.name]}: {annotation(self.type_of(n), self.names)}"
+                              for n in reads)
+        self.helpers.append(f"def {helper}({signature}) -> {annotation(result, self.names)}:\n"
+                            f"    return {body}\n")
+        return f"{helper}({', '.join(arguments)})"
+
+    def inline(self, e: ast.Expr) -> str:
+        """``e`` written out here (its deep subexpressions may still be hoisted)."""
         if isinstance(e, ast.Const):
             return self.const(e)
         if isinstance(e, ast.IntLit | ast.BoolLit):
