@@ -14,29 +14,28 @@ text on a stream and an exit status:
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
-# `api` is looked up as a module attribute at call time (not `from ... import
-# check_file`) so tests can monkeypatch `specc.api.check_file`.
-from specc import api
+from specc import cli_check
+from specc.cli_check import (
+    COLOR_CHOICES,
+    EXIT_ERRORS,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    FORMATS,
+    TARGETS,
+    check_files,
+    rendered,
+)
 from specc.cli_errors import COMMAND_LINE, requested_format, usage_problem
-from specc.diagnostics import Diagnostic, Severity, ice_message, internal_error
-from specc.render import render_gcc, render_json, render_pretty
+from specc.diagnostics import Diagnostic, Severity, ice_message
 from specc.span import SourceFile, Span
 
-EXIT_OK = 0
-EXIT_ERRORS = 1
-EXIT_INTERNAL = 3
-
-TARGETS = ("hvt", "unix", "python")
-FORMATS = ("pretty", "gcc", "json")
-COLOR_CHOICES = ("auto", "always", "never")
+__all__ = ["COLOR_CHOICES", "EXIT_ERRORS", "EXIT_INTERNAL", "EXIT_OK", "FORMATS", "TARGETS",
+           "command_line", "main"]
 
 
 def _version() -> str:
@@ -146,29 +145,9 @@ def check(
     ctx: click.Context, files: tuple[str, ...], output_format: str, target: str, color: str
 ) -> None:
     """Parse, resolve and type-check FILE... and report every problem found."""
-    status = EXIT_OK
-    diagnostics: list[Diagnostic] = []
-    sources: dict[str, SourceFile] = {}
-
-    for path in files:
-        # A missing path, a directory, a FIFO: check_file reports each as
-        # E0104, as `specc compile` does.
-        try:
-            result = api.check_file(path, target=target)
-        except Exception as exc:  # any failure of ours becomes a bug report
-            diagnostic = internal_error(exc, path)
-            diagnostics.append(diagnostic)
-            _add_source_if_readable(sources, diagnostic.span.file)
-            status = EXIT_INTERNAL
-            continue
-        diagnostics.extend(result.diagnostics)
-        sources.update(result.sources)
-        if result.internal_error:
-            status = EXIT_INTERNAL
-
-    if status != EXIT_INTERNAL and any(d.is_error for d in diagnostics):
-        status = EXIT_ERRORS
-
+    # specc.entry may have checked these files already (cli_check.run_plain).
+    checked = cli_check.take_handed_over((files, output_format, target, color))
+    diagnostics, sources, status = checked or check_files(files, target)
     try:
         _emit(diagnostics, sources, output_format, color)
     except Exception as exc:
@@ -248,32 +227,16 @@ def _emit(
     # The gcc and json reports are on stdout, unless the command's product is
     # (a graph, an explanation, a dump): then they go to stderr, so neither
     # corrupts the other.
+    text, use_color = rendered(diagnostics, sources, output_format, color)
     if output_format == "json":
-        click.echo(render_json(diagnostics), nl=False, err=stdout_taken)
-        return
-    if output_format == "gcc":
-        text = render_gcc(diagnostics)
+        click.echo(text, nl=False, err=stdout_taken)
+    elif output_format == "gcc":
         if text:
             click.echo(text, nl=False, err=stdout_taken)
-        return
-    use_color = _use_color(color, sys.stderr)
-    text = render_pretty(diagnostics, sources, color=use_color)
-    if text:
+    elif text:
         # color=True stops click stripping the escapes when stderr is a pipe
         # and the user asked for --color=always.
         click.echo(text, nl=False, err=True, color=use_color)
-
-
-def _use_color(choice: str, stream: TextIO) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    # https://no-color.org: set and non-empty disables colour.
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 # --------------------------------------------------------------------------
@@ -282,18 +245,6 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 
 def _ice_message(exc: BaseException) -> str:
     return ice_message(exc)
-
-
-def _add_source_if_readable(sources: dict[str, SourceFile], path: str) -> None:
-    # Best effort, so the internal-error report can show the line it points
-    # at; a file that cannot be read is simply shown by location alone.
-    if path in sources:
-        return
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, ValueError):
-        return
-    sources[path] = SourceFile(path, text)
 
 
 # The middle-end commands register themselves on `main`.

@@ -21,6 +21,8 @@ NOT_FOR_A_CLEAN_CHECK = (
     "traceback", "subprocess", "asyncio", "lark", "networkx", "elftools", "dns", "rich",
     "pygls", "lsprotocol", "specc.lsp", "specc.fmt", "specc.backends", "specc.builder",
     "specc.driver", "specc.passes.fold", "specc.passes.dce", "specc.passes.image",
+    # A clean check from the command line is specc.cli_check's, without click.
+    "click", "specc.cli", "specc.cli_middle", "specc.cli_errors", "specc.cli_new",
 )
 
 _RUN = """
