@@ -38,6 +38,10 @@ LIB_DIR = RUNTIME_DIR / "lib"
 LINKER_SCRIPT = HVT_DIR / "link.ld"
 SELFTEST_SOURCE = HVT_DIR / "selftest.c"
 
+# Not Debian's qemu-system-x86_64-microvm, though it loads 10 shared libraries
+# where this one loads 51 (`--version` in ~4 ms of CPU rather than ~15): it has
+# KVM only, no user networking, and no isa-debug-exit, which carries the
+# image's exit status.
 QEMU = "qemu-system-x86_64"
 DEBUG_EXIT_DEVICE = "isa-debug-exit,iobase=0xf4,iosize=4"
 # pit=on: the runtime calibrates the TSC against the i8254 (there is no other
@@ -235,6 +239,13 @@ class Accel:
 
 
 _KVM_ARGS = ("-accel", "kvm", "-cpu", "host")
+# TCG's defaults are kept: tb-size (a 1 GiB code buffer, reserved but touched
+# only as code is translated; 4, 16 and 64 MiB started no faster), thread
+# (single made no difference with one vCPU).  Neither these nor -m 32 for -m 2,
+# -display none, microvm's pic/smm/pcie/ioapic2/usb/mem-merge/graphics off or
+# ipv6=off for user networking changed the start-up of an image that exits at
+# once, in CPU time or page faults (bench/hvt_boot.py, issue 13): QEMU's start
+# is loading and relocating its libraries and their page faults.
 _TCG_ARGS = ("-accel", "tcg")
 
 
