@@ -123,3 +123,27 @@ def test_the_compiler_records_keep_their_dataclass_form() -> None:
     assert not hasattr(name, "__dict__")  # still slotted: Record adds no instance dictionary
     assert repr(types.EnumT("Color", ("red",))) == "EnumT(name='Color', variants=('red',), span=None)"
     assert repr(SourceFile("a.spec", "x\n")) == "SourceFile(path='a.spec', text='x\\n')"
+
+
+def test_a_span_keeps_the_value_semantics_of_a_frozen_dataclass() -> None:
+    # specc.span gives Span a plain __init__ for speed; what callers rely on
+    # must be what the frozen dataclass gave: value equality and hashing (the
+    # language server and _dedupe key dicts by span), keyword construction and
+    # dataclasses.replace, pickling (the data cache), and no instance dictionary.
+    import pickle
+
+    same = Span(file="a.spec", line=1, column=2, end_line=1, end_column=5, start=1, end=4)
+    assert same == SPAN and hash(same) == hash(SPAN) and same is not SPAN
+    assert Span("a.spec", 1, 2, 1, 5, 1, 5) != SPAN
+    as_tuple: object = ("a.spec", 1, 2, 1, 5, 1, 4)
+    assert as_tuple != SPAN  # not a tuple
+    assert {SPAN: 1}[same] == 1
+    moved = dataclasses.replace(SPAN, line=3, end_line=3)
+    assert (moved.line, moved.end_line, moved.column, moved.end) == (3, 3, 2, 4)
+    assert pickle.loads(pickle.dumps(SPAN)) == SPAN
+    assert [f.name for f in dataclasses.fields(Span)] == [
+        "file", "line", "column", "end_line", "end_column", "start", "end"]
+    assert dataclasses.fields(Span)[0].type == "str"
+    assert not hasattr(SPAN, "__dict__")
+    assert repr(SPAN) == ("Span(file='a.spec', line=1, column=2, end_line=1, end_column=5, "
+                          "start=1, end=4)")

@@ -54,31 +54,16 @@ _COPIERS: dict[type, _Copy] = {
     if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls not in (ast.Module, Span)
 }
 
-# Spans are frozen dataclasses, whose __init__ sets each field through
-# object.__setattr__; the slots' own setters do the same work at a third less.
-_new = object.__new__
-_SET = tuple(getattr(Span, name).__set__ for name in
-             ("file", "line", "column", "end_line", "end_column", "start", "end"))
-
-
 class Relocator:
     """Moves trees by ``lines`` lines and ``chars`` characters."""
 
     def __init__(self, lines: int, chars: int) -> None:
         self.lines = lines
         self.chars = chars
-        set_file, set_line, set_column, set_end_line, set_end_column, set_start, set_end = _SET
 
         def span(s: Span) -> Span:
-            moved = _new(Span)
-            set_file(moved, s.file)
-            set_line(moved, s.line + lines)
-            set_column(moved, s.column)
-            set_end_line(moved, s.end_line + lines)
-            set_end_column(moved, s.end_column)
-            set_start(moved, s.start + chars)
-            set_end(moved, s.end + chars)
-            return moved
+            return Span(s.file, s.line + lines, s.column, s.end_line + lines, s.end_column,
+                        s.start + chars, s.end + chars)
 
         self.span = span
 
