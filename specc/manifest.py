@@ -107,7 +107,17 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
         "removed": removed,
         "dropped_calls": dropped,
         **({"unspecialized": unspecialized} if unspecialized is not None else {}),
+        **({"runtime": runtime_parts(c)} if c.image is not None and
+           c.image.target != "python" else {}),
     }
+
+
+def runtime_parts(c: Compilation) -> list[dict[str, Any]]:
+    """What of the C runtime the image compiles in, and why (backends/c/features.py)."""
+    from specc.backends.c.features import features
+
+    assert c.image is not None
+    return features(c.image).to_json()
 
 
 def image_report(image: str) -> dict[str, Any]:

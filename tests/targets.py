@@ -87,7 +87,8 @@ def build_sanitized(spec: Path, out: Path, *defines: str) -> Path:
     generated.mkdir(exist_ok=True)
     program = generate_c(image_of(spec, "unix", *defines), generated)
     image = out / (spec.stem + "-sanitized")
-    flags = [f"-I{RUNTIME_DIR}", f"-I{RUNTIME_DIR / 'dns'}", f"-I{generated}"]
+    flags = [f"-I{RUNTIME_DIR}", f"-I{RUNTIME_DIR / 'dns'}", f"-I{generated}",
+             "-include", str(generated / "specialized.h")]
     subprocess.run(["gcc", *UNIX_CFLAGS, *SANITIZE, *flags, *map(str, program.sources),
                     "-o", str(image)], check=True, capture_output=True, timeout=300)
     return image

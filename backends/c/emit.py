@@ -28,6 +28,7 @@ from specc.backends.c.build import (
     hvt_runtime_sources,
 )
 from specc.backends.c.ctypes import CTypes, Unsupported
+from specc.backends.c.features import HEADER, features
 from specc.backends.c.lower import CLowerer, c_string, scalar_literal
 from specc.backends.c.own_impl import check_own_compile, check_own_operations
 from specc.passes.image import ConstArg, Image, ImageInstance
@@ -98,7 +99,10 @@ def build_c(image: Image, output_dir: str) -> EmittedImage:
     generated.mkdir()
     program = generate_c(image, generated)
     path = out / (f"{image.name}.hvt" if image.target == "hvt" else image.name)
-    flags = [f"-I{RUNTIME_DIR}", f"-I{RUNTIME_DIR / 'dns'}", f"-I{generated}"]
+    # specialized.h first in every file, the runtime's too: what of it this
+    # image compiles in (backends/c/features.py).
+    flags = [f"-I{RUNTIME_DIR}", f"-I{RUNTIME_DIR / 'dns'}", f"-I{generated}",
+             "-include", str(generated / HEADER)]
     runtime = _runtime_files(program, image.target)
     cc = find_cc()
     if cc is None:
@@ -266,6 +270,7 @@ class _CImage:
         for instance in image.instances:
             header.extend(self.op_prototypes(instance))
             self.instance_file(instance)
+        self.write(HEADER, features(image).header())
         types = self.types_section()
         entry = self.app_main(lowerer)  # before the helpers are listed: it may add some
         state = self.globals()  # before the typedefs are written: a var may need one

@@ -178,16 +178,20 @@ static void parse(size_t index, const char *t, size_t n) {
     sc_arg_value *v = &table->values[index];
     piece pieces[3] = { text(a->flag), { t, n }, text(a->what) };
     bool ok = false, range_error = false, overflow = false;
-    if (a->optional && n == 4 && memcmp(t, "none", 4) == 0) {
+    if (SC_BOOT_OPTIONS && a->optional && n == 4 && memcmp(t, "none", 4) == 0) {
         v->none = true;
         return;
     }
+    /* A kind this build does not parse (SC_BOOT_PARSES) is in no table of
+     * it: the case is left empty rather than compiled. */
     switch (a->kind) {
     case SC_ARG_UINT:
+        if (!SC_BOOT_PARSES(SC_ARG_UINT)) break;
         ok = number(t, n, &v->u, &overflow);
         range_error = overflow || v->u > a->high;
         break;
     case SC_ARG_INT: {
+        if (!SC_BOOT_PARSES(SC_ARG_INT)) break;
         bool negative = n > 0 && t[0] == '-';
         uint64_t magnitude;
         ok = number(t + negative, n - negative, &magnitude, &overflow);
@@ -196,19 +200,23 @@ static void parse(size_t index, const char *t, size_t n) {
         break;
     }
     case SC_ARG_BOOL:
+        if (!SC_BOOT_PARSES(SC_ARG_BOOL)) break;
         ok = (n == 4 && memcmp(t, "true", 4) == 0) || (n == 5 && memcmp(t, "false", 5) == 0);
         v->u = n == 4;
         break;
     case SC_ARG_STRING:
+        if (!SC_BOOT_PARSES(SC_ARG_STRING)) break;
         ok = utf8_valid(t, n);
         break;
     case SC_ARG_IPV4: {
+        if (!SC_BOOT_PARSES(SC_ARG_IPV4)) break;
         uint32_t address;
         ok = ipv4(t, n, &address);
         v->u = address;
         break;
     }
     case SC_ARG_CIDR: {
+        if (!SC_BOOT_PARSES(SC_ARG_CIDR)) break;
         const char *slash = memchr(t, '/', n);
         uint32_t address, prefix;
         ok = slash && ipv4(t, (size_t)(slash - t), &address) &&
@@ -217,13 +225,16 @@ static void parse(size_t index, const char *t, size_t n) {
         break;
     }
     case SC_ARG_DURATION:
+        if (!SC_BOOT_PARSES(SC_ARG_DURATION)) break;
         ok = scaled(t, n, duration_units, a->high, &v->u, &range_error);
         v->i = (int64_t)v->u;
         break;
     case SC_ARG_SIZE:
+        if (!SC_BOOT_PARSES(SC_ARG_SIZE)) break;
         ok = scaled(t, n, size_units, a->high, &v->u, &range_error);
         break;
     case SC_ARG_ENUM:
+        if (!SC_BOOT_PARSES(SC_ARG_ENUM)) break;
         for (size_t k = 0; a->variants[k]; k++)
             if (strlen(a->variants[k]) == n && memcmp(a->variants[k], t, n) == 0) {
                 ok = true;

@@ -247,6 +247,18 @@ bool sc_target_args_cut(void);
 
 enum { SC_ARG_UINT, SC_ARG_INT, SC_ARG_BOOL, SC_ARG_STRING, SC_ARG_IPV4, SC_ARG_CIDR,
        SC_ARG_DURATION, SC_ARG_SIZE, SC_ARG_ENUM };
+/* The kinds core/boot.c can parse.  A specialized C build parses only the
+ * kinds its parameters have (backends/c/features.py writes SC_BOOT_KINDS,
+ * and SC_BOOT_OPTIONS 0 when no parameter is an option, into the
+ * generated specialized.h); otherwise every kind. */
+#define SC_ARG_BIT(kind) (1u << (kind))
+#ifndef SC_BOOT_KINDS
+#define SC_BOOT_KINDS 0x1ffu
+#endif
+#ifndef SC_BOOT_OPTIONS
+#define SC_BOOT_OPTIONS 1
+#endif
+#define SC_BOOT_PARSES(kind) ((SC_BOOT_KINDS & SC_ARG_BIT(kind)) != 0)
 enum { SC_MSG_TOO_LONG, SC_MSG_MALFORMED, SC_MSG_UNKNOWN, SC_MSG_SUGGEST, SC_MSG_TWICE,
        SC_MSG_BAD_VALUE, SC_MSG_OUT_OF_RANGE, SC_MSG_REQUIRES, SC_MSG_COUNT };
 

@@ -8,6 +8,15 @@
 
 #include "platform.h"
 
+/* SC_FMT_FULL 0 (a specialized image whose C code is all the runtime's
+ * own: backends/c/features.py) compiles only what the runtime's format
+ * strings use, which tests/test_runtime_formats.py checks: the conversions
+ * d u x s p %, the 0 flag, a width in digits, the lengths l ll z.  Anything
+ * else is then shown as written, as an unknown conversion always is. */
+#ifndef SC_FMT_FULL
+#define SC_FMT_FULL 1
+#endif
+
 enum { F_LEFT = 1, F_ZERO = 2, F_PLUS = 4, F_SPACE = 8, F_ALT = 16 };
 
 struct out {
@@ -44,6 +53,10 @@ static void format_int(struct out *o, uintmax_t v, bool negative, unsigned base,
         digits[n++] = set[v % base];
         v /= base;
     }
+    if (!SC_FMT_FULL) { /* no precision, and no flag but 0 (and %p's #) */
+        prec = -1;
+        flags &= F_ZERO | F_ALT;
+    }
     if (prec < 0)
         prec = 1;
     else
@@ -60,7 +73,7 @@ static void format_int(struct out *o, uintmax_t v, bool negative, unsigned base,
     if ((flags & F_ALT) && base == 16 && n) {
         prefix[plen++] = '0';
         prefix[plen++] = upper ? 'X' : 'x';
-    } else if ((flags & F_ALT) && base == 8 && prec <= n) {
+    } else if (SC_FMT_FULL && (flags & F_ALT) && base == 8 && prec <= n) {
         prec = n + 1;
     }
 
@@ -111,10 +124,12 @@ int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap)
 
         int flags = 0;
         for (;; fmt++) {
-            if (*fmt == '-')
+            if (SC_FMT_FULL && *fmt == '-')
                 flags |= F_LEFT;
             else if (*fmt == '0')
                 flags |= F_ZERO;
+            else if (!SC_FMT_FULL)
+                break;
             else if (*fmt == '+')
                 flags |= F_PLUS;
             else if (*fmt == ' ')
@@ -125,7 +140,7 @@ int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap)
                 break;
         }
         int width = 0;
-        if (*fmt == '*') {
+        if (SC_FMT_FULL && *fmt == '*') {
             width = va_arg(args, int);
             if (width < 0) {
                 flags |= F_LEFT;
@@ -137,7 +152,7 @@ int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap)
                 width = width * 10 + (*fmt++ - '0');
         }
         int prec = -1;
-        if (*fmt == '.') {
+        if (SC_FMT_FULL && *fmt == '.') {
             fmt++;
             prec = 0;
             if (*fmt == '*') {
@@ -150,7 +165,7 @@ int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap)
         }
         /* Length modifier, reduced to the size of the argument. */
         int size = 0; /* -2 hh, -1 h, 0 int, 1 long, 2 long long (and the rest) */
-        if (*fmt == 'h') {
+        if (SC_FMT_FULL && *fmt == 'h') {
             size = -1;
             if (*++fmt == 'h') {
                 size = -2;
@@ -162,12 +177,15 @@ int fmt_vformat(fmt_sink sink, void *ctx, const char *fmt, va_list ap)
                 size = 2;
                 fmt++;
             }
-        } else if (*fmt == 'z' || *fmt == 'j' || *fmt == 't') {
+        } else if (*fmt == 'z' || (SC_FMT_FULL && (*fmt == 'j' || *fmt == 't'))) {
             size = 2; /* size_t, intmax_t, ptrdiff_t: 64 bits here */
             fmt++;
         }
 
         char conv = *fmt ? *fmt++ : '\0';
+        if (!SC_FMT_FULL && conv != 'd' && conv != 'u' && conv != 'x' && conv != 's' &&
+            conv != 'p' && conv != '%')
+            conv = '\0'; /* not compiled: shown as written */
         switch (conv) {
         case 'd':
         case 'i': {

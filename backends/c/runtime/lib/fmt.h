@@ -5,6 +5,8 @@
  *
  * Conversions: d i u x X o c s p %.  Flags: - 0 + space #.  Width and
  * precision, either may be *.  Length: hh h l ll z j t.  No floating point.
+ * A specialized image whose C files are all the runtime's own compiles
+ * only what the runtime's format strings use (fmt.c, SC_FMT_FULL).
  */
 #ifndef SPECC_LIB_FMT_H
 #define SPECC_LIB_FMT_H
