@@ -19,6 +19,8 @@ class Context(Record):
     result: Type | None = None  # a function's result type; None: it gives no value
     fn_name: str | None = None
     loops: int = 0
+    # Blocks and `match` arms around the statement being checked (MAX_NESTING).
+    nesting: int = 0
 
     @property
     def allows_components(self) -> bool:

@@ -25,10 +25,37 @@ from specc.types import (
     is_integer,
 )
 
+# How deep blocks and `match` statement arms may nest in a function or `main`.
+# A language limit, the same on every target and wherever the check runs (not
+# the Python stack's): each level is one indentation level in the python
+# target, whose parser stops at 100.
+MAX_NESTING = 64
+
 
 class BodyChecker(ExprChecker):
     # ------------------------------------------------------------ blocks
-    def block(self, block: ast.Block) -> None:
+    def nested(self, span: Span) -> bool:
+        """Enter one more level of nesting at ``span``; False (and E0008) when
+        that is one too many, and nothing inside is checked."""
+        if self.context.nesting >= MAX_NESTING:
+            first_line = Span(span.file, span.line, span.column, span.line, span.column + 1,
+                              span.start, span.start + 1)
+            self.sink.add("E0008", first_line, f"blocks nest more than {MAX_NESTING} deep here",
+                          hint="move the inner part into a function of its own")
+            return False
+        self.context.nesting += 1
+        return True
+
+    def block(self, block: ast.Block, *, counted: bool = False) -> None:
+        """Check ``block``; ``counted``: its level was entered already (a `match` arm)."""
+        if not counted:
+            if not self.nested(block.span):
+                return
+            try:
+                self.block(block, counted=True)
+            finally:
+                self.context.nesting -= 1
+            return
         saved = self.scope
         self.scope = saved.child()
         try:
@@ -55,7 +82,7 @@ class BodyChecker(ExprChecker):
             self.assign(s)
         elif isinstance(s, ast.ExprStmt):
             if isinstance(s.expr, ast.Match):
-                self.match(s.expr, None, as_statement=True)
+                self.match_statement(s.expr)
                 self.program.types[s.expr] = VOID
             else:
                 self.expr(s.expr)
@@ -216,6 +243,27 @@ class BodyChecker(ExprChecker):
         self.expect(s.value, result, "the result")
 
     # ------------------------------------------------------------ match
+    def match_statement(self, e: ast.Match) -> None:
+        """A `match` used as a statement: its arms' bodies are one level of
+        nesting (as a block's statements are)."""
+        if not self.nested(e.span):
+            return
+        try:
+            self.match(e, None, as_statement=True)
+        finally:
+            self.context.nesting -= 1
+
+    def statement_arm(self, body: ast.Expr | ast.Block | ast.Stmt) -> None:
+        """The body of an arm of a `match` statement, whose level is counted."""
+        if isinstance(body, ast.Block):
+            self.block(body, counted=True)
+        elif isinstance(body, ast.Match):
+            self.match_statement(body)
+        elif isinstance(body, ast.Expr):
+            self.expr(body)
+        else:
+            self.stmt(body)
+
     def match(self, e: ast.Match, expected: Type | None, *, as_statement: bool) -> Type:
         scrutinee = self.expr(e.scrutinee)
         arm_types: list[Type] = []
@@ -233,16 +281,7 @@ class BodyChecker(ExprChecker):
             try:
                 self.pattern(arm.pattern, scrutinee)
                 if as_statement:
-                    body = arm.body
-                    if isinstance(body, ast.Block):
-                        self.block(body)
-                    elif isinstance(body, ast.Expr):
-                        if isinstance(body, ast.Match):
-                            self.match(body, None, as_statement=True)
-                        else:
-                            self.expr(body)
-                    else:
-                        self.stmt(body)
+                    self.statement_arm(arm.body)
                     continue
                 if not isinstance(arm.body, ast.Expr):
                     self.sink.add("E0215", arm.body.span, "this `match` gives a value, so each "
