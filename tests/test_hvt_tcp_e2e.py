@@ -399,7 +399,9 @@ def recv_exactly(s: socket.socket, n: int) -> bytes:
 
 def test_tcp_is_linked_only_into_images_that_use_it(tmp_path: Path) -> None:
     """direct_tcp starts TCP in its first listen, so an image that never
-    listens on TCP has no tcp_init to keep net/tcp.c alive (--gc-sections)."""
+    listens on TCP has no tcp_init to keep net/tcp.c alive (--gc-sections).
+    tcp_init itself may be inlined into its one caller (-flto); tcp_input,
+    reached through the protocol table net_set_protocol gets, stays."""
     symbols = {}
     for tcp in ("false", "true"):
         image = compile_spec(ROOT / "examples" / "dns.spec", tmp_path / tcp, "hvt",
@@ -407,4 +409,4 @@ def test_tcp_is_linked_only_into_images_that_use_it(tmp_path: Path) -> None:
         symbols[tcp] = subprocess.run(["nm", str(image)], capture_output=True, text=True,
                                       check=True).stdout.split()
     assert "tcp_init" not in symbols["false"] and "tcp_input" not in symbols["false"]
-    assert "tcp_init" in symbols["true"] and "tcp_input" in symbols["true"]
+    assert "tcp_input" in symbols["true"]
