@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any
 
-from specc.records import Record
+from specc.records import Record, assigned_at_run_time
 
 
+@assigned_at_run_time  # a large file makes tens of thousands of spans
 @dataclass(frozen=True, slots=True, repr=False)
 class Span(Record):
     """A range of source text.
@@ -37,31 +37,6 @@ class Span(Record):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
-
-
-# Spans are frozen to the type checker, and compare and hash by value, as
-# the dataclass above says; but a large file makes tens of thousands of
-# them (about six per line of bench/frontend.py's spec), and a frozen
-# dataclass's __init__ sets each field through object.__setattr__, which
-# made a span cost five times what plain slot assignments do (0.6 us against
-# 0.1 us).  So at run time a span is set up with plain assignments and the
-# class keeps object's own __setattr__; nothing in specc assigns to a span
-# (mypy --strict rejects it), and eq, hash, repr, pickling and
-# dataclasses.fields/replace are the dataclass's, unchanged.
-def _init(self: Any, file: str, line: int, column: int, end_line: int, end_column: int,
-          start: int, end: int) -> None:
-    self.file = file
-    self.line = line
-    self.column = column
-    self.end_line = end_line
-    self.end_column = end_column
-    self.start = start
-    self.end = end
-
-
-Span.__init__ = _init  # type: ignore[method-assign]
-delattr(Span, "__setattr__")
-delattr(Span, "__delattr__")
 
 
 @dataclass(frozen=True, repr=False)

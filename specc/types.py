@@ -135,6 +135,15 @@ BUILTIN_TYPES: dict[str, Type] = {
                         ZONE, FILES)
 }  # fmt: skip
 COMPILE_TIME_ONLY = frozenset({ZONE, FILES})
+_COMPILE_TIME_ONLY_NAMES = frozenset(t.name for t in COMPILE_TIME_ONLY)
+
+
+def is_compile_time_only(t: Type) -> bool:
+    """``t in COMPILE_TIME_ONLY``, without hashing ``t``: the checker asks this
+    of every expression, and a dataclass's hash is a call of Python code (4%
+    of checking bench/frontend.py's 5,000-line spec went to it, issue 13).
+    The same answer, as a Prim equals only a Prim of the same name."""
+    return type(t) is Prim and t.name in _COMPILE_TIME_ONLY_NAMES
 
 
 def is_integer(t: Type) -> bool:

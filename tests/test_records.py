@@ -12,8 +12,10 @@ import threading
 from dataclasses import InitVar, dataclass, field
 from typing import Any, ClassVar
 
+import pytest
+
 from specc import ast, types
-from specc.records import Record
+from specc.records import Record, assigned_at_run_time
 from specc.span import SourceFile, Span
 
 
@@ -147,3 +149,37 @@ def test_a_span_keeps_the_value_semantics_of_a_frozen_dataclass() -> None:
     assert not hasattr(SPAN, "__dict__")
     assert repr(SPAN) == ("Span(file='a.spec', line=1, column=2, end_line=1, end_column=5, "
                           "start=1, end=4)")
+
+
+def test_assigned_at_run_time_builds_what_the_frozen_init_built() -> None:
+    make_dataclass: Any = dataclass  # options as variables: see _declare
+
+    def declare(fast: bool) -> type[Any]:
+        class Pair(Record):
+            name: str
+            count: int = 2
+            doc: str | None = None
+
+        cls: type[Any] = make_dataclass(frozen=True, repr=False)(Pair)
+        return assigned_at_run_time(cls) if fast else cls
+
+    plain, fast = declare(False), declare(True)
+    cases: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (("a",), {}), (("a", 3), {}), ((), {"name": "b", "doc": "d"}),
+        (("c",), {"doc": None, "count": 0})]
+    for args, kwargs in cases:
+        want, got = plain(*args, **kwargs), fast(*args, **kwargs)
+        assert repr(got) == repr(want)
+        assert got == fast(*args, **kwargs) and hash(got) == hash(fast(*args, **kwargs))
+    with pytest.raises(TypeError):
+        fast()  # the required field is still required
+    with pytest.raises(TypeError):
+        fast("a", 1, None, 4)
+
+    class Growing:
+        items: list[int] = field(default_factory=list)
+
+    with pytest.raises(TypeError, match="only plain defaults"):
+        assigned_at_run_time(make_dataclass(frozen=True)(Growing))
+    with pytest.raises(TypeError, match="not a frozen dataclass"):
+        assigned_at_run_time(make_dataclass()(type("Loose", (), {"__annotations__": {"x": "int"}})))

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from specc import ast
 from specc.check.suggest import did_you_mean
 from specc.diagnostics import DiagnosticSink, Note
-from specc.records import Record
+from specc.records import Record, assigned_at_run_time
 from specc.span import Span
 
 
+@assigned_at_run_time  # made for every parameter of every call checked
 @dataclass(frozen=True, repr=False)
 class ParamSpec(Record):
     """A parameter as calls see it: its name, and whether it has a default."""

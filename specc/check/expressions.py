@@ -22,7 +22,6 @@ from specc.types import (
     BOOL,
     BYTES,
     CIDR,
-    COMPILE_TIME_ONLY,
     DURATION,
     ERROR,
     FILES,
@@ -50,6 +49,7 @@ from specc.types import (
     VoidT,
     accepts,
     is_comparable,
+    is_compile_time_only,
     is_error,
     is_integer,
     is_ordered,
@@ -140,7 +140,7 @@ class ExprChecker:
         self.current_span = e.span
         t = self._expr(e, expected)
         self.program.types[e] = t
-        if t in COMPILE_TIME_ONLY and self.context.allows_statements:
+        if is_compile_time_only(t) and self.context.allows_statements:
             self.compile_time_values.append(e)
         return t
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from specc import ast
-from specc.records import Record
+from specc.records import Record, assigned_at_run_time
 from specc.span import SourceFile, Span
 from specc.types import DeviceT, ErrorT, FnT, Type
 
@@ -93,6 +93,7 @@ class VarInfo(Record):
     used: bool = False  # read somewhere (a plain `x = e` alone does not count)
 
 
+@assigned_at_run_time  # one for every name a check resolves
 @dataclass(frozen=True, slots=True, repr=False)
 class Symbol(Record):
     """What a name refers to, for hover, go-to-definition and references."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from specc.records import Record
+from specc.records import Record, assigned_at_run_time
 
 DURATION_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000,
                   "m": 60_000_000_000, "h": 3_600_000_000_000}  # fmt: skip
@@ -96,6 +96,7 @@ def parse_cidr(text: str) -> tuple[int, int, LiteralProblem | None]:
     return address, prefix, None
 
 
+@assigned_at_run_time  # one for every `{...}` in every string
 @dataclass(frozen=True, slots=True, repr=False)
 class Interpolation(Record):
     """``{expr}`` inside a string: the expression text and its offset in the token."""
