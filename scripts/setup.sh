@@ -97,3 +97,5 @@ fi
 # (specc/prelude/cache.py; used only while every file it was made from is
 # unchanged: an edit leaves it unused, never wrong, until this runs again).
 .venv/bin/python -m specc.prelude.cache
+# And tables.json decoded, in marshal's format (specc/syntax/tables.py).
+.venv/bin/python -m specc.syntax.tables --decoded

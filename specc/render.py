@@ -17,7 +17,6 @@ order given (the driver already sorts them).
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -252,6 +251,8 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
     column just after the span.  Positions of a note without a place are
     ``null``.
     """
+    import json  # here, not with every check: most never print JSON
+
     document = [_diagnostic_json(d) for d in diagnostics]
     return json.dumps(document, indent=2) + "\n"
 
