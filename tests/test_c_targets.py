@@ -113,6 +113,51 @@ def test_unix_dns_survives_garbage(unix_dns: tuple[Path, int]) -> None:
 
 
 @needs_gcc
+def test_unix_dns_burst_gets_each_answer_it_gets_alone(tmp_path: Path) -> None:
+    """The image answers a batch of datagrams grouped by peer and size into
+    UDP GSO sends (socket_udp.c): a burst queued while it is stopped, from
+    two sockets, with every query twice in a row, must still give every
+    socket exactly the replies to its own queries, each byte for byte the
+    reply the query gets when asked alone."""
+    import os
+    import signal
+
+    port = free_port()
+    image = compile_c(ROOT / "examples" / "dns.spec", tmp_path, "unix", "-D", f"port={port}")
+    process, _ = start_native(image)
+    try:
+        chosen = [q.wire for q in query_set() if q.zone == "example.org."][::16]
+        wires = [i.to_bytes(2, "big") + chosen[i // 2][2:] for i in range(2 * len(chosen))]
+        alone = {i: ask(port, wire, 2.0) for i, wire in enumerate(wires)}
+        expected: list[dict[int, bytes]] = [{}, {}]
+        for i, reply in alone.items():
+            if reply is not None:
+                expected[i // 2 % 2][i] = reply
+        assert len(expected[0]) > 20 and len(expected[1]) > 20
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+        try:
+            for sock in sockets:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                sock.settimeout(2.0)
+            os.kill(process.pid, signal.SIGSTOP)
+            for i, wire in enumerate(wires):
+                sockets[i // 2 % 2].sendto(wire, ("127.0.0.1", port))
+            os.kill(process.pid, signal.SIGCONT)
+            for sock, wanted in zip(sockets, expected, strict=True):
+                got: dict[int, bytes] = {}
+                while len(got) < len(wanted):
+                    data = sock.recv(65535)
+                    got[int.from_bytes(data[:2], "big")] = data
+                assert got == wanted
+        finally:
+            for sock in sockets:
+                sock.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@needs_gcc
 def test_unix_echo_and_parameters(tmp_path: Path) -> None:
     image = compile_c(ROOT / "examples" / "echo.spec", tmp_path, "unix", "-D",
                       f"port={free_port()}")
