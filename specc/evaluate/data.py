@@ -6,7 +6,6 @@ is a compile error pointing at the zone file's line.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -37,6 +36,8 @@ class DataLog(Record):
     sources: dict[str, SourceFile] = field(default_factory=dict)
 
     def note(self, path: str, data: bytes) -> None:
+        import hashlib  # here: most specs read no data, and it loads OpenSSL
+
         self.files[path] = hashlib.sha256(data).hexdigest()
 
     def walked(self, directory: str) -> None:
@@ -99,6 +100,8 @@ def read_zone(path: str, span: Span, sink: DiagnosticSink, log: DataLog | None =
         raise NotConstant("the zone file is not a valid zone", span) from None
     records = sum(len(rdataset) for node in zone.nodes.values() for rdataset in node.rdatasets)
     origin = zone.origin.to_text() if zone.origin is not None else "."
+    import hashlib
+
     return ZoneV(path, origin, records, hashlib.sha256(data).hexdigest(), zone)
 
 

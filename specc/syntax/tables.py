@@ -17,15 +17,16 @@ lark numbers its states in an order that depends on the hash seed.
 Decoding that JSON was about 4% of the instructions of `specc check` on a
 small spec, and importing json 1% (issue 13): scripts/setup.sh also keeps
 the decoded data in marshal's format beside it (``tables.marshal``, ``python
--m specc.syntax.tables --decoded``), which loads in a third of the time.  It
-holds the bytes of the tables.json it was decoded from and the interpreter's
-version, and is used only when both are what they are now (compared byte
-for byte), else, or when it is missing or damaged, the JSON is decoded.
+-m specc.syntax.tables --decoded``), which loads in a third of the time,
+with the grammar's digest (hashlib and OpenSSL, 2.5% more, need not load).
+It holds the bytes of the tables.json it was decoded from, the grammar's
+text and the interpreter's version, and is used only when all three are
+what they are now (compared byte for byte), else, or when it is missing or
+damaged, the JSON is decoded and the digest computed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
 import sys
@@ -38,7 +39,7 @@ from specc.records import Record
 FORMAT = 4
 TABLES_FILE = Path(__file__).resolve().parent / "tables.json"
 DECODED_FILE = os.path.join(os.path.dirname(__file__), "tables.marshal")
-DECODED_FORMAT = "specc-tables-decoded-1"
+DECODED_FORMAT = "specc-tables-decoded-2"
 
 
 @dataclass(frozen=True, repr=False)
@@ -79,22 +80,24 @@ def grammar_text() -> str:
 
 
 def grammar_digest(text: str) -> str:
+    import hashlib  # here: with the decoded copy, a check computes no digest
+
     return hashlib.sha256(f"{FORMAT}\n{text}".encode()).hexdigest()
 
 
 def load_tables(path: Path = TABLES_FILE) -> Tables:
     """The shipped tables when they were made from this grammar, else lark's."""
     text = grammar_text()
-    tables = read_tables(path, grammar_digest(text))
+    tables = read_tables(path, text)
     return tables if tables is not None else compute_tables(text)
 
 
-def read_tables(path: Path, digest: str) -> Tables | None:
-    """The tables in ``path``, or None unless it holds tables of the grammar
-    whose digest is ``digest``, in this format."""
+def read_tables(path: Path, grammar: str) -> Tables | None:
+    """The tables in ``path``, or None unless it holds tables of ``grammar``
+    (by its digest), in this format."""
     try:
         with open(path, "rb") as handle:
-            data = decoded(handle.read())
+            data, digest = decoded(handle.read(), grammar)
         if not isinstance(data, dict) or data.get("format") != FORMAT or \
                 data.get("grammar_sha256") != digest:
             return None
@@ -103,32 +106,37 @@ def read_tables(path: Path, digest: str) -> Tables | None:
         return None  # no file, or not one this version wrote: use lark
 
 
-def decoded(raw: bytes, decoded_file: str | None = None) -> Any:
-    """``json.loads(raw)``: from the decoded copy when it was made from ``raw``."""
+def decoded(raw: bytes, grammar: str, decoded_file: str | None = None) -> tuple[Any, str]:
+    """``json.loads(raw)`` and ``grammar_digest(grammar)``: from the decoded
+    copy when it was made from ``raw`` and ``grammar``."""
     try:
         with open(DECODED_FILE if decoded_file is None else decoded_file, "rb") as handle:
             stored = marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         stored = None
-    if isinstance(stored, tuple) and len(stored) == 4 and \
-            stored[:3] == (DECODED_FORMAT, sys.version, raw):
-        return stored[3]
+    if isinstance(stored, tuple) and len(stored) == 6 and \
+            stored[:4] == (DECODED_FORMAT, sys.version, raw, grammar):
+        return stored[4], stored[5]
     import json
 
-    return json.loads(raw)
+    return json.loads(raw), grammar_digest(grammar)
 
 
-def write_decoded(path: Path = TABLES_FILE, decoded_file: str | None = None) -> None:
-    """Keep the decoded ``path`` for :func:`decoded`: written to a temporary
-    file and renamed over the old one, so a reader sees one or the other."""
+def write_decoded(path: Path = TABLES_FILE, decoded_file: str | None = None,
+                  grammar: str | None = None) -> None:
+    """Keep the decoded ``path`` and the digest of ``grammar`` (the grammar
+    file's) for :func:`decoded`: written to a temporary file and renamed over
+    the old one, so a reader sees one or the other."""
     import json
 
     raw = path.read_bytes()
+    text = grammar_text() if grammar is None else grammar
     target = DECODED_FILE if decoded_file is None else decoded_file
     temporary = f"{target}.{os.getpid()}"
     try:
         with open(temporary, "wb") as out:
-            out.write(marshal.dumps((DECODED_FORMAT, sys.version, raw, json.loads(raw))))
+            out.write(marshal.dumps((DECODED_FORMAT, sys.version, raw, text, json.loads(raw),
+                                     grammar_digest(text))))
         os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
