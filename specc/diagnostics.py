@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from specc.codes import CODES
-from specc.records import Record
+from specc.records import Record, assigned_at_run_time
 from specc.span import Span
 
 
@@ -22,6 +22,7 @@ class Severity(enum.Enum):
     NOTE = "note"
 
 
+@assigned_at_run_time  # the checker makes one for every call it checks
 @dataclass(frozen=True, slots=True, repr=False)
 class Note(Record):
     """A secondary location that explains the primary one ("declared here")."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from specc.records import Record
+from specc.records import Record, assigned_at_run_time
 from specc.span import Span
 
 
@@ -18,6 +18,7 @@ class Prim(Record):
         return self.name
 
 
+@assigned_at_run_time  # made each time a written type is resolved
 @dataclass(frozen=True, slots=True, repr=False)
 class OptionT(Record):
     """``T?``."""
@@ -29,6 +30,7 @@ class OptionT(Record):
         return f"{inner}?"
 
 
+@assigned_at_run_time  # made each time a written type is resolved
 @dataclass(frozen=True, slots=True, repr=False)
 class ListT(Record):
     """``[T]``."""
@@ -63,6 +65,7 @@ class EnumT(Record):
         return self.name
 
 
+@assigned_at_run_time  # made for every struct literal checked
 @dataclass(frozen=True, slots=True, repr=False)
 class StructT(Record):
     """A struct type; ``span`` (where it is declared) takes no part in comparisons."""

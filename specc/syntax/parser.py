@@ -185,14 +185,21 @@ class _ParseSession:
     def simple_path(self, offset: int, text: str) -> ast.Expr | None:
         """Most interpolations are a name or a dotted path (`{port}`, `{d.src}`,
         `{config.port}`); build those directly rather than through the parser."""
-        match = _SIMPLE_PATH.fullmatch(text)
-        if match is None:
+        core = text.strip(" \t")
+        parts = core.split(".")
+        if text.isascii():
+            # What _SIMPLE_PATH accepts, without the regular expression (its
+            # Unicode \w made it most of this method's time): an ASCII word
+            # is an identifier exactly when it matches [A-Za-z_]\w*.
+            for part in parts:
+                if not part.isidentifier():
+                    return None
+        elif _SIMPLE_PATH.fullmatch(text) is None:
             return None
-        parts = text.strip().split(".")
-        if any(p in KEYWORDS for p in parts[1:]) or (parts[0] in KEYWORDS
-                                                      and parts[0] not in ("config", "target")):
+        if not KEYWORDS.isdisjoint(parts[1:]) or (parts[0] in KEYWORDS
+                                                  and parts[0] not in ("config", "target")):
             return None
-        start = offset + match.start(1)
+        start = offset + len(text) - len(text.lstrip(" \t"))
         position = start
         # An interpolation holds no newline: every span here is on the line of
         # its start, so one offset-to-position lookup does for all of them.
