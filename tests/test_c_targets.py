@@ -4,6 +4,7 @@ QEMU (TCG here), and asked over the network."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -155,6 +156,75 @@ def test_unix_dns_burst_gets_each_answer_it_gets_alone(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# Run inside a network namespace of its own (unshare --net): the firewall
+# drops what goes to BLOCKED, so the image's reply to a query from there fails
+# in sendmmsg (EPERM) in the middle of a batch.
+_ONE_PEER_BLOCKED = r"""
+import json, os, signal, socket, subprocess, sys, time
+image, port, blocked = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+subprocess.run(["nft", "add table inet t ; add chain inet t out "
+                "{ type filter hook output priority 0 ; } ; "
+                f"add rule inet t out udp dport {blocked} drop"], check=True)
+server = subprocess.Popen([image, "--bind=127.0.0.1"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+server.stderr.readline()  # listening: ...
+good = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+bad = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+bad.bind(("127.0.0.1", blocked))
+good.settimeout(2.0)
+wires = [bytes.fromhex(w) for w in json.loads(sys.stdin.read())]
+try:
+    alone = set()  # the queries answered when asked alone (a few are dropped)
+    for i, wire in enumerate(wires):
+        good.settimeout(0.5)
+        good.sendto(i.to_bytes(2, "big") + wire[2:], ("127.0.0.1", port))
+        try:
+            if int.from_bytes(good.recv(65535)[:2], "big") == i:
+                alone.add(i)
+        except TimeoutError:
+            pass
+    good.settimeout(2.0)
+    os.kill(server.pid, signal.SIGSTOP)
+    for i, wire in enumerate(wires):
+        good.sendto(i.to_bytes(2, "big") + wire[2:], ("127.0.0.1", port))
+        bad.sendto(i.to_bytes(2, "big") + wire[2:], ("127.0.0.1", port))
+    os.kill(server.pid, signal.SIGCONT)
+    got = set()
+    try:
+        while len(got) < len(alone):
+            got.add(int.from_bytes(good.recv(65535)[:2], "big"))
+    except TimeoutError:
+        pass
+    print(json.dumps({"alone": sorted(alone), "burst": sorted(got)}))
+finally:
+    server.terminate()
+    server.wait(timeout=10)
+"""
+
+
+@needs_gcc
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None
+                    or shutil.which("nft") is None,
+                    reason="needs root, unshare and nft for a network namespace of its own")
+def test_unix_dns_one_unreachable_peer_costs_no_other_reply(tmp_path: Path) -> None:
+    """A reply that the host will not send (sendmmsg fails with EPERM on it)
+    is dropped alone: every other peer's replies in the same batch still go
+    out.  Before, the first failing message dropped all that followed it."""
+    import json
+
+    port, blocked = 5300, 40001  # inside the namespace nothing else listens
+    image = compile_c(ROOT / "examples" / "dns.spec", tmp_path, "unix", "-D", f"port={port}")
+    wires = [q.wire.hex() for q in query_set() if q.zone == "example.org."][:60]
+    run = subprocess.run(["unshare", "--net", sys.executable, "-c", _ONE_PEER_BLOCKED,
+                          str(image), str(port), str(blocked)], input=json.dumps(wires),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    outcome = json.loads(run.stdout)
+    assert len(outcome["alone"]) > 40
+    assert outcome["burst"] == outcome["alone"]
 
 
 @needs_gcc

@@ -113,13 +113,28 @@ static unsigned group(bool gso, unsigned pending) {
     return m;
 }
 
-/* How many of the messages were sent before one failed. */
+/* Whether errno says the kernel refused a GSO send as such (too old a
+ * kernel, a device that cannot take it, an MTU below GSO_SEGMENT_MAX). */
+static bool gso_refused(void) {
+    return errno == EINVAL || errno == EIO || errno == EMSGSIZE || errno == ENOPROTOOPT;
+}
+
+/* How many of the messages were sent, or given up one by one, before the
+ * socket filled up or the kernel refused a GSO send (flush says what then).
+ * sendmmsg stops at the first message that fails: a message to a peer this
+ * host will not send to (a broadcast address, a firewall's drop) is dropped
+ * alone, so one such peer never costs the replies to the others queued
+ * after it in the batch. */
 static unsigned send_messages(int fd, unsigned messages) {
     unsigned sent = 0;
     while (sent < messages) {
         int n = sendmmsg(fd, out_msgs + sent, messages - sent, MSG_DONTWAIT);
-        if (n <= 0) break;  /* a reply that cannot be sent is dropped, as on a wire */
-        sent += (unsigned)n;
+        if (n > 0) { sent += (unsigned)n; continue; }
+        if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS
+            || errno == EINTR)
+            break;  /* the socket is full: the rest is dropped, as on a wire */
+        if (out_msgs[sent].msg_hdr.msg_iovlen > 1 && gso_refused()) break;
+        sent++;  /* this peer cannot be sent to: drop its reply and go on */
     }
     return sent;
 }
@@ -127,8 +142,7 @@ static unsigned send_messages(int fd, unsigned messages) {
 static void flush(struct listener *l, unsigned pending) {
     unsigned messages = group(l->gso, pending);
     unsigned sent = send_messages(l->fd, messages);
-    if (sent < messages && out_msgs[sent].msg_hdr.msg_iovlen > 1
-        && (errno == EINVAL || errno == EIO || errno == EMSGSIZE || errno == ENOPROTOOPT)) {
+    if (sent < messages && out_msgs[sent].msg_hdr.msg_iovlen > 1 && gso_refused()) {
         /* The kernel refused the GSO send itself (too old, a device that
          * cannot take it, an MTU below GSO_SEGMENT_MAX): send the rest one
          * datagram each, and never group on this socket again. */
