@@ -1,7 +1,8 @@
 """What of the C runtime an image compiles in (backends/c/features.py):
 decided from the image, written into its specialized.h and its manifest,
 and the boot parser cut down to the image's parameters still reads and
-refuses arguments by backends/boot.py's rules."""
+refuses arguments by backends/boot.py's rules.  (Timers that fire:
+tests/test_durations.py, examples/inventory.spec in tests/test_c_targets.py.)"""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from pathlib import Path
 import pytest
 from targets import HAVE_GCC, build, run
 
-from specc.backends.c.features import features
+from specc.backends.c.build import RUNTIME_DIR
+from specc.backends.c.features import SETS_TIMER, features
 from specc.driver import CompileOptions, compile_file
 
 ROOT = Path(__file__).resolve().parents[1]
 DNS = ROOT / "examples" / "dns.spec"
 EVERY_KIND = ROOT / "tests" / "data" / "boot" / "params.spec"
 OWN = ROOT / "tests" / "data" / "own_component" / "tally.spec"
+INVENTORY = ROOT / "examples" / "inventory.spec"
 
 
 def parts(spec: Path, target: str = "hvt", specialize: bool = True) -> dict[str, bool]:
@@ -31,6 +34,7 @@ def parts(spec: Path, target: str = "hvt", specialize: bool = True) -> dict[str,
 def test_dns_parses_only_integers_and_has_the_small_formatter() -> None:
     got = parts(DNS)
     assert [name for name, compiled in got.items() if compiled] == ["boot parser: uint values"]
+    assert set(got) >= {"printf: every conversion of lib/fmt.h", "event loop: timers"}
 
 
 def test_unspecialized_compiles_every_part() -> None:
@@ -46,6 +50,22 @@ def test_a_parameter_of_every_kind_compiles_every_parser() -> None:
 def test_a_component_of_its_own_gets_every_printf_conversion() -> None:
     # Its C may use any conversion lib/fmt.h documents.
     assert parts(OWN)["printf: every conversion of lib/fmt.h"]
+
+
+def test_timers_only_where_a_component_sets_them() -> None:
+    assert not parts(DNS)["event loop: timers"]
+    assert parts(INVENTORY)["event loop: timers"]  # timers = timer()
+    assert parts(OWN)["event loop: timers"]  # the user's C may set them
+
+
+def test_only_component_files_set_timers() -> None:
+    """features.py looks for sc_after/sc_every in each instance's own file:
+    no header or shared source of the runtime may set a timer unseen."""
+    setting = sorted(p.relative_to(RUNTIME_DIR).as_posix() for p in RUNTIME_DIR.rglob("*.[ch]")
+                     if SETS_TIMER.search(p.read_text()) and p.name != "sc.c" and
+                     p.name != "sc.h" and not p.name.startswith("selftest"))
+    assert "components/timer.c" in setting  # the scan sees them
+    assert all(p.startswith("components/") and p.endswith(".c") for p in setting), setting
 
 
 @pytest.mark.skipif(not HAVE_GCC, reason="needs gcc")

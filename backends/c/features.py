@@ -3,9 +3,10 @@
 The linker already drops every function nothing calls (--gc-sections); this
 is for code that *is* called but cannot run for this image, because what
 it handles is decided at compile time: the value kinds core/boot.c parses
-(only those of the image's runtime parameters), and the printf conversions
-of lib/fmt.c (only those the runtime's own format strings use, when every
-C source of the image is the runtime's own).  Each decision is a C macro in
+(only those of the image's runtime parameters), the printf conversions of
+lib/fmt.c (only those the runtime's own format strings use, when every C
+source of the image is the runtime's own), and core/sc.c's timer table
+(only when a component's C sets timers).  Each decision is a C macro in
 the generated ``specialized.h``, which every C file of the image includes
 first (``-include``), and a ``runtime`` entry of manifest.json saying why.
 
@@ -16,7 +17,9 @@ macros then have the values a runtime source has without the header.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from specc.backends.boot import KINDS, boot
@@ -24,6 +27,9 @@ from specc.backends.c.build import RUNTIME_DIR
 from specc.passes.image import Image
 
 HEADER = "specialized.h"
+# What sets one of core/sc.c's timers; the generated code never does (the
+# language's timers are the `timer` component's operations).
+SETS_TIMER = re.compile(r"\bsc_(?:after|every)\s*\(")
 
 
 @dataclass(frozen=True)
@@ -71,11 +77,13 @@ def features(image: Image) -> Features:
         why = "--no-specialize: the whole runtime"
         parts += [Part(f"boot parser: {kind} values", True, why) for kind in KINDS]
         parts += [Part("boot parser: `none` for an option", True, why),
-                  Part("printf: every conversion of lib/fmt.h", True, why)]
+                  Part("printf: every conversion of lib/fmt.h", True, why),
+                  Part("event loop: timers", True, why)]
         return Features(tuple(parts), (
             Define("SC_BOOT_KINDS", "0x1ffu", "every kind of value (--no-specialize)"),
             Define("SC_BOOT_OPTIONS", "1", "`none` for an option (--no-specialize)"),
-            Define("SC_FMT_FULL", "1", "every printf conversion (--no-specialize)")))
+            Define("SC_FMT_FULL", "1", "every printf conversion (--no-specialize)"),
+            Define("SC_TIMERS", "1", "the event loop's timers (--no-specialize)")))
 
     used = sorted({a.kind for a in arguments}, key=KINDS.index)
     for kind in KINDS:
@@ -102,4 +110,16 @@ def features(image: Image) -> Features:
                       "strings use (d u x s p %, 0, width, l ll z)"))
     defines.append(Define("SC_FMT_FULL", "1" if own else "0",
                           "printf: every conversion, or only the runtime's own"))
+
+    # A component of the user's own may set timers from any file it includes;
+    # the runtime's set them from the component's own file only
+    # (tests/test_c_features.py checks that no header of the runtime does).
+    timed = [i.label for i in image.instances
+             if not os.path.realpath(i.implementation).startswith(runtime) or
+             SETS_TIMER.search(Path(i.implementation).read_text(encoding="utf-8"))]
+    parts.append(Part("event loop: timers", bool(timed),
+                      f"set by {', '.join(timed)}" if timed else
+                      "no component sets a timer (sc_after, sc_every)"))
+    defines.append(Define("SC_TIMERS", "1" if timed else "0",
+                          "whether the event loop has timers: a component sets them"))
     return Features(tuple(parts), tuple(defines))

@@ -279,10 +279,16 @@ void sc_print(sc_str s) { platform_console_write(s.ptr, s.len); platform_console
  * reads the same on every target: time since the image started. */
 int64_t sc_now(void) { return (int64_t)platform_monotonic_ns(); }
 
+/* SC_TIMERS 0: no C file of the image sets a timer (backends/c/features.py),
+ * so the loop has no table to scan. */
+#ifndef SC_TIMERS
+#define SC_TIMERS 1
+#endif
 #define SC_MAX_TIMERS 64
 static struct { uint64_t due; int64_t period; sc_thunk f; bool used; } timers[SC_MAX_TIMERS];
 
 static void add_timer(int64_t delay, int64_t period, sc_thunk f) {
+    if (!SC_TIMERS) sc_trap("runtime", "this image was built without timers");
     for (size_t i = 0; i < SC_MAX_TIMERS; i++) {
         if (!timers[i].used) {
             timers[i].used = true;
@@ -299,7 +305,7 @@ void sc_after(int64_t delay_ns, sc_thunk f) { add_timer(delay_ns, 0, f); }
 void sc_every(int64_t period_ns, sc_thunk f) { add_timer(period_ns, period_ns > 0 ? period_ns : 1, f); }
 
 void sc_cancel(sc_thunk f) {
-    for (size_t i = 0; i < SC_MAX_TIMERS; i++)
+    for (size_t i = 0; SC_TIMERS && i < SC_MAX_TIMERS; i++)
         if (timers[i].used && timers[i].f == f) timers[i].used = false;
 }
 
@@ -307,12 +313,13 @@ void sc_loop_run(void) {
     for (;;) {
         uint64_t next = UINT64_MAX;
         bool any = false;
-        for (size_t i = 0; i < SC_MAX_TIMERS; i++) {
+        for (size_t i = 0; SC_TIMERS && i < SC_MAX_TIMERS; i++) {
             if (timers[i].used) { any = true; if (timers[i].due < next) next = timers[i].due; }
         }
         bool listening = sc_target_listening();
         if (!any && !listening) return;
         sc_target_wait(next, !any);
+        if (!SC_TIMERS) continue;
         uint64_t now = platform_monotonic_ns();
         for (size_t i = 0; i < SC_MAX_TIMERS; i++) {
             if (timers[i].used && timers[i].due <= now) {

@@ -8,4 +8,6 @@
 #define SC_BOOT_OPTIONS 0
 /* printf: every conversion, or only the runtime's own */
 #define SC_FMT_FULL 0
+/* whether the event loop has timers: a component sets them */
+#define SC_TIMERS 1
 #endif
