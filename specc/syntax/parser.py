@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,9 +33,6 @@ _DESCRIBE = {
     "$END": "the end of the file", "EXPR": "an expression",
 }  # fmt: skip
 
-
-# An interpolation that is only a name or a dotted path.
-_SIMPLE_PATH = re.compile(r"[ \t]*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)[ \t]*")
 
 # Words after which a name is being declared.
 _DECLARING_WORDS = frozenset({"let", "var", "const", "param", "fn", "struct", "enum",
@@ -185,17 +181,16 @@ class _ParseSession:
     def simple_path(self, offset: int, text: str) -> ast.Expr | None:
         """Most interpolations are a name or a dotted path (`{port}`, `{d.src}`,
         `{config.port}`); build those directly rather than through the parser."""
-        core = text.strip(" \t")
-        parts = core.split(".")
-        if text.isascii():
-            # What _SIMPLE_PATH accepts, without the regular expression (its
-            # Unicode \w made it most of this method's time): an ASCII word
-            # is an identifier exactly when it matches [A-Za-z_]\w*.
-            for part in parts:
-                if not part.isidentifier():
-                    return None
-        elif _SIMPLE_PATH.fullmatch(text) is None:
+        if not text.isascii():
+            # Identifiers are ASCII (LANGUAGE.md section 2): the tokenizer reports
+            # anything else, so leave it to the full parse.
             return None
+        parts = text.strip(" \t").split(".")
+        for part in parts:
+            # An ASCII word is an identifier exactly when it is a name,
+            # [A-Za-z_][A-Za-z0-9_]*.
+            if not part.isidentifier():
+                return None
         if not KEYWORDS.isdisjoint(parts[1:]) or (parts[0] in KEYWORDS
                                                   and parts[0] not in ("config", "target")):
             return None
