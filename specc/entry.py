@@ -27,14 +27,19 @@ from typing import Any
 
 def main(prog_name: str | None = None) -> Any:
     if sys.argv[1:2] == ["check"]:
+        # A plain check is the whole life of this process: the collector
+        # stays off through it (the check makes no cycles, specc/collector.py)
+        # and what it made is frozen before the exit, whose final collection
+        # would otherwise walk the whole tree once more.  A check that has a
+        # report to print goes on to click with the collector on again.
         gc.disable()
-        try:
-            from specc.cli_check import run_plain
-        finally:
-            _freeze_and_collect()
+        from specc.cli_check import run_plain
+        gc.freeze()
         status = run_plain(sys.argv[1:], os.environ)
+        gc.freeze()
         if status is not None:
             sys.exit(status)
+        gc.enable()
     gc.disable()
     try:
         from specc.cli import main as command

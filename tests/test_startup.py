@@ -61,10 +61,24 @@ def test_check_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
     assert loaded == []
 
 
-def test_the_collector_runs_while_the_command_does(tmp_path: Path) -> None:
-    # specc.entry pauses it only while importing, and freezes what that made.
+def test_a_plain_check_keeps_the_collector_off_and_freezes_what_it_made(tmp_path: Path) -> None:
+    # specc.entry: a plain clean check is the process's whole life; the
+    # collector stays off (the check makes no cycles) and the tree is frozen
+    # before the exit, so no collection walks it.
     spec = tmp_path / "tiny.spec"
     spec.write_text('unikernel tiny\nmain {\n  print("hi")\n}\n', encoding="utf-8")
-    _, report = _check_in_a_fresh_process(spec)
+    status, report = _check_in_a_fresh_process(spec)
+    assert status == 0
+    assert report["collecting"] is False
+    assert isinstance(report["frozen"], int) and report["frozen"] > 0
+
+
+def test_the_collector_runs_while_click_reports(tmp_path: Path) -> None:
+    # A check with a report to print goes on to click with the collector on.
+    spec = tmp_path / "warned.spec"
+    spec.write_text('unikernel warned\nmain {\n  let unused = 1\n}\n', encoding="utf-8")
+    status, report = _check_in_a_fresh_process(spec)
+    assert status == 0
+    assert "click" in report["modules"]  # type: ignore[operator]
     assert report["collecting"] is True
     assert isinstance(report["frozen"], int) and report["frozen"] > 0
