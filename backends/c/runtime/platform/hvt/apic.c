@@ -47,7 +47,7 @@
 static uintptr_t lapic_base;
 static uint32_t lapic_id;
 uint64_t hvt_lapic_timer_hz;
-uint64_t hvt_irqs_net, hvt_irqs_timer;
+volatile uint64_t hvt_irqs_net, hvt_irqs_timer;
 
 static uint32_t lapic_rd(uint32_t off)
 {

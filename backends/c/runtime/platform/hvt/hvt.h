@@ -153,7 +153,11 @@ extern bool hvt_net_found_by_cmdline; /* else by probing the microvm slots */
 extern uint32_t hvt_net_gsi;            /* its interrupt line, HVT_NO_GSI when unknown */
 #define HVT_NO_GSI 0xffffffffu
 extern uint64_t hvt_lapic_timer_hz;     /* 0: not calibrated, platform_yield_until polls */
-extern uint64_t hvt_irqs_net, hvt_irqs_timer; /* interrupts taken */
+/* Interrupts taken, counted by hvt_irq in interrupt context.  volatile:
+ * nothing in C calls hvt_irq (boot.S's stubs do), so with -flto GCC's
+ * whole-program analysis otherwise concludes that no C function changes
+ * them and folds a read after platform_yield_until into the one before. */
+extern volatile uint64_t hvt_irqs_net, hvt_irqs_timer;
 extern uint64_t hvt_halts;              /* hlt instructions executed by platform_yield_until */
 
 #endif
