@@ -119,7 +119,7 @@ def features(image: Image) -> Features:
              SETS_TIMER.search(Path(i.implementation).read_text(encoding="utf-8"))]
     parts.append(Part("event loop: timers", bool(timed),
                       f"set by {', '.join(timed)}" if timed else
-                      "no component sets a timer (sc_after, sc_every)"))
+                      "no component sets timers (sc_after, sc_every)"))
     defines.append(Define("SC_TIMERS", "1" if timed else "0",
                           "whether the event loop has timers: a component sets them"))
     return Features(tuple(parts), tuple(defines))
