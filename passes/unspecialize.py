@@ -5,8 +5,8 @@ What the option changes, pass by pass:
 
 - config: a `const` key becomes a boot-time parameter (`--port=53`, its
   value from the build as the default) wherever the language allows: its
-  type is one an image parses at boot (integers, bool, Ipv4, Duration,
-  string, and options of them), and nothing that must be known at compile
+  type is one an image parses at boot (integers, enums, bool, Ipv4, Cidr,
+  Duration, Size, string, and options of them), and nothing that must be known at compile
   time reads it: not the devices block (the device graph is built at
   compile time), a `var`'s initial value, a key's default or `requires`, nor
   a function any of those calls.  A key that would make the residual code
@@ -54,8 +54,9 @@ from specc.passes.image import unbuildable
 from specc.span import Span
 from specc.values import Value
 
-# The scalar types app_main (C) and the Python image parse from `--NAME=VALUE`.
-_BOOT_SCALARS = (T.BOOL, T.IPV4, T.DURATION, T.STRING)
+# The scalar types app_main (C) and the Python image parse from `--NAME=VALUE`
+# (specc/backends/boot.py's KINDS), besides integers and enums.
+_BOOT_SCALARS = (T.BOOL, T.IPV4, T.CIDR, T.DURATION, T.SIZE, T.STRING)
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Plan:
 
 def boot_parseable(t: T.Type) -> bool:
     inner = t.inner if isinstance(t, T.OptionT) else t
-    return T.is_integer(inner) or inner in _BOOT_SCALARS
+    return T.is_integer(inner) or isinstance(inner, T.EnumT) or inner in _BOOT_SCALARS
 
 
 def compile_time_reads(program: CheckedProgram) -> dict[str, str]:

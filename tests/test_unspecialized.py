@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +59,47 @@ def test_the_plan_says_which_keys_are_read_at_boot_and_why_not_the_others() -> N
     specialized = compile_file(str(DNS_SPEC), CompileOptions("unix"))
     assert specialized.unspecialized is None and specialized.image is not None
     assert specialized.image.specialized and "tcp4" not in specialized.image.devices
+
+
+KINDS = """unikernel kinds
+
+enum Mode { fast, careful }
+
+config {
+  const subnet: Cidr = 10.0.0.0/8
+  const budget: Size = 64KiB
+  const mode: Mode = Mode.fast
+  const peer: Ipv4? = none
+}
+
+main {
+  print("{config.subnet} {config.budget} {config.mode} {config.peer}")
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["python", pytest.param("unix", marks=pytest.mark.skipif(
+    shutil.which("gcc") is None, reason="needs gcc"))])
+def test_every_kind_the_boot_code_parses_becomes_a_boot_parameter(tmp_path: Path,
+                                                                  target: str) -> None:
+    spec = tmp_path / "kinds.spec"
+    spec.write_text(KINDS)
+    plan = compile_file(str(spec), CompileOptions(target, specialize=False)).unspecialized
+    assert plan is not None
+    assert plan.boot == ["subnet", "budget", "mode", "peer"] and plan.kept == {}
+    out = tmp_path / target
+    built = subprocess.run([sys.executable, "-m", "specc", "compile", str(spec), "-t", target,
+                            "--no-specialize", "-o", str(out)], capture_output=True, text=True,
+                           cwd=ROOT, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
+    image = out / ("kinds.py" if target == "python" else "kinds")
+    command = [sys.executable, str(image)] if target == "python" else [str(image)]
+    default = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert default.stdout == "10.0.0.0/8 64KiB fast none\n", default.stderr
+    given = subprocess.run([*command, "--subnet=192.168.0.0/16", "--budget=1MiB",
+                            "--mode=careful", "--peer=10.0.0.9"], capture_output=True, text=True,
+                           timeout=60)
+    assert given.stdout == "192.168.0.0/16 1MiB careful 10.0.0.9\n", given.stderr
 
 
 GATED = """unikernel gate
