@@ -34,7 +34,6 @@ def main(prog_name: str | None = None) -> Any:
         # report to print goes on to click with the collector on again.
         gc.disable()
         from specc.cli_check import run_plain
-        gc.freeze()
         status = run_plain(sys.argv[1:], os.environ)
         gc.freeze()
         if status is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from specc.backends.c.build import PLATFORM_DIR
+from specc.backends.c.build import LIB_DIR, PLATFORM_DIR
 
 SANITIZERS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 # Beyond build.py's flags: pedantic C11, conversions and shadowing.
@@ -45,3 +45,16 @@ def compile_strict(cc: str, source: Path, out: Path) -> None:
                            "-o", str(out)], capture_output=True, text=True, timeout=120,
                           check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def run_fmt_harness(cc: str, harness_source: str, directory: Path,
+                    *defines: str) -> subprocess.CompletedProcess[str]:
+    """Build a host harness for lib/fmt.c (its `main` compares the formatter
+    with the C library) with ``defines`` and run it."""
+    harness = directory / "harness.c"
+    harness.write_text(harness_source)
+    exe = directory / "harness"
+    subprocess.run([cc, "-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-format",
+                    *defines, "-I", str(LIB_DIR), "-I", str(PLATFORM_DIR), str(harness),
+                    str(LIB_DIR / "fmt.c"), "-o", str(exe)], check=True, timeout=60)
+    return subprocess.run([str(exe)], capture_output=True, text=True, timeout=10, check=False)

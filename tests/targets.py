@@ -27,6 +27,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("python", "unix", "hvt")
 HAVE_GCC = shutil.which("gcc") is not None
 HAVE_QEMU = shutil.which("qemu-system-x86_64") is not None
+
+
+def target_params() -> list[object]:
+    """TARGETS for `pytest.mark.parametrize`, each C target skipped where
+    its tools are missing."""
+    import pytest
+
+    marks = {"unix": pytest.mark.skipif(not HAVE_GCC, reason="needs gcc"),
+             "hvt": pytest.mark.skipif(not (HAVE_GCC and HAVE_QEMU), reason="needs gcc and QEMU")}
+    return [pytest.param(t, marks=marks[t]) if t in marks else t for t in TARGETS]
 # Components that wait for the network or a timer: an image using one does
 # not stop by itself.
 EVENT_SOURCES = frozenset({"socket_udp", "socket_tcp", "direct_udp", "direct_tcp", "timer",

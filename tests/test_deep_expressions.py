@@ -10,15 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from targets import HAVE_GCC, HAVE_QEMU, TARGETS, build, run
+from targets import HAVE_GCC, build, run, target_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def _targets() -> list[object]:
-    marks = {"unix": pytest.mark.skipif(not HAVE_GCC, reason="needs gcc"),
-             "hvt": pytest.mark.skipif(not (HAVE_GCC and HAVE_QEMU), reason="needs gcc and QEMU")}
-    return [pytest.param(t, marks=marks[t]) if t in marks else t for t in TARGETS]
 
 
 CALLS = " + ".join(f"f({i})" for i in range(1, 231))
@@ -72,7 +67,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return spec
 
 
-@pytest.mark.parametrize("target", _targets())
+@pytest.mark.parametrize("target", target_params())
 def test_operands_run_once_each_in_order(tmp_path: Path, target: str) -> None:
     image = build(_write(tmp_path, "calls", SIDE_EFFECTS), target, tmp_path / target)
     outcome = run(image, target, timeout=120)
@@ -80,7 +75,7 @@ def test_operands_run_once_each_in_order(tmp_path: Path, target: str) -> None:
     assert (outcome.output, outcome.status) == (expected, 0)
 
 
-@pytest.mark.parametrize("target", _targets())
+@pytest.mark.parametrize("target", target_params())
 def test_a_match_binding_reaches_its_deep_arm(tmp_path: Path, target: str) -> None:
     image = build(_write(tmp_path, "arms", ARMS), target, tmp_path / target)
     assert run(image, target, "--x=2", timeout=120).output == f"total {2 * 110 + 2 * 110 + 2}\n"

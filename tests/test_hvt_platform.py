@@ -28,6 +28,7 @@ from elftools.elf.constants import P_FLAGS
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 from elftools.elf.segments import NoteSegment
+from host_c import run_fmt_harness
 
 from specc.backends.c.build import (
     LIB_DIR,
@@ -204,13 +205,7 @@ def test_formatter_matches_the_c_library(tmp_path: Path) -> None:
     """lib/fmt.c is portable C: compiled for the host it must agree with snprintf."""
     cc = find_cc()
     assert cc is not None
-    harness = tmp_path / "harness.c"
-    harness.write_text(FMT_HARNESS)
-    exe = tmp_path / "harness"
-    subprocess.run([cc, "-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-format",
-                    "-I", str(LIB_DIR), "-I", str(PLATFORM_DIR), str(harness),
-                    str(LIB_DIR / "fmt.c"), "-o", str(exe)], check=True, timeout=60)
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=10, check=False)
+    run = run_fmt_harness(cc, FMT_HARNESS, tmp_path)
     assert run.returncode == 0, run.stdout
     assert run.stdout == "console ok 1\n"
 

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from targets import HAVE_GCC, HAVE_QEMU, TARGETS, build, run
+from targets import build, run, target_params
 
 from specc.api import check_source
 from specc.check.statements import MAX_NESTING
@@ -76,13 +76,8 @@ def test_the_limit_does_not_depend_on_the_callers_stack() -> None:
     assert found == [errors(nested_ifs(MAX_NESTING + 1))]
 
 
-def _targets() -> list[object]:
-    marks = {"unix": pytest.mark.skipif(not HAVE_GCC, reason="needs gcc"),
-             "hvt": pytest.mark.skipif(not (HAVE_GCC and HAVE_QEMU), reason="needs gcc and QEMU")}
-    return [pytest.param(t, marks=marks[t]) if t in marks else t for t in TARGETS]
 
-
-@pytest.mark.parametrize("target", _targets())
+@pytest.mark.parametrize("target", target_params())
 def test_a_program_at_the_limit_runs_on_every_target(tmp_path: Path, target: str) -> None:
     spec = tmp_path / "nest.spec"
     spec.write_text(nested_ifs(MAX_NESTING))

@@ -6,10 +6,10 @@ handles, and for those it prints what the host's snprintf prints."""
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
+from host_c import run_fmt_harness
 
 from specc.backends.c.build import LIB_DIR, PLATFORM_DIR, RUNTIME_DIR, find_cc
 
@@ -115,13 +115,6 @@ int main(void) {
 def test_the_small_formatter_matches_the_c_library(tmp_path: Path) -> None:
     cc = find_cc()
     assert cc is not None
-    harness = tmp_path / "harness.c"
-    harness.write_text(HARNESS)
-    exe = tmp_path / "harness"
-    subprocess.run([cc, "-std=c11", "-O1", "-Wall", "-Wextra", "-Werror", "-Wno-format",
-                    "-DSC_FMT_FULL=0", "-I", str(LIB_DIR), "-I", str(PLATFORM_DIR),
-                    str(harness), str(LIB_DIR / "fmt.c"), "-o", str(exe)],
-                   check=True, timeout=60)
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=10, check=False)
+    run = run_fmt_harness(cc, HARNESS, tmp_path, "-DSC_FMT_FULL=0")
     assert run.returncode == 0, run.stdout
     assert run.stdout == "console ok 1\n"

@@ -46,7 +46,7 @@ class Linker:
         short = re.sub(r"\W", "_", os.path.splitext(os.path.basename(name))[0])
         module = LoadedModule(name)
         self.modules[name] = module
-        defined = _top_level_names(tree)
+        defined = defined_names(tree.body)
         if name not in UNRENAMED:
             module.renames = {n: (n if n.startswith(f"_{short}_") else f"_{short}_{n.lstrip('_')}")
                               for n in defined if n != "Impl"}
@@ -101,9 +101,11 @@ class _Rename(ast.NodeTransformer):
 
 
 
-def _top_level_names(tree: ast.Module) -> set[str]:
+def defined_names(body: list[ast.stmt]) -> set[str]:
+    """The names a module's or a class's body defines: functions, classes and
+    plain or annotated assignments to a name."""
     names: set[str] = set()
-    for statement in tree.body:
+    for statement in body:
         if isinstance(statement, ast.FunctionDef | ast.ClassDef):
             names.add(statement.name)
         elif isinstance(statement, ast.Assign):

@@ -10,7 +10,7 @@ import ast
 import os
 
 from specc.backends import ImplementationError
-from specc.backends.python.link import LoadedModule
+from specc.backends.python.link import LoadedModule, defined_names
 from specc.passes.image import Declarations, ImageInstance
 
 
@@ -40,7 +40,7 @@ def check_impl(instance: ImageInstance, module: LoadedModule,
              (f"{file} must define `class Impl` with a method per operation", None)))
     if impl.bases or impl.keywords:
         return impl  # methods may come from a base class: only running it tells
-    defined = _defined_names(impl)
+    defined = defined_names(impl.body)
     if "__getattr__" in defined or "__getattribute__" in defined:
         return impl
     missing = sorted(instance.called - defined)
@@ -60,15 +60,3 @@ def check_impl(instance: ImageInstance, module: LoadedModule,
              *((f"`class Impl` in {file} must define `{s}`", None) for s in signatures)))
     return impl
 
-
-def _defined_names(cls: ast.ClassDef) -> set[str]:
-    names: set[str] = set()
-    for statement in cls.body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
-            names.add(statement.name)
-        elif isinstance(statement, ast.Assign):
-            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
-        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
-                and statement.value is not None:
-            names.add(statement.target.id)
-    return names
