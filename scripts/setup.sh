@@ -99,3 +99,6 @@ fi
 .venv/bin/python -m specc.prelude.cache
 # And tables.json decoded, in marshal's format (specc/syntax/tables.py).
 .venv/bin/python -m specc.syntax.tables --decoded
+# The methods @dataclass writes for specc's records, compiled (specc/dataclass_code.py;
+# a record changed since is compiled at each run until this runs again, never wrong).
+.venv/bin/python -c 'from specc import dataclass_code; dataclass_code.main()'

@@ -17,9 +17,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from specc import dataclass_code
+
 if TYPE_CHECKING:
     from specc.api import check_file, check_source
     from specc.builder import BuildResult, build
+
+# Before any module of specc makes a record: their methods, compiled at setup.
+dataclass_code.install()
 
 __version__ = "0.1.0"
 

@@ -21,6 +21,8 @@ import _thread
 from dataclasses import MISSING, fields
 from typing import Any, TypeVar
 
+from specc.dataclass_code import cached_exec
+
 # (id of the object, thread): the reprs in progress, as dataclasses keeps them.
 _running: set[tuple[int, int]] = set()
 
@@ -81,7 +83,7 @@ def assigned_at_run_time(cls: type[_T]) -> type[_T]:
         body.append(f"    self.{f.name} = {f.name}")
     code = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
     namespace = dict(defaults)
-    exec(code, namespace)  # our own code, made from the dataclass fields above
+    cached_exec(code, namespace)  # our own code, made from the dataclass fields above
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     cls.__init__ = init  # type: ignore[method-assign]

@@ -36,8 +36,8 @@ CACHE_FILE = os.path.join(os.path.dirname(__file__), "prelude.pickle")
 _PACKAGE = os.path.dirname(os.path.dirname(__file__))
 # Beside every file of specc/syntax: the modules the parser imports.
 _PACKAGE_FILES = ("__init__.py", "ast.py", "span.py", "values.py", "records.py", "codes.py",
-                  "diagnostics.py", "check/__init__.py", "check/loader.py", "prelude/cache.py",
-                  "grammar/spec.lark")
+                  "dataclass_code.py", "diagnostics.py", "check/__init__.py", "check/loader.py",
+                  "prelude/cache.py", "grammar/spec.lark")
 
 
 def key_files() -> list[str]:
