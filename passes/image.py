@@ -25,7 +25,7 @@ comes from the hooks registered with the implementation
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -200,11 +200,14 @@ class Image:
         return next(i for i in self.instances if i.key == key)
 
 
-class _View:
-    """An instance as its hook sees it."""
+class GraphView:
+    """An instance of the device graph as its hook sees it (the image pass's,
+    and passes/unspecialize.py's trial of an instance it links)."""
 
-    def __init__(self, builder: _ImageBuilder, instance: Instance) -> None:
-        self.builder = builder
+    def __init__(self, graph: DeviceGraph, implementation: Callable[[Instance], str],
+                 instance: Instance) -> None:
+        self.graph = graph
+        self.implementation_of = implementation  # the instance's file, or ""
         self.instance = instance
 
     @property
@@ -217,14 +220,14 @@ class _View:
                 return value
         raise HookError(f"`{self.instance.component}` has no constant `{name}`")
 
-    def device(self, param: str) -> _View:
+    def device(self, param: str) -> GraphView:
         key = dict(self.instance.device_args).get(param)
         if key is None:
             raise HookError(f"`{self.instance.component}` has no device parameter `{param}`")
-        return _View(self.builder, self.builder.graph.instances[key])
+        return GraphView(self.graph, self.implementation_of, self.graph.instances[key])
 
     def implementation(self) -> str:
-        return self.builder.implementations.get(self.instance.key, "")
+        return self.implementation_of(self.instance)
 
 
 class _ImageBuilder:
@@ -330,7 +333,9 @@ class _ImageBuilder:
         data: tuple[CompileTimeData, ...] = ()
         if hooks.data is not None:
             try:
-                data = hooks.data(_View(self, instance))
+                data = hooks.data(GraphView(self.graph,
+                                            lambda i: self.implementations.get(i.key, ""),
+                                            instance))
             except (HookError, ValueError) as error:
                 self.sink.add("E0701", self.location(instance), f"`{instance.label}` cannot be built for "
                               f"target `{self.program.target}`: {error}")
@@ -403,6 +408,8 @@ class _ImageBuilder:
                 owner=None))
         taken = {p.flag for p in params}
         for key in order:
+            if key in self.linked_only:
+                continue  # never started: its flags would change nothing
             for boot in self.hooks[key].boot_params:
                 if boot.name in taken:
                     continue  # one --bind, however many instances read it
@@ -452,6 +459,8 @@ class _ImageBuilder:
 
     def guest_address(self, order: list[str]) -> GuestAddress | None:
         for key in order:
+            if key in self.linked_only:
+                continue  # never started: it configures no address
             if self.hooks[key].dhcp_client:
                 return DHCP_GUEST
             consts = self.hooks[key].address_consts

@@ -26,20 +26,32 @@ What the option changes, pass by pass:
 
 - the C targets also link one instance of every component the target can
   build that the spec does not use (`link_unbuilt_components`), never
-  started: on hvt for examples/dns.spec, dhcp_ipv4, console, clock, timer.
+  started, over the spec's instances or those linked before it: on hvt for
+  examples/dns.spec dhcp_ipv4, console, clock, timer, kv_ro (of no files:
+  an empty `Files` is a real value of the type) and http_server (over the
+  spec's TCP and that kv_ro; its site, the error responses alone, built at
+  compile time as any site is).  A constant with no default takes a
+  neutral value (static_ipv4's address 0.0.0.0/0 when the spec uses
+  dhcp_ipv4), not a boot parameter: an instance never started reads none,
+  so its flag would change nothing.  `Plan.linked` says how each instance
+  was linked, `Plan.not_linked` why a component was not (the manifest's
+  `unspecialized`).  The python target links only what the spec uses.
 
 Not done, because the language or the components do not allow it: a
-component with a constant that has no default (static_ipv4's address), one
-that needs compile-time data (dns_zone, kv_ro, http_server's site) or a
-device no instance provides is not linked; components' constant arguments
+component that needs a zone (dns_zone, when the spec builds none: a zone
+must have an SOA and NS records, and one made up here would be a zone the
+spec does not serve) or a device no instance provides (dns_over_tcp
+without a dns_zone) is not linked; components' constant arguments
 stay compile-time macros; a zone stays a precomputed table (zone files are
 read at compile time only).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from specc import ast
 from specc import types as T
@@ -48,11 +60,14 @@ from specc.diagnostics import DiagnosticSink
 from specc.passes.branches import BranchLog, mentioned_names, walk
 from specc.passes.config import ConfigValues
 from specc.passes.dce import Reachable, run_dce
-from specc.passes.devices import DeviceGraph
+from specc.passes.devices import DeviceGraph, Instance
 from specc.passes.fold import Folded, run_fold
-from specc.passes.image import unbuildable
+from specc.passes.image import GraphView, unbuildable
 from specc.span import Span
-from specc.values import Value
+from specc.values import CidrV, DurationV, EnumV, FilesV, Ipv4V, SizeV, Value, source_text
+
+if TYPE_CHECKING:
+    from specc.evaluate import Evaluator
 
 # The scalar types app_main (C) and the Python image parse from `--NAME=VALUE`
 # (specc/backends/boot.py's KINDS), besides integers and enums.
@@ -62,10 +77,14 @@ _BOOT_SCALARS = (T.BOOL, T.IPV4, T.CIDR, T.DURATION, T.SIZE, T.STRING)
 @dataclass
 class Plan:
     """Which const keys this unspecialized build reads at boot, and why the
-    others stay compile-time values."""
+    others stay compile-time values; on the C targets, which components the
+    spec does not use are linked, and how, and why the others are not
+    (`link_unbuilt_components`)."""
 
     boot: list[str] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)  # key -> why it stays constant
+    linked: dict[str, str] = field(default_factory=dict)  # instance key -> how
+    not_linked: dict[str, str] = field(default_factory=dict)  # component -> why
 
 
 def boot_parseable(t: T.Type) -> bool:
@@ -124,19 +143,62 @@ def plan(program: CheckedProgram, config: ConfigValues,
     return result
 
 
+@dataclass
+class Linking:
+    """What `link_unbuilt_components` linked: instance key -> how (never
+    started, over which instances, any constant it had to choose), and the
+    components it could not link: name -> why."""
+
+    linked: dict[str, str] = field(default_factory=dict)
+    not_linked: dict[str, str] = field(default_factory=dict)
+
+
+# Why a constant of these types, with no default, gets no value here.
+_NO_NEUTRAL: dict[T.Type, str] = {
+    T.ZONE: "a zone is data the spec must give: one made up here (it needs an SOA and NS "
+            "records) would be a zone the spec does not serve",
+}
+
+
+_ZEROS: dict[T.Type, Value] = {T.BOOL: False, T.IPV4: Ipv4V(0), T.CIDR: CidrV(0, 0),
+                               T.DURATION: DurationV(0), T.SIZE: SizeV(0), T.STRING: ""}
+
+
+def neutral_value(t: T.Type) -> tuple[Value, str] | None:
+    """A value for a constant with no default of an instance linked, never
+    started, and how the plan shows it: an empty Files (a real `Files`: no
+    files), or the zero of a type the boot code parses.  None for any other
+    type (a Zone, a list, a struct)."""
+    if t == T.FILES:
+        return FilesV("", ()), "no files (an empty `Files`, a real value of the type)"
+    if not boot_parseable(t):
+        return None
+    value: Value
+    if isinstance(t, T.OptionT):
+        value = None
+    elif isinstance(t, T.EnumT):
+        value = EnumV(t.name, t.variants[0], 0)
+    elif T.is_integer(t):
+        value = 0
+    else:
+        value = _ZEROS[t]
+    return value, f"{source_text(value)}, a neutral value (not a boot parameter: an instance " \
+        "never started reads none, so a flag would change nothing)"
+
+
 def link_unbuilt_components(program: CheckedProgram, config: ConfigValues,
-                            graph: DeviceGraph) -> list[str]:
+                            graph: DeviceGraph) -> Linking:
     """Add to ``graph`` one instance of every component the target can build
-    that the spec does not: its constants at their defaults, its devices
-    the first instances of the right interfaces.  Returns their keys: these
-    are linked, never started (a second IP stack must not configure the
-    network).  A component with a constant that has no default, or a device
-    parameter no instance provides, or compile-time data (a zone, files),
-    cannot be instantiated so and is not linked."""
-    from specc.backends.components import hooks_for
-    from specc.evaluate import Env, EvalError, Evaluator, Hooks, NotConstant
-    from specc.passes.devices import Instance
-    from specc.passes.image import LANGUAGE, implementation_item, implementation_path
+    that the spec does not: its constants at their defaults (or, with none,
+    `neutral_value`), its devices the first buildable instances of the right
+    interfaces, the spec's or those linked here (an `http_server` over the
+    spec's Tcp and a linked `kv_ro` of no files).  These are linked, never
+    started (a second IP stack must not configure the network).  A component
+    is not linked when a device parameter has no instance to use, a constant
+    has neither a default nor a neutral value (a Zone), or its hook cannot
+    prepare its compile-time data; `Linking.not_linked` says which."""
+    from specc.evaluate import Evaluator, Hooks, NotConstant
+    from specc.passes.image import LANGUAGE, implementation_item
 
     def no_config(name: str, span: Span) -> Value:
         raise NotConstant(f"`config.{name}`", span)
@@ -146,40 +208,90 @@ def link_unbuilt_components(program: CheckedProgram, config: ConfigValues,
         {c for i in graph.instances.values() for c in i.via}
     providers: dict[str, str] = {}
     for key in graph.construction_order(list(graph.instances)):
-        interface = program.components[graph.instances[key].component].interface
-        providers.setdefault(interface, key)
-    added: list[str] = []
-    for name, info in program.components.items():
-        if name in built or info.decl.composition is not None or \
-                program.target not in info.targets:
-            continue
-        item = implementation_item(info, LANGUAGE[program.target])
-        if item is None or hooks_for(implementation_path(info, item)).data is not None:
-            continue
-        consts: list[tuple[str, Value]] = []
-        devices: list[tuple[str, str]] = []
-        for param in info.params:
-            if not param.is_const:
-                provider = providers.get(str(param.type))
-                if provider is None:
-                    break
-                devices.append((param.name, provider))
+        if all(unbuildable(program, graph, k) is None for k in [key, *_dependencies(graph, key)]):
+            interface = program.components[graph.instances[key].component].interface
+            providers.setdefault(interface, key)
+    pending = [name for name, info in program.components.items()
+               if name not in built and info.decl.composition is None and
+               program.target in info.targets and
+               implementation_item(info, LANGUAGE[program.target]) is not None]
+    linking = Linking()
+    progress = True
+    while pending and progress:  # until no instance linked gives another the device it lacked
+        progress = False
+        for name in list(pending):
+            outcome = _link_one(program, graph, evaluator, providers, name)
+            if isinstance(outcome, str):
+                linking.not_linked[name] = outcome
                 continue
-            if param.decl.default is None:
-                break
+            key, how = outcome
+            pending.remove(name)
+            linking.not_linked.pop(name, None)
+            linking.linked[key] = how
+            providers.setdefault(program.components[name].interface, key)
+            progress = True
+    return linking
+
+
+def _link_one(program: CheckedProgram, graph: DeviceGraph, evaluator: Evaluator,
+              providers: dict[str, str], name: str) -> tuple[str, str] | str:
+    """Link one instance of component ``name`` into ``graph``: its key and
+    how it was linked, or why it cannot be."""
+    from specc.backends.components import HookError, hooks_for
+    from specc.evaluate import Env, EvalError, NotConstant
+
+    info = program.components[name]
+    consts: list[tuple[str, Value]] = []
+    devices: list[tuple[str, str]] = []
+    chosen: list[str] = []
+    for param in info.params:
+        if not param.is_const:
+            provider = providers.get(str(param.type))
+            if provider is None:
+                return f"no instance gives it its `{param.name}: {param.type}`"
+            devices.append((param.name, provider))
+        elif param.decl.default is not None:
             try:
                 consts.append((param.name, evaluator.eval(param.decl.default, Env())))
-            except (EvalError, NotConstant):
-                break
+            except (EvalError, NotConstant) as error:
+                return f"the default of `{param.name}` is not a constant: {error}"
         else:
-            key = name if name not in graph.instances else f"{name}#linked"
-            instance = Instance(key, name, tuple(consts), tuple(devices), info.decl.name_span)
-            graph.instances[key] = instance
-            graph.graph.add_node(key, component=name, label=instance.label, names=[])
-            for param_name, provider in devices:
-                graph.graph.add_edge(key, provider, param=param_name)
-            added.append(key)
-    return added
+            neutral = neutral_value(param.type)
+            if neutral is None:
+                why = _NO_NEUTRAL.get(param.type, f"no neutral value of a `{param.type}`")
+                return f"`{param.name}: {param.type}` has no default, and {why}"
+            consts.append((param.name, neutral[0]))
+            chosen.append(f"`{param.name}` has no default: {neutral[1]}")
+    key = name if name not in graph.instances else f"{name}#linked"
+    instance = Instance(key, name, tuple(consts), tuple(devices), info.decl.name_span)
+    implementation = _implementation(program, instance)
+    if not os.path.isfile(implementation):
+        return f"its implementation does not exist: {implementation}"
+    hooks = hooks_for(implementation)
+    values = dict(consts)
+    for rule in hooks.const_rules:
+        if rule.name in values and not rule.holds(values[rule.name]):
+            return f"`{rule.name} = {source_text(values[rule.name])}` must be {rule.wants}"
+    if hooks.data is not None:
+        try:  # the image pass prepares it again; here only whether it can be
+            hooks.data(GraphView(graph, lambda i: _implementation(program, i), instance))
+        except (HookError, ValueError) as error:
+            return f"its compile-time data cannot be prepared: {error}"
+    graph.instances[key] = instance
+    graph.graph.add_node(key, component=name, label=instance.label, names=[])
+    for param_name, provider in devices:
+        graph.graph.add_edge(key, provider, param=param_name)
+    uses = ", ".join(f"{p} = {k}" for p, k in devices)
+    return key, "; ".join(["linked, never started", *([f"uses {uses}"] if uses else []), *chosen])
+
+
+def _implementation(program: CheckedProgram, instance: Instance) -> str:
+    """The instance's implementation file for the target, or ""."""
+    from specc.passes.image import LANGUAGE, implementation_item, implementation_path
+
+    info = program.components[instance.component]
+    item = implementation_item(info, LANGUAGE[program.target])
+    return implementation_path(info, item) if item is not None else ""
 
 
 def unbuildable_devices(program: CheckedProgram, graph: DeviceGraph) -> frozenset[str]:

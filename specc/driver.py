@@ -21,6 +21,7 @@ from specc.passes.devices import DeviceGraph, run_devices
 from specc.passes.fold import Folded, run_fold
 from specc.passes.image import Image, run_image, unbuildable
 from specc.passes.unspecialize import (
+    Linking,
     Plan,
     keep_everything,
     link_unbuilt_components,
@@ -90,10 +91,14 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         linked_only: frozenset[str] = frozenset()
         if not options.specialize:
             graph = result.graph
+            linking = Linking()
             if program.target in ("hvt", "unix"):  # C: linked, never started
-                linked_only = frozenset(link_unbuilt_components(program, result.config, graph))
+                linking = link_unbuilt_components(program, result.config, graph)
+                linked_only = frozenset(linking.linked)
             result.unspecialized = plan(program, result.config,
                                         unbuildable_reached(program, result.config, graph))
+            result.unspecialized.linked = linking.linked
+            result.unspecialized.not_linked = linking.not_linked
             result.config = read_at_boot(result.config, result.unspecialized.boot)
         unbuildable_now = frozenset() if options.specialize else \
             unbuildable_devices(program, result.graph)

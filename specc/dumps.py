@@ -97,7 +97,8 @@ def dump_image(c: Compilation) -> str:
              "", "instances {  # in construction order"]
     for i in image.instances:
         names = ", ".join(i.names) if i.names else f"<{i.key}>"
-        lines.append(f"  {names} = {i.label}")
+        linked = "  # linked, never started (--no-specialize)" if i.key in image.linked_only else ""
+        lines.append(f"  {names} = {i.label}{linked}")
         if i.device_args:
             lines.append("    uses " + ", ".join(f"{a.name} = {a.instance}" for a in i.device_args))
         lines.append("    operations " + (", ".join(sorted(i.operations)) or "(none)"))

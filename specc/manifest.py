@@ -95,7 +95,8 @@ def build_manifest(c: Compilation) -> dict[str, Any]:
                for d in folded.dropped_calls]
     unikernel = program.unikernel.name if program.unikernel else None
     unspecialized = None if c.unspecialized is None else \
-        {"boot": c.unspecialized.boot, "constant": c.unspecialized.kept}
+        {"boot": c.unspecialized.boot, "constant": c.unspecialized.kept,
+         "linked": c.unspecialized.linked, "not_linked": c.unspecialized.not_linked}
     return {
         "specc": __version__,
         "unikernel": unikernel,

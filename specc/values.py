@@ -182,7 +182,7 @@ def format_value(value: Value) -> str:
     if isinstance(value, ZoneV):
         return f"zone {value.origin}"
     if isinstance(value, FilesV):
-        return f"files {value.path}"
+        return f"files {value.path}" if value.path or value.files else "no files"
     if isinstance(value, FnRefV):
         return value.name
     return str(value)
@@ -206,7 +206,9 @@ def source_text(value: Value) -> str:
     if isinstance(value, ZoneV):
         return f'zonefile("{value.path}")'
     if isinstance(value, FilesV):
-        return f'dir("{value.path}")'
+        # No directory and no files: the kv_ro --no-specialize links
+        # (passes/unspecialize.py), which no `dir(...)` of the spec gave.
+        return f'dir("{value.path}")' if value.path or value.files else "no files"
     if isinstance(value, DeviceV):
         return value.key
     if isinstance(value, DurationV):

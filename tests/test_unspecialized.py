@@ -4,6 +4,7 @@ move read at boot, on unix and on hvt (one QEMU boot), TCP included."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -23,6 +24,7 @@ from test_python_dns import nsd  # noqa: F401  (a fixture)
 
 from specc.backends.c.build import qemu_command
 from specc.driver import CompileOptions, compile_file
+from specc.values import CidrV, FilesV
 
 ROOT = Path(__file__).resolve().parent.parent
 DNS_SPEC = ROOT / "examples" / "dns.spec"
@@ -52,13 +54,91 @@ def test_the_plan_says_which_keys_are_read_at_boot_and_why_not_the_others() -> N
     assert hvt.unspecialized is not None and not hvt.has_errors
     assert hvt.unspecialized.boot == ["port", "tcp"]
     # The components hvt can build that the spec does not use are linked,
-    # never started (the hvt test below boots with dhcp_ipv4 linked in).
+    # never started (the hvt test below boots with dhcp_ipv4, kv_ro and
+    # http_server linked in).
     assert hvt.image is not None
-    assert {"dhcp_ipv4", "console", "clock", "timer"} <= hvt.image.linked_only
+    assert hvt.image.linked_only == {"dhcp_ipv4", "console", "clock", "timer", "kv_ro",
+                                     "http_server"}
+    assert set(hvt.unspecialized.linked) == hvt.image.linked_only
+    assert hvt.unspecialized.not_linked == {}
     assert {i.component for i in hvt.image.instances} >= {"dhcp_ipv4", "static_ipv4"}
+    assert unix.image.linked_only == {"console", "clock", "timer", "kv_ro", "http_server"}
     specialized = compile_file(str(DNS_SPEC), CompileOptions("unix"))
     assert specialized.unspecialized is None and specialized.image is not None
     assert specialized.image.specialized and "tcp4" not in specialized.image.devices
+
+
+@pytest.mark.parametrize("target, tcp", [("hvt", "direct_tcp"), ("unix", "socket_tcp")])
+def test_http_server_is_linked_over_the_specs_tcp_and_an_empty_kv_ro(target: str,
+                                                                     tcp: str) -> None:
+    c = compile_file(str(DNS_SPEC), CompileOptions(target, specialize=False))
+    assert c.image is not None and c.unspecialized is not None
+    kv = c.image.instance("kv_ro")
+    assert [(a.name, a.value) for a in kv.const_args] == [("files", FilesV("", ()))]
+    assert kv.label == "kv_ro(files = no files)"  # not a `dir(...)` the spec could mean
+    http = c.image.instance("http_server")
+    assert {a.name: a.instance for a in http.device_args} == {"tcp": tcp, "site": "kv_ro"}
+    assert http.data, "its site (no files: the error responses) is prepared at compile time"
+    assert "no files (an empty `Files`" in c.unspecialized.linked["kv_ro"]
+    assert f"uses tcp = {tcp}, site = kv_ro" in c.unspecialized.linked["http_server"]
+    # Never started: app_main starts the spec's instances only.
+    assert {"kv_ro", "http_server"} <= c.image.linked_only
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("nm") is None,
+                    reason="needs gcc and nm")
+@pytest.mark.parametrize("target", ["hvt", "unix"])
+def test_the_linked_components_functions_are_in_the_image(tmp_path: Path, target: str) -> None:
+    image = compile_spec(DNS_SPEC, tmp_path, target, "--no-specialize")
+    symbols = set(subprocess.run(["nm", str(image)], capture_output=True, text=True,
+                                 check=True).stdout.split())
+    assert {"dev_kv_ro_get", "dev_kv_ro_keys", "dev_http_server_serve", "http_handle",
+            "dev_dhcp_ipv4_init" if target == "hvt" else "dev_timer_init"} <= symbols
+    app = (tmp_path / "c" / "app.c").read_text()
+    assert "dev_dns_zone_init();" in app and "dev_kv_ro_init();" not in app
+    assert "dev_http_server_init();" not in app
+    plan = json.loads((tmp_path / "manifest.json").read_text())["unspecialized"]
+    assert plan["linked"]["http_server"].startswith("linked, never started; uses tcp = ")
+    assert plan["not_linked"] == {}
+    specialized = compile_spec(DNS_SPEC, tmp_path / "specialized", target)
+    symbols = set(subprocess.run(["nm", str(specialized)], capture_output=True, text=True,
+                                 check=True).stdout.split())
+    assert not {"dev_kv_ro_get", "http_handle"} & symbols
+
+
+@pytest.mark.parametrize("target", ["hvt", "unix"])
+def test_a_spec_that_serves_http_is_not_linked_a_second_http_server(target: str) -> None:
+    c = compile_file(str(ROOT / "examples" / "http.spec"), CompileOptions(target,
+                                                                          specialize=False))
+    assert c.image is not None and c.unspecialized is not None, \
+        [d.message for d in c.diagnostics]
+    components = [i.component for i in c.image.instances]
+    assert components.count("http_server") == 1 and components.count("kv_ro") == 1
+    assert not {"http_server", "kv_ro"} & set(c.unspecialized.linked)
+    # No Zone to serve: dns_zone, and dns_over_tcp that needs one, are not linked, and say why.
+    assert "a zone is data the spec must give" in c.unspecialized.not_linked["dns_zone"]
+    assert "`zone: DnsZone`" in c.unspecialized.not_linked["dns_over_tcp"]
+
+
+def test_a_constant_with_no_default_gets_a_neutral_value() -> None:
+    """With `dhcp`, hvt's static_ipv4 is linked, never started, its address
+    0.0.0.0/0; the launcher still forwards to the address DHCP hands out."""
+    c = compile_file(str(DNS_SPEC), CompileOptions("hvt", defines=["dhcp=true"],
+                                                   specialize=False))
+    assert c.image is not None and c.unspecialized is not None
+    assert "static_ipv4" in c.image.linked_only
+    static = c.image.instance("static_ipv4")
+    assert ("address", CidrV(0, 0)) in [(a.name, a.value) for a in static.const_args]
+    assert "`address` has no default: 0.0.0.0/0, a neutral value" in \
+        c.unspecialized.linked["static_ipv4"]
+    assert c.image.guest_address is not None and c.image.guest_address.dhcp
+    assert "--address" not in {f"--{p.flag}" for p in c.image.params}
+
+
+def test_the_specialized_build_links_nothing_it_does_not_use() -> None:
+    c = compile_file(str(DNS_SPEC), CompileOptions("hvt"))
+    assert c.image is not None and c.image.linked_only == frozenset()
+    assert not {"kv_ro", "http_server", "dhcp_ipv4"} & {i.component for i in c.image.instances}
 
 
 KINDS = """unikernel kinds
