@@ -10,7 +10,7 @@ import pytest
 from specc.span import SourceFile
 from specc.syntax.lexer import tokenize
 from specc.syntax.parser import grammar
-from specc.syntax.tokens import Token
+from specc.syntax.tokens import COLUMN, END, END_COLUMN, LINE, START, TYPE, VALUE, Token
 
 Shown = tuple[str, int, int]
 
@@ -58,24 +58,24 @@ CASES: list[tuple[str, str, list[Shown], list[Shown]]] = [
 
 
 def shown(tok: Token) -> str:
-    if tok.type in ("NAME", "INT", "STRING", "BYTES", "DURATION", "SIZE", "IPV4", "CIDR"):
-        return f"{tok.type} {tok.value}"
-    if tok.type in ("SEP", "SLBRACE"):
-        return tok.type
+    if tok[TYPE] in ("NAME", "INT", "STRING", "BYTES", "DURATION", "SIZE", "IPV4", "CIDR"):
+        return f"{tok[TYPE]} {tok[VALUE]}"
+    if tok[TYPE] in ("SEP", "SLBRACE"):
+        return tok[TYPE]
     # A keyword or mark: its grammar terminal, named by its text.
-    assert tok.type == ("SEMICOLON" if tok.value == ";" else grammar().terminal_of(tok.value))
-    return tok.value
+    assert tok[TYPE] == ("SEMICOLON" if tok[VALUE] == ";" else grammar().terminal_of(tok[VALUE]))
+    return tok[VALUE]
 
 
 @pytest.mark.parametrize(("why", "text", "tokens", "errors"), CASES, ids=[c[0] for c in CASES])
 def test_layout(why: str, text: str, tokens: list[Shown], errors: list[Shown]) -> None:
     lexed = tokenize(SourceFile("t.spec", text), grammar().terminal_of)
-    assert [(shown(t), t.line, t.column) for t in lexed.tokens] == tokens, why
+    assert [(shown(t), t[LINE], t[COLUMN]) for t in lexed.tokens] == tokens, why
     assert [(e.code, e.span.line, e.span.column) for e in lexed.errors] == errors, why
     for tok in lexed.tokens:  # offsets and columns agree with the text
-        if tok.value not in ('""', 'b""'):  # not a stand-in for a broken literal
-            assert text[tok.start_pos:tok.end_pos] == tok.value
-        assert tok.end_column - tok.column == tok.end_pos - tok.start_pos
+        if tok[VALUE] not in ('""', 'b""'):  # not a stand-in for a broken literal
+            assert text[tok[START]:tok[END]] == tok[VALUE]
+        assert tok[END_COLUMN] - tok[COLUMN] == tok[END] - tok[START]
 
 def test_a_fragment_is_placed_in_its_file() -> None:
     # An interpolation is tokenized on its own, at its offset in the file.
@@ -83,6 +83,6 @@ def test_a_fragment_is_placed_in_its_file() -> None:
     start = text.index("f")
     lexed = tokenize(SourceFile("t.spec", text), grammar().terminal_of, base_offset=start,
                      text="f(a, b)")
-    assert [(shown(t), t.line, t.column, t.start_pos) for t in lexed.tokens] == [
+    assert [(shown(t), t[LINE], t[COLUMN], t[START]) for t in lexed.tokens] == [
         ("NAME f", 1, 11, 10), ("(", 1, 12, 11), ("NAME a", 1, 13, 12), (",", 1, 14, 13),
         ("NAME b", 1, 16, 15), (")", 1, 17, 16)]

@@ -13,7 +13,7 @@ from typing import Any
 from specc import ast
 from specc.span import Span
 from specc.syntax import literals
-from specc.syntax.tokens import Token
+from specc.syntax.tokens import COLUMN, END, END_COLUMN, LINE, START, TYPE, VALUE, Token
 
 Cons = tuple[Any, Any] | None
 Children = list[Any]
@@ -46,37 +46,36 @@ class AstBuilder:
 
     # ------------------------------------------------------------ helpers
     def tspan(self, tok: Token) -> Span:
-        return Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column, tok.start_pos,
-                    tok.end_pos)
+        line = tok[LINE]
+        return Span(self.path, line, tok[COLUMN], line, tok[END_COLUMN], tok[START], tok[END])
 
     def span(self, first: Any, last: Any) -> Span:
         """From the start of ``first`` to the end of ``last`` (tokens or nodes):
         one Span, not one per end and a third for the whole (a quarter of the
         builder's time went to making spans)."""
-        if first.__class__ is Token:
-            line, column, start = first.line, first.column, first.start_pos
+        if first.__class__ is tuple:  # a token
+            line, column, start = first[LINE], first[COLUMN], first[START]
         else:
             a = first.span
             line, column, start = a.line, a.column, a.start
-        if last.__class__ is Token:
-            return Span(self.path, line, column, last.end_line, last.end_column, start,
-                        last.end_pos)
+        if last.__class__ is tuple:
+            return Span(self.path, line, column, last[LINE], last[END_COLUMN], start, last[END])
         b = last.span
         return Span(self.path, line, column, b.end_line, b.end_column, start, b.end)
 
     def doc(self, tok: Token) -> str | None:
-        return self.docs.get(tok.start_pos)
+        return self.docs.get(tok[START])
 
     def literal_problem(self, tok: Token, problem: literals.LiteralProblem) -> None:
-        start = (tok.start_pos or 0) + problem.offset
-        line, column = tok.line or 1, (tok.column or 1) + problem.offset
+        start = (tok[START] or 0) + problem.offset
+        line, column = tok[LINE] or 1, (tok[COLUMN] or 1) + problem.offset
         sp = Span(self.path, line, column, line, column + problem.length, start,
                   start + problem.length)
         self.report(problem.code, sp, problem.message)
 
     def plain_string(self, tok: Token) -> str:
         """A string that must not interpolate (paths, descriptions)."""
-        parts, problems = literals.decode_string(tok.value)
+        parts, problems = literals.decode_string(tok[VALUE])
         for problem in problems:
             self.literal_problem(tok, problem)
         if any(isinstance(p, literals.Interpolation) for p in parts):
@@ -116,7 +115,7 @@ class AstBuilder:
     def unikernel(self, c: Children) -> ast.Unikernel:
         kw, name, desc = c
         description = self.plain_string(desc) if desc is not None else None
-        return ast.Unikernel(self.span(kw, desc or name), name.value, self.tspan(name),
+        return ast.Unikernel(self.span(kw, desc or name), name[VALUE], self.tspan(name),
                              description, self.doc(kw))
 
     def use(self, c: Children) -> ast.Use:
@@ -125,21 +124,21 @@ class AstBuilder:
 
     def enum_decl(self, c: Children) -> ast.EnumDecl:
         kw, name, _, variants, _, close = c
-        return ast.EnumDecl(self.span(kw, close), name.value, self.tspan(name), flatten(variants),
+        return ast.EnumDecl(self.span(kw, close), name[VALUE], self.tspan(name), flatten(variants),
                             self.doc(kw))
 
     def variant(self, c: Children) -> ast.EnumVariant:
         (name,) = c
-        return ast.EnumVariant(self.tspan(name), name.value, self.doc(name))
+        return ast.EnumVariant(self.tspan(name), name[VALUE], self.doc(name))
 
     def struct_decl(self, c: Children) -> ast.StructDecl:
         kw, name, _, fields, _, close = c
-        return ast.StructDecl(self.span(kw, close), name.value, self.tspan(name), flatten(fields),
+        return ast.StructDecl(self.span(kw, close), name[VALUE], self.tspan(name), flatten(fields),
                               self.doc(kw))
 
     def field_decl(self, c: Children) -> ast.FieldDecl:
         name, _, type_ = c
-        return ast.FieldDecl(self.span(name, type_), name.value, self.tspan(name), type_,
+        return ast.FieldDecl(self.span(name, type_), name[VALUE], self.tspan(name), type_,
                              self.doc(name))
 
     def config_block(self, c: Children) -> ast.ConfigBlock:
@@ -148,22 +147,22 @@ class AstBuilder:
 
     def config_key(self, c: Children) -> ast.ConfigKey:
         kind, name, _, type_, _, value, requires = c
-        return ast.ConfigKey(self.span(kind, requires or value), ast.KeyKind(kind.value),
-                             name.value, self.tspan(name), type_, value, requires, self.doc(kind))
+        return ast.ConfigKey(self.span(kind, requires or value), ast.KeyKind(kind[VALUE]),
+                             name[VALUE], self.tspan(name), type_, value, requires, self.doc(kind))
 
     def interface_decl(self, c: Children) -> ast.InterfaceDecl:
         kw, name, _, ops, _, close = c
-        return ast.InterfaceDecl(self.span(kw, close), name.value, self.tspan(name),
+        return ast.InterfaceDecl(self.span(kw, close), name[VALUE], self.tspan(name),
                                  flatten(ops), self.doc(kw))
 
     def op_decl(self, c: Children) -> ast.OpDecl:
         kw, name, _, params, close, result = c
-        return ast.OpDecl(self.span(kw, result or close), name.value, self.tspan(name),
+        return ast.OpDecl(self.span(kw, result or close), name[VALUE], self.tspan(name),
                           params or (), result, self.doc(kw))
 
     def param(self, c: Children) -> ast.Param:
         name, _, type_ = c
-        return ast.Param(self.span(name, type_), name.value, self.tspan(name), type_)
+        return ast.Param(self.span(name, type_), name[VALUE], self.tspan(name), type_)
 
     def component_decl(self, c: Children) -> ast.ComponentDecl:
         kw, name, _, params, _, _, iface, body = c
@@ -171,8 +170,8 @@ class AstBuilder:
         items = flatten(payload) if kind == "block" else ()
         composition = payload if kind == "composition" else None
         return ast.ComponentDecl(
-            self.span(kw, last), name.value, self.tspan(name), params or (),
-            ast.TypeName(self.tspan(iface), iface.value), items, composition, self.doc(kw),
+            self.span(kw, last), name[VALUE], self.tspan(name), params or (),
+            ast.TypeName(self.tspan(iface), iface[VALUE]), items, composition, self.doc(kw),
         )
 
     @staticmethod
@@ -185,22 +184,22 @@ class AstBuilder:
 
     def comp_param(self, c: Children) -> ast.ComponentParam:
         const, name, _, type_, default = c
-        return ast.ComponentParam(self.span(const or name, default or type_), name.value,
+        return ast.ComponentParam(self.span(const or name, default or type_), name[VALUE],
                                   self.tspan(name), type_, const is not None, default)
 
     def targets_item(self, c: Children) -> ast.TargetsItem:
         kw, names = c
-        targets = tuple((t.value, self.tspan(t)) for t in flatten(names))
+        targets = tuple((t[VALUE], self.tspan(t)) for t in flatten(names))
         return ast.TargetsItem(self.span(kw, flatten(names)[-1]), targets)
 
     def impl_item(self, c: Children) -> ast.ImplItem:
         kw, lang, path = c
-        return ast.ImplItem(self.span(kw, path), lang.value, self.tspan(lang),
+        return ast.ImplItem(self.span(kw, path), lang[VALUE], self.tspan(lang),
                             self.plain_string(path), self.tspan(path))
 
     def drop_item(self, c: Children) -> ast.DropItem:
         kw, op, _, cond = c
-        return ast.DropItem(self.span(kw, cond), op.value, self.tspan(op), cond)
+        return ast.DropItem(self.span(kw, cond), op[VALUE], self.tspan(op), cond)
 
     def devices_block(self, c: Children) -> ast.DevicesBlock:
         kw, _, devices, _, close = c
@@ -208,17 +207,17 @@ class AstBuilder:
 
     def device_decl(self, c: Children) -> ast.DeviceDecl:
         name, _, value = c
-        return ast.DeviceDecl(self.span(name, value), name.value, self.tspan(name), value,
+        return ast.DeviceDecl(self.span(name, value), name[VALUE], self.tspan(name), value,
                               self.doc(name))
 
     def fn_decl(self, c: Children) -> ast.FnDecl:
         kw, name, _, params, _, result, body = c
-        return ast.FnDecl(self.span(kw, body), name.value, self.tspan(name), params or (),
+        return ast.FnDecl(self.span(kw, body), name[VALUE], self.tspan(name), params or (),
                           result, body, self.doc(kw))
 
     def var_decl(self, c: Children) -> ast.VarDecl:
         kw, name, type_, _, value = c
-        return ast.VarDecl(self.span(kw, value), name.value, self.tspan(name), type_, value,
+        return ast.VarDecl(self.span(kw, value), name[VALUE], self.tspan(name), type_, value,
                            self.doc(kw))
 
     def main_decl(self, c: Children) -> ast.MainDecl:
@@ -227,7 +226,7 @@ class AstBuilder:
 
     # ------------------------------------------------------------ types
     def type_name(self, c: Children) -> ast.TypeName:
-        return ast.TypeName(self.tspan(c[0]), c[0].value)
+        return ast.TypeName(self.tspan(c[0]), c[0][VALUE])
 
     def option_type(self, c: Children) -> ast.OptionType:
         return ast.OptionType(self.span(c[0], c[1]), c[0])
@@ -245,12 +244,12 @@ class AstBuilder:
 
     def let_stmt(self, c: Children) -> ast.Let:
         kw, name, type_, _, value = c
-        return ast.Let(self.span(kw, value), name.value, self.tspan(name), type_, value,
-                       kw.value == "var")
+        return ast.Let(self.span(kw, value), name[VALUE], self.tspan(name), type_, value,
+                       kw[VALUE] == "var")
 
     def assign(self, c: Children) -> ast.Assign:
         name, op, value = c
-        return ast.Assign(self.span(name, value), name.value, self.tspan(name), op.value, value)
+        return ast.Assign(self.span(name, value), name[VALUE], self.tspan(name), op[VALUE], value)
 
     def if_stmt(self, c: Children) -> ast.If:
         kw, cond, then, else_ = c
@@ -258,7 +257,7 @@ class AstBuilder:
 
     def if_let(self, c: Children) -> ast.IfLet:
         kw, _, name, _, value, then, else_ = c
-        return ast.IfLet(self.span(kw, else_ or then), name.value, self.tspan(name), value, then,
+        return ast.IfLet(self.span(kw, else_ or then), name[VALUE], self.tspan(name), value, then,
                          else_)
 
     def while_stmt(self, c: Children) -> ast.While:
@@ -266,7 +265,7 @@ class AstBuilder:
 
     def for_stmt(self, c: Children) -> ast.For:
         kw, name, _, iterable, upper, body = c
-        return ast.For(self.span(kw, body), name.value, self.tspan(name), iterable, upper, body)
+        return ast.For(self.span(kw, body), name[VALUE], self.tspan(name), iterable, upper, body)
 
     def return_stmt(self, c: Children) -> ast.Return:
         return ast.Return(self.span(c[0], c[1] or c[0]), c[1])
@@ -287,11 +286,11 @@ class AstBuilder:
 
     def binary(self, c: Children) -> ast.Binary:
         left, op, right = c
-        return ast.Binary(self.span(left, right), op.value, self.tspan(op), left, right)
+        return ast.Binary(self.span(left, right), op[VALUE], self.tspan(op), left, right)
 
     def unary(self, c: Children) -> ast.Unary:
         op, operand = c
-        return ast.Unary(self.span(op, operand), ast.UnaryOp(op.value), operand)
+        return ast.Unary(self.span(op, operand), ast.UnaryOp(op[VALUE]), operand)
 
     def cast(self, c: Children) -> ast.Cast:
         return ast.Cast(self.span(c[0], c[2]), c[0], c[2])
@@ -302,7 +301,7 @@ class AstBuilder:
 
     def field(self, c: Children) -> ast.Field:
         obj, _, name = c
-        return ast.Field(self.span(obj, name), obj, name.value, self.tspan(name))
+        return ast.Field(self.span(obj, name), obj, name[VALUE], self.tspan(name))
 
     def index(self, c: Children) -> ast.Index:
         return ast.Index(self.span(c[0], c[3]), c[0], c[2])
@@ -316,16 +315,16 @@ class AstBuilder:
 
     def named_arg(self, c: Children) -> ast.Arg:
         name, _, value = c
-        return ast.Arg(self.span(name, value), name.value, self.tspan(name), value)
+        return ast.Arg(self.span(name, value), name[VALUE], self.tspan(name), value)
 
     def int_lit(self, c: Children) -> ast.IntLit | ast.ErrorExpr:
-        if not c[0].value:  # a malformed number, already reported
+        if not c[0][VALUE]:  # a malformed number, already reported
             return ast.ErrorExpr(self.tspan(c[0]))
-        return ast.IntLit(self.tspan(c[0]), literals.parse_int(c[0].value))
+        return ast.IntLit(self.tspan(c[0]), literals.parse_int(c[0][VALUE]))
 
     def string_lit(self, c: Children) -> ast.StringLit:
         tok = c[0]
-        parts, problems = literals.decode_string(tok.value)
+        parts, problems = literals.decode_string(tok[VALUE])
         for problem in problems:
             self.literal_problem(tok, problem)
         built: list[str | ast.Expr] = []
@@ -333,35 +332,35 @@ class AstBuilder:
             if isinstance(part, str):
                 built.append(part)
             else:
-                built.append(self.parse_fragment(tok.start_pos + part.offset, part.text))
+                built.append(self.parse_fragment(tok[START] + part.offset, part.text))
         return ast.StringLit(self.tspan(tok), tuple(built))
 
     def bytes_lit(self, c: Children) -> ast.BytesLit:
-        value, problems = literals.decode_bytes(c[0].value)
+        value, problems = literals.decode_bytes(c[0][VALUE])
         for problem in problems:
             self.literal_problem(c[0], problem)
         return ast.BytesLit(self.tspan(c[0]), value)
 
     def duration_lit(self, c: Children) -> ast.DurationLit:
-        value, problem = literals.parse_duration(c[0].value)
+        value, problem = literals.parse_duration(c[0][VALUE])
         if problem is not None:
             self.literal_problem(c[0], problem)
-        return ast.DurationLit(self.tspan(c[0]), value, c[0].value)
+        return ast.DurationLit(self.tspan(c[0]), value, c[0][VALUE])
 
     def size_lit(self, c: Children) -> ast.SizeLit:
-        value, problem = literals.parse_size(c[0].value)
+        value, problem = literals.parse_size(c[0][VALUE])
         if problem is not None:
             self.literal_problem(c[0], problem)
-        return ast.SizeLit(self.tspan(c[0]), value, c[0].value)
+        return ast.SizeLit(self.tspan(c[0]), value, c[0][VALUE])
 
     def ipv4_lit(self, c: Children) -> ast.Ipv4Lit:
-        value, problem = literals.parse_ipv4(c[0].value)
+        value, problem = literals.parse_ipv4(c[0][VALUE])
         if problem is not None:
             self.literal_problem(c[0], problem)
         return ast.Ipv4Lit(self.tspan(c[0]), value)
 
     def cidr_lit(self, c: Children) -> ast.CidrLit:
-        address, prefix, problem = literals.parse_cidr(c[0].value)
+        address, prefix, problem = literals.parse_cidr(c[0][VALUE])
         if problem is not None:
             self.literal_problem(c[0], problem)
         return ast.CidrLit(self.tspan(c[0]), address, prefix)
@@ -376,14 +375,14 @@ class AstBuilder:
         return ast.NoneLit(self.tspan(c[0]))
 
     def name(self, c: Children) -> ast.Name:
-        return ast.Name(self.tspan(c[0]), c[0].value)
+        return ast.Name(self.tspan(c[0]), c[0][VALUE])
 
     def target_ref(self, c: Children) -> ast.TargetRef:
         return ast.TargetRef(self.tspan(c[0]))
 
     def config_ref(self, c: Children) -> ast.ConfigRef:
         kw, _, name = c
-        return ast.ConfigRef(self.span(kw, name), name.value, self.tspan(name))
+        return ast.ConfigRef(self.span(kw, name), name[VALUE], self.tspan(name))
 
     @staticmethod
     def paren(c: Children) -> Any:
@@ -394,11 +393,11 @@ class AstBuilder:
 
     def struct_lit(self, c: Children) -> ast.StructLit:
         name, _, fields, _, close = c
-        return ast.StructLit(self.span(name, close), name.value, self.tspan(name), flatten(fields))
+        return ast.StructLit(self.span(name, close), name[VALUE], self.tspan(name), flatten(fields))
 
     def field_init(self, c: Children) -> ast.FieldInit:
         name, _, value = c
-        return ast.FieldInit(self.span(name, value), name.value, self.tspan(name), value)
+        return ast.FieldInit(self.span(name, value), name[VALUE], self.tspan(name), value)
 
     def list_lit(self, c: Children) -> ast.ListLit:
         open_, items, _, close = c
@@ -421,13 +420,13 @@ class AstBuilder:
 
     def name_pattern(self, c: Children) -> ast.WildcardPat | ast.BindPat:
         tok = c[0]
-        if tok.value == "_":
+        if tok[VALUE] == "_":
             return ast.WildcardPat(self.tspan(tok))
-        return ast.BindPat(self.tspan(tok), tok.value)
+        return ast.BindPat(self.tspan(tok), tok[VALUE])
 
     def enum_pattern(self, c: Children) -> ast.EnumPat:
         enum, _, value = c
-        return ast.EnumPat(self.span(enum, value), enum.value, self.tspan(enum), value.value,
+        return ast.EnumPat(self.span(enum, value), enum[VALUE], self.tspan(enum), value[VALUE],
                            self.tspan(value))
 
     def some_pattern(self, c: Children) -> ast.SomePat:
@@ -450,7 +449,7 @@ class AstBuilder:
             "DURATION": self.duration_lit, "SIZE": self.size_lit, "IPV4": self.ipv4_lit,
             "CIDR": self.cidr_lit,
         }
-        builder = builders.get(tok.type)
+        builder = builders.get(tok[TYPE])
         if builder is not None:
             return builder([tok])
-        return ast.BoolLit(self.tspan(tok), tok.value == "true")
+        return ast.BoolLit(self.tspan(tok), tok[VALUE] == "true")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from specc.ast import Comment
 from specc.span import SourceFile, Span
-from specc.syntax.tokens import Token
+from specc.syntax.tokens import COLUMN, END, END_COLUMN, LINE, START, TYPE, VALUE, Token
 
 KEYWORDS = frozenset(
     ["unikernel", "use", "enum", "struct", "config", "const", "param", "requires", "devices", "interface", "component", "impl", "targets", "drop", "when", "fn", "main", "let", "var", "if", "then", "else", "match", "while", "for", "in", "return", "break", "continue", "and", "or", "not", "as", "true", "false", "none", "some", "target"]
@@ -197,8 +197,8 @@ class _Frame:
 
 
 def _token_span(path: str, tok: Token) -> Span:
-    return Span(path, tok.line, tok.column, tok.end_line, tok.end_column, tok.start_pos,
-                tok.end_pos)
+    line = tok[LINE]
+    return Span(path, line, tok[COLUMN], line, tok[END_COLUMN], tok[START], tok[END])
 
 
 _TERMINALS: dict[Callable[[str], str], tuple[dict[str, str], dict[str, str]]] = {}
@@ -272,8 +272,7 @@ def tokenize(
                 if pending_doc:
                     docs.setdefault(start + base, "\n".join(pending_doc))
                     pending_doc = []
-                tok = Token(terminal, value, start + base, line, start + col, line, end + col,
-                            end + base)
+                tok = (terminal, value, start + base, line, start + col, end + col, end + base)
                 if run:
                     _separators(run, tok, out, frames, bracket_errors, path)
                 if value in _LAYOUT_WORDS:
@@ -327,8 +326,7 @@ def tokenize(
                 value = ""  # the parser makes this an error expression
             else:
                 terminal = _NUMBER_KINDS[kind]
-            tok = Token(terminal, value, start + base, line, start + col, line, end + col,
-                        end + base)
+            tok = (terminal, value, start + base, line, start + col, end + col, end + base)
             if run:
                 _separators(run, tok, out, frames, bracket_errors, path)
             if terminal in _LITERALS:
@@ -345,7 +343,7 @@ def tokenize(
     _close_brackets(frames, bracket_errors, path)
     errors.extend(bracket_errors)
     # A separator before the end of the file ends nothing.
-    while out and out[-1].type == "SEP":
+    while out and out[-1][TYPE] == "SEP":
         out.pop()
     return result
 
@@ -375,14 +373,14 @@ def _bracket(tok: Token, out: list[Token], frames: list[_Frame], errors: list[Le
              path: str) -> None:
     """Lay out a keyword or punctuation mark: open or close a bracket, mark a
     struct literal's `{`, note a condition's keyword."""
-    value = tok.value
+    value = tok[VALUE]
     frame = frames[-1]
     if value == "{":
         if frame.condition:
             frame.condition = False
-        elif (out and out[-1].type == "NAME"
-              and not (len(out) > 1 and out[-2].value in _DECL_BEFORE_NAME)):
-            tok.type = "SLBRACE"
+        elif (out and out[-1][TYPE] == "NAME"
+              and not (len(out) > 1 and out[-2][VALUE] in _DECL_BEFORE_NAME)):
+            tok = ("SLBRACE", *tok[VALUE:])
         frames.append(_Frame("{", tok, frame))
     elif value == "(" or value == "[":
         frames.append(_Frame(value, tok, frame))
@@ -417,41 +415,40 @@ def _separators(run: list[tuple[str, int, int, int]], following: Token | None,
             if not out:
                 return
             previous = out[-1]
-            if previous.type == "SEP":
+            if previous[TYPE] == "SEP":
                 return
-            if previous.type not in _STRINGS and previous.value in _CONTINUE_AFTER:
-                if value == ";" and previous.value not in ("{", "(", "["):
-                    out.append(Token("SEP", value, start, line, column, line, column + 1,
-                                     start + 1))
-            elif following.type in _STRINGS or following.value not in _CONTINUE_BEFORE:
-                out.append(Token("SEP", value, start, line, column, line, column + 1, start + 1))
+            if previous[TYPE] not in _STRINGS and previous[VALUE] in _CONTINUE_AFTER:
+                if value == ";" and previous[VALUE] not in ("{", "(", "["):
+                    out.append(("SEP", value, start, line, column, column + 1, start + 1))
+            elif following[TYPE] in _STRINGS or following[VALUE] not in _CONTINUE_BEFORE:
+                out.append(("SEP", value, start, line, column, column + 1, start + 1))
             return
     for k, (value, start, line, column) in enumerate(run):
         frame = frames[-1]
         if value == "\n" and k == last and following is not None and frame.parens and \
-                following.column == 1 and following.type not in _STRINGS and \
-                following.value in _DECLARATION_STARTS:
+                following[COLUMN] == 1 and following[TYPE] not in _STRINGS and \
+                following[VALUE] in _DECLARATION_STARTS:
             # Inside an open `(` or `[`, a top-level declaration keyword at
             # column 1 on the next line ends the brackets.
             _close_brackets(frames, errors, path)
-            if out and out[-1].type != "SEP":
-                out.append(Token("SEP", value, start, line, column, line, column + 1, start + 1))
+            if out and out[-1][TYPE] != "SEP":
+                out.append(("SEP", value, start, line, column, column + 1, start + 1))
             continue
         if frame.opener == "(" or frame.opener == "[" or not out:
             continue
         previous = out[-1]
-        if previous.type == "SEP":
+        if previous[TYPE] == "SEP":
             continue
-        if previous.type not in _STRINGS and previous.value in _CONTINUE_AFTER:
+        if previous[TYPE] not in _STRINGS and previous[VALUE] in _CONTINUE_AFTER:
             # `;` after an operator is still an (erroneous) separator for the parser to report.
-            ends = value == ";" and previous.value not in ("{", "(", "[")
+            ends = value == ";" and previous[VALUE] not in ("{", "(", "[")
         elif any(run[j][0] == ";" for j in range(k + 1, last + 1)):
             ends = True  # the next token that is not a newline is a `;`
         else:
-            ends = following is not None and (following.type in _STRINGS
-                                               or following.value not in _CONTINUE_BEFORE)
+            ends = following is not None and (following[TYPE] in _STRINGS
+                                               or following[VALUE] not in _CONTINUE_BEFORE)
         if ends:
-            out.append(Token("SEP", value, start, line, column, line, column + 1, start + 1))
+            out.append(("SEP", value, start, line, column, column + 1, start + 1))
     run.clear()
 
 

@@ -22,7 +22,7 @@ from specc.span import SourceFile, Span
 from specc.syntax.build import AstBuilder
 from specc.syntax.lexer import KEYWORDS, tokenize
 from specc.syntax.tables import Tables, load_tables
-from specc.syntax.tokens import Token
+from specc.syntax.tokens import LINE, START, TYPE, VALUE, Token
 
 MAX_SYNTAX_ERRORS = 50
 
@@ -256,7 +256,7 @@ class _ParseSession:
         count = len(tokens)
         while i < count:
             tok = tokens[i]
-            kind = tok.type
+            kind = tok[TYPE]
             while True:
                 action = actions[states[-1]].get(kind)
                 if action is None:
@@ -290,9 +290,9 @@ class _ParseSession:
                 states.append(goto_through(below, origin, kind) if top is None else top)
                 values.append(value)
             if action is None:
-                if tok.line != last_error_line:
+                if tok[LINE] != last_error_line:
                     self.syntax_error(tok, state.expected())
-                    last_error_line = tok.line
+                    last_error_line = tok[LINE]
                 if self.error_count >= MAX_SYNTAX_ERRORS:
                     return None
                 depth = len(checkpoints) - 1
@@ -324,10 +324,10 @@ class _ParseSession:
         """Remember the names that skipped tokens declared, so that their uses
         are not reported as unknown on top of the syntax error."""
         for first, second in itertools.pairwise(tokens):
-            if second.type == "NAME" and first.value in _DECLARING_WORDS:
-                self.broken_names.add(second.value)
-        if len(tokens) > 1 and tokens[0].type == "NAME" and tokens[1].value == "=":
-            self.broken_names.add(tokens[0].value)
+            if second[TYPE] == "NAME" and first[VALUE] in _DECLARING_WORDS:
+                self.broken_names.add(second[VALUE])
+        if len(tokens) > 1 and tokens[0][TYPE] == "NAME" and tokens[1][VALUE] == "=":
+            self.broken_names.add(tokens[0][VALUE])
 
     @staticmethod
     def skip(tokens: list[Token], i: int, depth: int) -> int:
@@ -336,7 +336,7 @@ class _ParseSession:
         level = depth
         count = len(tokens)
         while i < count:
-            kind = tokens[i].type
+            kind = tokens[i][TYPE]
             if kind in ("LBRACE", "SLBRACE"):
                 level += 1
             elif kind == "RBRACE":
@@ -384,33 +384,33 @@ class _ParseSession:
 
     def synthetic(self, kind: str, offset: int, value: str = "") -> Token:
         line, column = self.source.position(offset)
-        return Token(kind, value, offset, line, column, line, column, offset)
+        return (kind, value, offset, line, column, column, offset)
 
     def point(self, offset: int) -> Span:
         return self.source.span(offset, offset)
 
     def syntax_error(self, tok: Token, expected: set[str], *, at_end: bool = False) -> None:
         self.error_count += 1
-        if tok.start_pos in self.lexical_error_starts and tok.type != "$END":
+        if tok[START] in self.lexical_error_starts and tok[TYPE] != "$END":
             return
         g = grammar()
-        if tok.type == "$END":
+        if tok[TYPE] == "$END":
             found = "the end of the file"
-            span = self.point(tok.start_pos)
+            span = self.point(tok[START])
         else:
-            found = f"`{tok.value}`"
-            if tok.type == "SEP":
-                found = "end of line" if tok.value == "\n" else "`;`"
+            found = f"`{tok[VALUE]}`"
+            if tok[TYPE] == "SEP":
+                found = "end of line" if tok[VALUE] == "\n" else "`;`"
             span = self.builder.tspan(tok)
         if {"NAME", "INT", "STRING"} <= expected:
             expected = {t for t in expected if t not in _EXPRESSION_START} | {"EXPR"}
         wanted = sorted({g.describe(t) for t in expected if t != "SLBRACE" or "LBRACE" not in expected})
         message = f"unexpected {found}"
-        if tok.type == "$END":
+        if tok[TYPE] == "$END":
             message = "unexpected end of interpolation" if at_end else "unexpected end of file"
         if 0 < len(wanted) <= 8:
             message += "; expected " + _one_of(wanted)
-        code = "E0002" if tok.type == "$END" else "E0001"
+        code = "E0002" if tok[TYPE] == "$END" else "E0001"
         self.sink.add(code, span, message)
 
 
@@ -445,7 +445,7 @@ class _Machine:
         """Shift ``tok`` after every reduction it causes; at `$END`, the result."""
         states = self.state_stack
         values = self.value_stack
-        kind = tok.type
+        kind = tok[TYPE]
         is_end = kind == "$END"
         while True:
             action = self.actions[states[-1]].get(kind)

@@ -1,30 +1,28 @@
-"""The token the tokenizer produces and the parser consumes."""
+"""The token the tokenizer produces and the parser consumes.
+
+A token is a plain tuple ``(type, value, start, line, column, end_column,
+end)``, read by the index names below: its terminal, its text, its
+character offsets (``end`` exclusive), its 1-based line and its columns
+(``end_column`` exclusive).  A token never spans lines, so it has one line.
+A tuple rather than a class: the tokenizer makes one per token, and creating
+and freeing an instance of a slotted class, about fifteen times a tuple's
+cost, was a sixth of the instructions of checking a large file (issue 13).
+Nothing else in a parse is a bare tuple (the builder's lists are cons pairs
+of two, never seen where a token is), so ``x.__class__ is tuple`` tells a
+token from a node.
+"""
 
 from __future__ import annotations
 
+from typing import Final
 
-class Token:
-    """A token with its position: 1-based line and columns (end exclusive) and
-    character offsets.  A plain slotted class: the parser makes tens of
-    thousands of these for a large file."""
+Token = tuple[str, str, int, int, int, int, int]
 
-    __slots__ = ("column", "end_column", "end_line", "end_pos", "line", "start_pos", "type",
-                 "value")
+TYPE: Final = 0
+VALUE: Final = 1
+START: Final = 2
+LINE: Final = 3
+COLUMN: Final = 4
+END_COLUMN: Final = 5
+END: Final = 6
 
-    def __init__(self, type: str, value: str, start_pos: int, line: int, column: int,
-                 end_line: int, end_column: int, end_pos: int) -> None:
-        self.type = type
-        self.value = value
-        self.start_pos = start_pos
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
-        self.end_pos = end_pos
-
-    def retyped(self, type: str, value: str | None = None) -> Token:
-        return Token(type, self.value if value is None else value, self.start_pos, self.line,
-                     self.column, self.end_line, self.end_column, self.end_pos)
-
-    def __repr__(self) -> str:
-        return f"Token({self.type!r}, {self.value!r}, {self.line}:{self.column})"

@@ -18,6 +18,7 @@ from specc.lsp.workspace import DocumentState
 from specc.span import SourceFile
 from specc.syntax.lexer import KEYWORDS, tokenize
 from specc.syntax.parser import grammar
+from specc.syntax.tokens import END, START, TYPE, VALUE
 
 TOKEN_TYPES = ["namespace", "type", "class", "enum", "interface", "struct", "parameter",
                "variable", "property", "enumMember", "function", "method", "keyword",
@@ -66,14 +67,14 @@ def semantic_tokens(state: DocumentState, encoding: str) -> lsp.SemanticTokens:
     others: list[RawToken] = []
     lexed = tokenize(source, grammar().terminal_of)
     for tok in lexed.tokens:
-        if tok.end_pos <= tok.start_pos:
+        if tok[END] <= tok[START]:
             continue
-        if tok.type in _STRINGS:
-            strings.append((tok.start_pos, tok.end_pos, _TYPE["string"], 0))
-        elif tok.type in _NUMBERS:
-            others.append((tok.start_pos, tok.end_pos, _TYPE["number"], 0))
-        elif tok.type != "NAME" and tok.value in KEYWORDS:
-            others.append((tok.start_pos, tok.end_pos, _TYPE["keyword"], 0))
+        if tok[TYPE] in _STRINGS:
+            strings.append((tok[START], tok[END], _TYPE["string"], 0))
+        elif tok[TYPE] in _NUMBERS:
+            others.append((tok[START], tok[END], _TYPE["number"], 0))
+        elif tok[TYPE] != "NAME" and tok[VALUE] in KEYWORDS:
+            others.append((tok[START], tok[END], _TYPE["keyword"], 0))
     for comment in lexed.comments:
         doc = DOCUMENTATION if comment.text.startswith("##") else 0
         others.append((comment.span.start, comment.span.end, _TYPE["comment"], doc))
