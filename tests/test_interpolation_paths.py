@@ -1,11 +1,12 @@
 """The parser's shortcut for interpolations that are a name or a dotted path
-(`{acc}`, `{d.src}`, `{config.port}`) builds the tree the grammar builds.
+(`{acc}`, `{d.src}`, `{config.port}`), or a call of one with such paths as its
+arguments (`{label(c)}`, `{len(r.tags)}`), builds the tree the grammar builds.
 
 specc.syntax.parser._ParseSession.simple_path skips the tokenizer and the
 LALR automaton for most interpolations; these cases check that whenever it
 takes the shortcut, the tree (spans included) is the one the full parse of
 the same text gives, and that it declines everything the grammar reads
-differently (keywords, calls, blanks inside a path, non-words).
+differently (keywords, other calls, blanks inside a path, non-words).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def _parse_both(inner: str) -> tuple[object, object]:
 @pytest.mark.parametrize("inner", [
     "acc", " acc", "acc\t", "  d.src ", "d.src_port", "r.owner.name", "_x", "x1.y2",
     "config.port", "config.port.value", " target", "target.name",
+    "len(x)", "d.src()", "label0(c)", "f( )", " f( a ,b.c ) ", "a.b.c(d.e,\tf)",
+    "len(config.port)", "f(target)", "f(target.name, config.x.y)", "work3(d, acc)", "f(x) ",
 ])
 def test_the_shortcut_builds_the_tree_the_grammar_builds(inner: str) -> None:
     shortcut, full = _parse_both(inner)
@@ -59,9 +62,11 @@ def test_the_shortcut_builds_the_tree_the_grammar_builds(inner: str) -> None:
 
 
 @pytest.mark.parametrize("inner", [
-    "len(x)", "a + b", "a .b", "a. b", "a..b", "a.", ".a", "1a", "a.1", "if", "a.if",
+    "a + b", "a .b", "a. b", "a..b", "a.", ".a", "1a", "a.1", "if", "a.if",
     "x.match", "config", "none", "true", "a\fb", "a\r", "a-b", "a[0]", "a?", "a ?? b",
-    "d.src()", "some(x)",
+    "some(x)", "f(a,)", "f(,)", "f(a,,b)", "f (x)", "f(a b)", "f(g(x))", "f(x)(y)", "f((x))",
+    "config.f(x)", "target(x)", "target.f()", "f(x = 1)", "f(1)", "(x)", "f(if)", "if(x)",
+    "f(x).y", "f(x", "f)x(", "f(a.)", "f(none)", "f(config)", "f(x)y",
     "naïve", "é.x",  # not names: the tokenizer reports the character (E0003)
 ])
 def test_the_shortcut_declines_what_the_grammar_reads_otherwise(inner: str) -> None:
