@@ -14,11 +14,14 @@ not in the table is compiled as before.  The whole text is the key, so a
 class changed since the table was written misses and is compiled, and never
 gets another one's method; the file also holds the interpreter's bytecode
 magic number and optimization level, and under any other it is not read.
+Each module's methods are marshalled apart, and read when that module makes
+its first record: a command reads only those of the modules it imports.
 
 The table is written only by :func:`main` (scripts/setup.sh runs it, as it
 compiles the bytecode; not as ``python -m``: specc's package has already
 imported this module when runpy would run it again), which imports every
-module of specc and keeps the texts they compiled; never while checking, so
+module of specc and keeps the texts they compiled (the records of the
+libraries they import among them); never while checking, so
 a read-only installation, or one without the file, compiles as before.
 Like the bytecode in __pycache__, the file is read only from the package's
 own directory, and trusted as its code is.
@@ -34,11 +37,15 @@ from importlib.util import MAGIC_NUMBER
 from types import CodeType
 from typing import Any
 
-FORMAT = "specc-dataclass-code-1"
+FORMAT = "specc-dataclass-code-2"
 CACHE_FILE = os.path.join(os.path.dirname(__file__), "dataclass_code.marshal")
 
-# The texts compiled while :func:`write` imports specc; None otherwise.
-_recording: list[str] | None = None
+# (module, text) of what is compiled while :func:`write` imports specc; None otherwise.
+_recording: list[tuple[str | None, str]] | None = None
+
+# The marshalled {text: code} of each module's methods, by the module's name
+# (None: records.assigned_at_run_time's, compiled without one).
+Table = dict[str | None, bytes]
 
 
 def _stamp() -> tuple[str, bytes, int]:
@@ -47,7 +54,7 @@ def _stamp() -> tuple[str, bytes, int]:
     return FORMAT, MAGIC_NUMBER, sys.flags.optimize
 
 
-def read(cache_file: str = CACHE_FILE) -> dict[str, CodeType]:
+def read(cache_file: str = CACHE_FILE) -> Table:
     """The table in ``cache_file``; empty when there is none made under this
     interpreter, or it cannot be read."""
     try:
@@ -58,10 +65,12 @@ def read(cache_file: str = CACHE_FILE) -> dict[str, CodeType]:
     if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == _stamp()
             and isinstance(stored[1], dict)):
         return {}
-    table: dict[str, CodeType] = stored[1]
+    table: Table = stored[1]
     return table
 
 
+# The modules whose methods have not been read yet, and those read so far.
+_groups: Table = {}
 _table: dict[str, CodeType] = {}
 
 
@@ -80,9 +89,13 @@ def cached_exec(source: str | CodeType, globals: dict[str, Any] | None = None,
         globals = frame.f_globals
         locals = frame.f_locals if locals is None else locals
     if isinstance(source, str):
+        module = globals.get("__name__")
         if _recording is not None:
-            _recording.append(source)
+            _recording.append((module, source))
         code = _table.get(source)
+        if code is None and module in _groups:
+            _table.update(marshal.loads(_groups.pop(module)))
+            code = _table.get(source)
         # Not exec(source): that would compile it with this module's
         # __future__ imports.
         source = compile_source(source) if code is None else code
@@ -91,7 +104,7 @@ def cached_exec(source: str | CodeType, globals: dict[str, Any] | None = None,
 
 def install(cache_file: str = CACHE_FILE) -> None:
     """Read the table and make dataclasses run what it compiles through it."""
-    _table.update(read(cache_file))
+    _groups.update(read(cache_file))
     # dataclasses calls the builtin by its global name; one of the module's
     # own shadows it there, and nowhere else.
     vars(dataclasses)["exec"] = cached_exec
@@ -117,7 +130,10 @@ def write(cache_file: str = CACHE_FILE) -> int:
         _recording = None
     # What was imported before recording began (this module and specc's
     # own package) made no records; the table is complete for specc.
-    table = {text: compile_source(text) for text in texts}
+    methods: dict[str | None, dict[str, CodeType]] = {}
+    for name, text in texts:
+        methods.setdefault(name, {})[text] = compile_source(text)
+    table = {name: marshal.dumps(codes) for name, codes in methods.items()}
     temporary = f"{cache_file}.{os.getpid()}.tmp"
     try:
         with open(temporary, "wb") as out:
@@ -126,7 +142,7 @@ def write(cache_file: str = CACHE_FILE) -> int:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-    return len(table)
+    return sum(len(codes) for codes in methods.values())
 
 
 def main() -> None:
