@@ -154,12 +154,16 @@ class _ParseSession:
         self.lexical_error_starts: set[int] = set()
         # The builder reads doc comments through this dict, filled once lexing is done.
         self.builder = AstBuilder(source.path, self.docs, self.report, self.parse_fragment)
-        # None: the rule passes its only child through, no call needed.
-        self.callbacks: list[Callable[[list[Any]], Any] | None] = [
-            None if rule.passthrough else make_callback(getattr(self.builder, rule.callback),
-                                                        rule.placeholders)
-            for rule in grammar().tables.rules
-        ]
+        # None: the rule passes its only child through, no call needed (a
+        # `?rule: x`, or a rule of one child whose callback is AstBuilder.first).
+        self.callbacks: list[Callable[[list[Any]], Any] | None] = []
+        for rule in grammar().tables.rules:
+            method = None if rule.passthrough else getattr(self.builder, rule.callback)
+            if method is None or (method is AstBuilder.first and rule.size == 1
+                                  and not any(rule.placeholders)):
+                self.callbacks.append(None)
+            else:
+                self.callbacks.append(make_callback(method, rule.placeholders))
 
     def report(self, code: str, span: Span, message: str) -> None:
         self.sink.add(code, span, message)
@@ -269,11 +273,12 @@ class _ParseSession:
                     continue
                 # Reduce; the goto and the pass-through reductions after it in one lookup.
                 if size == 1:
-                    value = callbacks[arg](values[-1:])  # type: ignore[misc]
+                    callback = callbacks[arg]
+                    if callback is not None:  # else the child is the value
+                        values[-1] = callback([values[-1]])
                     below = states[-2]
                     top = through_cache.get((below, origin, kind))
                     states[-1] = goto_through(below, origin, kind) if top is None else top
-                    values[-1] = value
                     continue
                 if size:
                     children = values[-size:]
