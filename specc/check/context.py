@@ -14,6 +14,9 @@ COMPILE_TIME_CONTEXTS = frozenset({"config", "devices", "composition", "drop", "
 
 @dataclass(repr=False)
 class Context(Record):
+    """The kind of code being checked, and what it may use there (a docstring
+    of its own: dataclasses would make one with inspect.signature at import)."""
+
     kind: str  # "fn", "main", "config", "devices", "composition", "drop", "default",
     # "var" (the initializer of a top-level `var`)
     result: Type | None = None  # a function's result type; None: it gives no value

@@ -42,6 +42,8 @@ Stamp = tuple[tuple[str, int, int, int], ...]
 
 @dataclass(repr=False)
 class _Outcome(Record):
+    """What reading a spec's data files gave, and the stamp of the files read."""
+
     stamp: Stamp
     diagnostics: list[Diagnostic]
     sources: dict[str, SourceFile]

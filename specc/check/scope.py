@@ -12,6 +12,8 @@ from specc.types import Type
 
 @dataclass(repr=False)
 class Local(Record):
+    """A name a body binds: its type, where it was bound, and how."""
+
     name: str
     type: Type
     span: Span

@@ -106,6 +106,8 @@ class _Continue(Exception):
 
 @dataclass(repr=False)
 class Evaluator(Record):
+    """Evaluates the constant expressions of a checked program for a target."""
+
     program: CheckedProgram
     hooks: Hooks
     target: str = "hvt"

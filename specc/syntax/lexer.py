@@ -93,6 +93,8 @@ _LAYOUT_WORDS = frozenset({"{", "(", "[", *_CLOSERS, *_CONDITION_KEYWORDS, "then
 
 @dataclass
 class LexError:
+    """A problem the tokenizer found, reported as a diagnostic."""
+
     code: str
     span: Span
     message: str
@@ -101,6 +103,10 @@ class LexError:
 
 @dataclass
 class LexResult:
+    """The tokens of a text, its comments and doc comments, and the problems
+    found.  (Each record here has a docstring: dataclasses makes a missing one
+    with inspect.signature, at every import.)"""
+
     tokens: list[Token]
     comments: list[Comment] = field(default_factory=list)
     # Doc comments by the offset of the first token after them: the one that
