@@ -3,13 +3,18 @@ beside the floor: a PVH image that exits at once (bench/pvh_floor.S).
 
     .venv/bin/python bench/hvt_boot.py [RUNS]
 
-RUNS rounds (default 20), each one floor run and one image run, back to
-back so that both see the same load:
+RUNS rounds (default 20), each one floor run and one image run under each
+firmware, back to back so that all see the same load (the firmwares in
+alternating order, round by round):
 
 - floor: the same QEMU command line (microvm, user networking, the
   virtio-net device) booting bench/pvh_floor.S, whose first instruction
   makes QEMU exit; launch to exit is what QEMU, its firmware and the ELF
   loading cost before any image code runs;
+- firmware: QEMU's `-bios`, specc's own (backends/c/firmware.py, the
+  default, what the bar is measured with) or QEMU microvm's default, qboot
+  (`qemu_command(firmware="qemu")`); both floors and both launch-to-answer
+  times are reported, and the gain, the median of the rounds' differences;
 - image: launch to the first answer to `www.example.org A`, the query sent
   again every millisecond from launch (so that a query lost before the
   image listens costs at most 1 ms; in between the client sleeps in
@@ -21,7 +26,10 @@ back so that both see the same load:
   each boot step with the TSC and prints the stamps once idle (under TCG
   the guest TSC starts near 0 when QEMU starts the vCPU): where the image's
   own time goes, step by step, medians over the rounds.  The trace's own
-  stamps cost a little; its launch-to-answer is reported beside.
+  stamps cost a little; its launch-to-answer is reported beside.  Run
+  under both firmwares: the step table is specc's, and the TSC at the first
+  stamp (`PVH entry`) under each is what the firmware left of the guest's
+  time before the image.
 
 Also one run each of QEMU without any machine (`qemu --version`: loading
 QEMU's 51 shared libraries, relocating them and running their constructors)
@@ -47,7 +55,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from machine import (  # bench/machine.py, before bench/ leaves sys.path
     ROOT,
@@ -105,12 +113,12 @@ def run_to_exit(command: list[str], env: dict[str, str] | None = None) -> tuple[
     return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_minflt), process.returncode
 
 
-def floor_command(floor: Path) -> list[str]:
-    return qemu_command(floor, net="user", memory_mib=MEMORY_MIB)
+def floor_command(floor: Path, firmware: str | None = None) -> list[str]:
+    return qemu_command(floor, net="user", memory_mib=MEMORY_MIB, firmware=firmware)
 
 
-def floor_once(floor: Path, variant: str | None = None) -> Run:
-    command, env = floor_command(floor), None
+def floor_once(floor: Path, variant: str | None = None, firmware: str | None = None) -> Run:
+    command, env = floor_command(floor, firmware), None
     if variant is not None:
         command, env = FLOOR_VARIANTS[variant](command)
     run, code = run_to_exit(command, env)
@@ -156,6 +164,19 @@ FLOOR_VARIANTS: dict[str, Callable[[list[str]], tuple[list[str], dict[str, str] 
 }
 
 
+Result = TypeVar("Result")
+
+
+def both_firmwares(round_: int, once: Callable[[str], Result]) -> tuple[Result, Result]:
+    """`once` under specc's firmware and under qboot: (specc's, qboot's), run
+    in the order of this round (specc's first in even rounds)."""
+    if round_ % 2 == 0:
+        ours = once("specc")
+        return ours, once("qemu")
+    qboot = once("qemu")
+    return once("specc"), qboot
+
+
 def version_once() -> Run:
     run, code = run_to_exit([QEMU, "--version"])
     if code != 0:
@@ -188,11 +209,11 @@ TRACE_DONE_S = 0.2
 TRACE_LINE = re.compile(r"\[boot\] (\d+)\.(\d{3}) ms \(\+(\d+) us\) (.+)")
 
 
-def image_once(image: Path, traced: bool = False) -> dict[str, Any]:
+def image_once(image: Path, traced: bool = False, firmware: str | None = None) -> dict[str, Any]:
     port = free_port()
     query = make("www.example.org.", "A", edns=1232)
     command = qemu_command(image, net=f"user,hostfwd=udp:127.0.0.1:{port}-10.0.2.15:53",
-                           memory_mib=MEMORY_MIB)
+                           memory_mib=MEMORY_MIB, firmware=firmware)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
         client.setblocking(False)
         started = time.monotonic()
@@ -265,6 +286,12 @@ def entry_to_answer(steps: list[tuple[str, float, int]]) -> float:
     return at["frame out IPv4"] - at["PVH entry"]
 
 
+def pvh_entry(steps: list[tuple[str, float, int]]) -> float:
+    """Guest ms from the vCPU's start (TSC near 0) to the image's first
+    instruction: what the firmware took, and QEMU before it."""
+    return next(at for name, at, _ in steps if name == "PVH entry")
+
+
 def trace_table(runs: list[list[tuple[str, float, int]]]) -> list[dict[str, Any]]:
     """Per step seen in every run, in the order of the first: median and best."""
     rows = []
@@ -314,13 +341,23 @@ def main(argv: list[str]) -> int:
         floor = build_floor(Path(work) / "floor.elf")
         floor_runs: list[Run] = []
         boots: list[dict[str, Any]] = []
+        qboot_floor_runs: list[Run] = []
+        qboot_boots: list[dict[str, Any]] = []
         traces: list[dict[str, Any]] = []
+        qboot_traces: list[dict[str, Any]] = []
         versions: list[Run] = []
         variants: dict[str, list[Run]] = {v: [] for v in FLOOR_VARIANTS}
-        for _ in range(runs):
-            floor_runs.append(floor_once(floor))
-            boots.append(image_once(image))
-            traces.append(image_once(traced, traced=True))
+        for round_ in range(runs):
+            ours, qboot = both_firmwares(round_, lambda fw: floor_once(floor, firmware=fw))
+            floor_runs.append(ours)
+            qboot_floor_runs.append(qboot)
+            answer, qboot_answer = both_firmwares(round_, lambda fw: image_once(image, firmware=fw))
+            boots.append(answer)
+            qboot_boots.append(qboot_answer)
+            trace, qboot_trace = both_firmwares(
+                round_, lambda fw: image_once(traced, traced=True, firmware=fw))
+            traces.append(trace)
+            qboot_traces.append(qboot_trace)
             versions.append(version_once())
             for variant, times in variants.items():
                 times.append(floor_once(floor, variant))
@@ -329,6 +366,11 @@ def main(argv: list[str]) -> int:
     lines = [b["first_line"] for b in boots if b["first_line"] is not None]
     listening = [b["listening"] for b in boots if b["listening"] is not None]
     gaps = [b["answer"] - f for b, f in zip(boots, floors, strict=True) if b["answer"] is not None]
+    qboot_floors = [r.wall for r in qboot_floor_runs]
+    qboot_answers = [b["answer"] for b in qboot_boots if b["answer"] is not None]
+    answer_gains = [q["answer"] - b["answer"] for q, b in zip(qboot_boots, boots, strict=True)
+                    if q["answer"] is not None and b["answer"] is not None]
+    floor_gains = [q - f for q, f in zip(qboot_floors, floors, strict=True)]
     date = datetime.date.today().isoformat()
     accel = choose_accel("auto")
     host = machine()
@@ -342,25 +384,41 @@ def main(argv: list[str]) -> int:
         "floor_faults": statistics.median(r.faults for r in floor_runs),
         "qemu_version": usage(versions),
         "gap_to_floor_ms": ms(gaps),
+        "firmware": "specc (backends/c/firmware.py) unless named qboot",
+        "qboot_first_answer_ms": ms(qboot_answers), "qboot_floor_ms": ms(qboot_floors),
+        "qboot_floor_cpu_ms": ms([r.cpu for r in qboot_floor_runs]),
+        "qboot_floor_faults": statistics.median(r.faults for r in qboot_floor_runs),
+        "firmware_gain_answer_ms": ms(answer_gains), "firmware_gain_floor_ms": ms(floor_gains),
         "floor_variants": {v: usage(t) for v, t in variants.items()},
         "console_first_line_ms": ms(lines), "console_listening_ms": ms(listening),
         "traced_answer_ms": ms([t["answer"] for t in traces]),
         "trace_steps": trace_table([t["steps"] for t in traces]),
         "traced_entry_to_answer_ms": ms([entry_to_answer(t["steps"]) / 1000 for t in traces]),
+        "pvh_entry_guest_ms": ms([pvh_entry(t["steps"]) / 1000 for t in traces]),
+        "qboot_pvh_entry_guest_ms": ms([pvh_entry(t["steps"]) / 1000 for t in qboot_traces]),
         "runs_ms": [{"floor": round(f * 1000, 1),
-                     **{k: None if v is None else round(v * 1000, 1) for k, v in b.items()}}
-                    for f, b in zip(floors, boots, strict=True)],
+                     **{k: None if v is None else round(v * 1000, 1) for k, v in b.items()},
+                     "qboot_floor": round(qf * 1000, 1),
+                     "qboot_answer": None if qb["answer"] is None else round(qb["answer"] * 1000, 1)}
+                    for f, b, qf, qb in zip(floors, boots, qboot_floors, qboot_boots,
+                                            strict=True)],
         "machine": host, "load_average_before": host_before["load_average"],
     }
     a, f, g = record["first_answer_ms"], record["floor_ms"], record["gap_to_floor_ms"]
     v, c1, c2 = record["qemu_version"]["wall_ms"], record["console_first_line_ms"], \
         record["console_listening_ms"]
     fc, vc = record["floor_cpu_ms"], record["qemu_version"]["cpu_ms"]
+    qa, qf, qc = record["qboot_first_answer_ms"], record["qboot_floor_ms"], \
+        record["qboot_floor_cpu_ms"]
+    ga, gf = record["firmware_gain_answer_ms"], record["firmware_gain_floor_ms"]
+    pe, qe = record["pvh_entry_guest_ms"], record["qboot_pvh_entry_guest_ms"]
     verdict = "met" if record["bar_met"] else f"**missed** by {median - BAR_MS:.0f} ms"
     text = f"""# hvt boot to first DNS answer, {date}
 
 examples/dns.spec, QEMU microvm (`{record['accelerator']}`, `-m {MEMORY_MIB}`), user
-networking; {runs} rounds, each a floor run and an image run back to back.
+networking, specc's firmware (`-bios`, backends/c/firmware.py) unless the row says qboot
+(QEMU's default); {runs} rounds, each a floor run and an image run under each firmware
+back to back, the firmwares in alternating order.
 
 | what | median ms | best | worst |
 |---|---:|---:|---:|
@@ -368,6 +426,13 @@ networking; {runs} rounds, each a floor run and an image run back to back.
 | floor: launch -> exit of a PVH image that exits at once | {f['median']} | {f['best']} | {f['worst']} |
 | floor: QEMU's CPU time, user + system ({record['floor_faults']:.0f} page faults) | {fc['median']} | {fc['best']} | {fc['worst']} |
 | gap: answer - floor, same round | {g['median']} | {g['best']} | {g['worst']} |
+| qboot: launch -> first answer | {qa['median']} | {qa['best']} | {qa['worst']} |
+| qboot: floor | {qf['median']} | {qf['best']} | {qf['worst']} |
+| qboot: floor, QEMU's CPU time ({record['qboot_floor_faults']:.0f} page faults) | {qc['median']} | {qc['best']} | {qc['worst']} |
+| firmware gain: qboot - specc's, first answer, same round | {ga['median']} | {ga['best']} | {ga['worst']} |
+| firmware gain: qboot - specc's, floor, same round | {gf['median']} | {gf['best']} | {gf['worst']} |
+| traced: guest TSC at the image's first instruction (`PVH entry`) | {pe['median']} | {pe['best']} | {pe['worst']} |
+| traced, qboot: the same | {qe['median']} | {qe['best']} | {qe['worst']} |
 | launch -> first console line (platform, clock, network up) | {c1['median']} | {c1['best']} | {c1['worst']} |
 | launch -> `listening:` line | {c2['median']} | {c2['best']} | {c2['worst']} |
 | `qemu-system-x86_64 --version` (libraries and constructors only) | {v['median']} | {v['best']} | {v['worst']} |

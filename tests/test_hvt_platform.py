@@ -471,6 +471,7 @@ def test_qemu_command_line() -> None:
     assert cmd[:3] == [QEMU, "-M", "microvm,x-option-roms=off,acpi=off,pit=on,rtc=on"]
     assert cmd[cmd.index("-append") + 1] == "a=1 b=2"
     assert cmd[cmd.index("-kernel") + 1] == "img.elf"
+    assert cmd[cmd.index("-bios") + 1].endswith(".bin")  # specc's firmware (test_hvt_firmware.py)
     assert "isa-debug-exit,iobase=0xf4,iosize=4" in cmd
     assert "user,hostfwd=udp:127.0.0.1:5353-:53,id=net0" in cmd
     assert "virtio-net-device,netdev=net0,mac=52:54:00:00:00:01" in cmd

@@ -1,0 +1,122 @@
+"""specc's own firmware for hvt images (backends/c/firmware.py): built the same
+every time, and an image booted by it sees what it sees under qboot, QEMU's
+default: the command line, and a memory map whose RAM from 1 MiB ends at -m.
+
+The boots use runtime/platform/hvt/selftest.c (test_hvt_platform.py says what
+it prints); every other tests/test_hvt_*.py boots under this firmware too,
+since it is qemu_command()'s default.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from specc.backends.c.build import (
+    SELFTEST_SOURCE,
+    build_hvt,
+    decode_exit_status,
+    find_cc,
+    qemu_command,
+)
+from specc.backends.c.firmware import (
+    FIRMWARE_ENV,
+    FIRMWARE_SIZE,
+    build_firmware,
+    chosen_firmware,
+    firmware_path,
+)
+
+QEMU = "qemu-system-x86_64"
+SELFTEST_STATUS = 7
+BOOT_TIMEOUT_S = 30.0
+
+needs_cc = pytest.mark.skipif(find_cc() is None, reason="no C compiler: install gcc")
+needs_qemu = pytest.mark.skipif(shutil.which(QEMU) is None,
+                                reason=f"{QEMU} not installed: Debian package qemu-system-x86")
+
+
+@pytest.fixture(scope="module")
+def selftest_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if find_cc() is None:
+        pytest.skip("no C compiler: install gcc")
+    return build_hvt([SELFTEST_SOURCE], tmp_path_factory.mktemp("hvt") / "selftest.elf")
+
+
+@needs_cc
+def test_the_firmware_is_built_byte_for_byte_the_same(tmp_path: Path) -> None:
+    first = build_firmware(tmp_path / "a" / "firmware.bin").read_bytes()
+    second = build_firmware(tmp_path / "b" / "firmware.bin").read_bytes()
+    assert first == second
+    assert firmware_path().read_bytes() == first  # the cached copy is this source's
+    assert len(first) == FIRMWARE_SIZE
+    # The reset vector (0xfffffff0, the last 16 bytes) is a near jump: real
+    # mode, CS base 0xffff0000, so IP wraps within the file's 64 KiB.
+    assert first[-16] == 0xE9
+    target = (FIRMWARE_SIZE - 13 + int.from_bytes(first[-15:-13], "little")) % 0x10000
+    assert 0 < target < FIRMWARE_SIZE - 16 and first[target] == 0xFA  # cli
+
+
+def test_the_firmware_is_chosen_by_argument_then_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(FIRMWARE_ENV, raising=False)
+    assert chosen_firmware() == "specc"
+    monkeypatch.setenv(FIRMWARE_ENV, "qemu")
+    assert chosen_firmware() == "qemu"
+    assert "-bios" not in qemu_command(Path("img.elf"), accel="tcg")
+    assert chosen_firmware("specc") == "specc"
+    monkeypatch.setenv(FIRMWARE_ENV, "seabios")
+    with pytest.raises(ValueError, match="SPECC_HVT_FIRMWARE"):
+        chosen_firmware()
+
+
+def boot(image: Path, firmware: str, memory_mib: int, append: str) -> list[str]:
+    command = qemu_command(image, append=append, net="user", memory_mib=memory_mib,
+                           firmware=firmware)
+    assert ("-bios" in command) == (firmware == "specc")
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                            timeout=BOOT_TIMEOUT_S)
+    lines = result.stdout.decode(errors="replace").splitlines()
+    transcript = "\n".join([*lines, result.stderr.decode(errors="replace")])
+    assert decode_exit_status(result.returncode) == SELFTEST_STATUS, transcript
+    return lines
+
+
+def heap_end(lines: list[str]) -> int:
+    found = [re.fullmatch(r"heap: (\d+) KiB at (0x[0-9a-f]+)", line) for line in lines]
+    match = next(m for m in found if m)
+    return int(match[2], 16) + int(match[1]) * 1024
+
+
+@needs_cc
+@needs_qemu
+@pytest.mark.parametrize("memory_mib", [3, 32])
+def test_an_image_sees_the_same_under_both_firmwares(selftest_image: Path,
+                                                     memory_mib: int) -> None:
+    append = "--max-udp=1400 hello=world"
+    ours = boot(selftest_image, "specc", memory_mib, append)
+    qboot = boot(selftest_image, "qemu", memory_mib, append)
+    assert f'cmdline: "{append}"' in ours, ours
+    # The heap is the rest of the memory map's RAM region that holds the image.
+    assert heap_end(ours) == heap_end(qboot) == memory_mib << 20
+    assert [line for line in ours if line.startswith(("heap:", "net:"))] == \
+        [line for line in qboot if line.startswith(("heap:", "net:"))]
+
+
+@needs_cc
+@needs_qemu
+def test_without_a_pvh_kernel_the_firmware_says_so(selftest_image: Path) -> None:
+    command = qemu_command(selftest_image, firmware="specc")
+    at = command.index("-kernel")
+    del command[at:at + 2]
+    try:
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                timeout=3)
+        output = result.stdout
+    except subprocess.TimeoutExpired as halted:  # it halts for good, as it should
+        output = halted.stdout or b""
+    assert b"specc firmware: no PVH kernel in fw_cfg" in output
