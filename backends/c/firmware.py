@@ -61,9 +61,17 @@ def build_firmware(out: Path, source: Path = FIRMWARE_SOURCE) -> Path:
         if len(data) != FIRMWARE_SIZE or data[-16] != 0xE9:  # jmp rel16 at the reset vector
             raise BuildError(f"{source} built {len(data)} bytes without a reset vector jump; "
                              f"QEMU needs {FIRMWARE_SIZE} ending in one")
-        staged = out.with_name(f".{out.name}.{os.getpid()}.partial")
-        staged.write_bytes(data)
-        os.replace(staged, out)
+        # A file of its own beside `out`, then renamed: a QEMU started meanwhile
+        # never reads half of it, and builders racing (processes or threads)
+        # each rename a whole one.
+        fd, staged = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(staged, 0o644)
+            os.replace(staged, out)
+        finally:
+            Path(staged).unlink(missing_ok=True)
     return out
 
 

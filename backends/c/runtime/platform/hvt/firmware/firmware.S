@@ -16,12 +16,12 @@
  * PVH ABI promises: CR0 = PE (plus the fixed ET), CR4 = 0, paging off,
  * flat 4 GiB CS/DS/ES/SS, TR a 32-bit TSS with base 0 and limit 0x67,
  * EFLAGS.IF/TF/VM clear.  Nothing else: no interrupts, no ACPI, no PCI, no
- * MTRR set-up (the images reach memory through their own page tables; KVM
- * without assigned devices ignores the guest's memory types).
+ * MTRR set-up (TCG has no memory types; KVM does not apply a guest's MTRRs
+ * unless a device is assigned to it; CR0.CD is cleared all the same).
  *
  * Linked at 0xffff0000 as 64 KiB (QEMU wants a multiple of 64 KiB and maps
- * it at the top of 4 GiB and, its last 128 KiB, below 1 MiB); the reset
- * vector is its last 16 bytes.  If something is missing (no kernel entry,
+ * it at the top of 4 GiB, and its last 128 KiB, here all of it, below
+ * 1 MiB: 0xf0000); the reset vector is its last 16 bytes.  If something is missing (no kernel entry,
  * a fw_cfg DMA error) it writes a line to the serial port and halts.
  */
 
