@@ -93,9 +93,12 @@ def cached_exec(source: str | CodeType, globals: dict[str, Any] | None = None,
         if _recording is not None:
             _recording.append((module, source))
         code = _table.get(source)
-        if code is None and module in _groups:
-            _table.update(marshal.loads(_groups.pop(module)))
-            code = _table.get(source)
+        if code is None:
+            # Popped in one step: two threads may make records of one module.
+            group = _groups.pop(module, None)
+            if group is not None:
+                _table.update(marshal.loads(group))
+                code = _table.get(source)
         # Not exec(source): that would compile it with this module's
         # __future__ imports.
         source = compile_source(source) if code is None else code
