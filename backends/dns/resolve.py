@@ -129,17 +129,19 @@ class _Resolver:
         self.out = Resolution()
         self.cname_count = 0
         self.synthesized = 0
+        self.by_key: dict[tuple[object, ...], Item] = {}  # out.items by key: no search per add
 
     # -- answer_add_rrset / add_rrset ------------------------------------
     def add(self, section: int, owner: dns.name.Name | None, rdataset: dns.rdataset.Rdataset,
             key: tuple[object, ...]) -> bool:
-        for item in self.out.items:
-            if item.key == key:
-                if section < item.section:
-                    item.section = section
-                    return True
-                return False
-        self.out.items.append(Item(section, owner, rdataset, key))
+        item = self.by_key.get(key)
+        if item is not None:
+            if section < item.section:
+                item.section = section
+                return True
+            return False
+        item = self.by_key[key] = Item(section, owner, rdataset, key)
+        self.out.items.append(item)
         return True
 
     def add_rrset(self, section: int, owner: dns.name.Name | None,

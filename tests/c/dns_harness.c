@@ -4,6 +4,8 @@
  * the test zones and answers framed queries from stdin, so thousands of
  * queries go through one process.  The test also generates the list of
  * tables, `dns_harness_tables` (the zone id is the index in it).
+ * Built with -DHARNESS_RECORDS, it answers with dns_resolve.c from record
+ * tables instead (tests/test_dns_resolve.py), with the same frames.
  *
  * Request frame, integers big-endian:
  *   u8 zone (an index in dns_harness_tables)
@@ -27,9 +29,19 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef HARNESS_RECORDS
+#include "dns_resolve.h"
+typedef struct dns_records harness_zone;
+#define harness_answer dns_resolve
+#define harness_valid dns_records_valid
+#else
 #include "dns_answer.h"
+typedef struct dns_table harness_zone;
+#define harness_answer dns_answer
+#define harness_valid dns_table_valid
+#endif
 
-extern const struct dns_table *const dns_harness_tables[];
+extern const harness_zone *const dns_harness_tables[];
 extern const size_t dns_harness_table_count;
 
 static const size_t MAX_OUT_CAP = 1u << 20;
@@ -107,7 +119,7 @@ static int answer_one(const struct request *r, long repeat, double *elapsed)
     size_t len = 0;
     double start = now();
     for (long i = 0; i < repeat; i++)
-        len = dns_answer(dns_harness_tables[r->zone], query, r->length, out, cap, r->max_size, tcp);
+        len = harness_answer(dns_harness_tables[r->zone], query, r->length, out, cap, r->max_size, tcp);
     *elapsed += now() - start;
     int status = write_reply(out, len);
     free(query);
@@ -127,7 +139,7 @@ int main(int argc, char **argv)
         return 2;
     }
     for (size_t i = 0; i < dns_harness_table_count; i++) {
-        if (!dns_table_valid(dns_harness_tables[i])) {
+        if (!harness_valid(dns_harness_tables[i])) {
             fprintf(stderr, "table %zu is not valid\n", i);
             return 3;
         }
