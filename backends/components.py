@@ -69,6 +69,11 @@ class InstanceView(Protocol):
         """The instance's implementation file for this target (absolute)."""
         ...
 
+    @property
+    def specialized(self) -> bool:
+        """False in an unspecialized build (`--no-specialize`)."""
+        ...
+
 
 class HookError(Exception):
     """An instance its hook cannot prepare (reported as E0701 at the instance)."""

@@ -205,10 +205,11 @@ class GraphView:
     and passes/unspecialize.py's trial of an instance it links)."""
 
     def __init__(self, graph: DeviceGraph, implementation: Callable[[Instance], str],
-                 instance: Instance) -> None:
+                 instance: Instance, specialized: bool = True) -> None:
         self.graph = graph
         self.implementation_of = implementation  # the instance's file, or ""
         self.instance = instance
+        self._specialized = specialized  # False: --no-specialize
 
     @property
     def key(self) -> str:
@@ -224,10 +225,15 @@ class GraphView:
         key = dict(self.instance.device_args).get(param)
         if key is None:
             raise HookError(f"`{self.instance.component}` has no device parameter `{param}`")
-        return GraphView(self.graph, self.implementation_of, self.graph.instances[key])
+        return GraphView(self.graph, self.implementation_of, self.graph.instances[key],
+                         self._specialized)
 
     def implementation(self) -> str:
         return self.implementation_of(self.instance)
+
+    @property
+    def specialized(self) -> bool:
+        return self._specialized
 
 
 class _ImageBuilder:
@@ -335,7 +341,7 @@ class _ImageBuilder:
             try:
                 data = hooks.data(GraphView(self.graph,
                                             lambda i: self.implementations.get(i.key, ""),
-                                            instance))
+                                            instance, self.specialized))
             except (HookError, ValueError) as error:
                 self.sink.add("E0701", self.location(instance), f"`{instance.label}` cannot be built for "
                               f"target `{self.program.target}`: {error}")

@@ -42,8 +42,13 @@ component that needs a zone (dns_zone, when the spec builds none: a zone
 must have an SOA and NS records, and one made up here would be a zone the
 spec does not serve) or a device no instance provides (dns_over_tcp
 without a dns_zone) is not linked; components' constant arguments
-stay compile-time macros; a zone stays a precomputed table (zone files are
-read at compile time only).
+stay compile-time macros; a zone is read at compile time only (a Zone is
+never a boot-time value).  What dns_zone does with it is not specialized,
+though: on the C targets it carries the zone's records
+(backends/dns/record_table.py) and decides each answer when the question
+comes (runtime/dns/dns_resolve.c), as NSD does, instead of every answer
+precomputed (THE DNS specialization); the python target still answers from
+the precomputed table.
 """
 
 from __future__ import annotations
@@ -132,6 +137,12 @@ def plan(program: CheckedProgram, config: ConfigValues,
             continue
         if not boot_parseable(info.type):
             result.kept[name] = f"an image cannot read a `{info.type}` at boot"
+            if info.type == T.ZONE:
+                result.kept[name] += (
+                    "; its records are compiled in and dns_zone decides each answer from them "
+                    "at run time" if program.target != "python" else
+                    "; dns_zone still answers from answers precomputed at compile time "
+                    "(the python target has no generic DNS engine)")
         elif name in needed:
             result.kept[name] = f"{needed[name]} reads it at compile time"
         else:

@@ -1,6 +1,8 @@
 """`specc compile --no-specialize` (passes/unspecialize.py): examples/dns.spec
 built unspecialized still answers as NSD does, with the const keys it could
-move read at boot, on unix and on hvt (one QEMU boot), TCP included."""
+move read at boot, on unix and on hvt (one QEMU boot), TCP included.  On
+the C targets its dns_zone answers from the zone's records with the generic
+engine (dns_resolve.c), not from precomputed answers."""
 
 from __future__ import annotations
 
@@ -38,6 +40,16 @@ needs_nsd = pytest.mark.skipif(NSD is None, reason="NSD is not installed")
 
 def example_org_queries() -> list[Query]:
     return [q for q in query_set() if q.zone == "example.org."]
+
+
+def assert_generic_engine(image: Path) -> None:
+    """The image's dns_zone is built from a record table, with dns_resolve.c."""
+    generated = image.parent / "c"
+    assert (generated / "records_dev_dns_zone.c").exists()
+    assert not list(generated.glob("table_*.c"))
+    symbols = subprocess.run(["nm", str(image)], capture_output=True, text=True,
+                             check=True).stdout
+    assert " dns_resolve" in symbols and " dns_answer" not in symbols
 
 
 def test_the_plan_says_which_keys_are_read_at_boot_and_why_not_the_others() -> None:
@@ -228,6 +240,7 @@ def unix_unspecialized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int
         pytest.skip("gcc is not installed")
     image = compile_spec(DNS_SPEC, tmp_path_factory.mktemp("unspecialized"), "unix",
                          "--no-specialize")
+    assert_generic_engine(image)
     port = free_port()
     process = subprocess.Popen([str(image), "--bind=127.0.0.1", f"--port={port}", "--tcp=true"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -278,6 +291,7 @@ def test_unspecialized_python_matches_nsd(tmp_path: Path, nsd: int) -> None:  # 
 @needs_nsd
 def test_unspecialized_hvt_matches_nsd(tmp_path: Path, nsd: int) -> None:  # noqa: F811
     image = compile_spec(DNS_SPEC, tmp_path, "hvt", "--no-specialize", *HVT_ADDRESS)
+    assert_generic_engine(image)
     port = free_port()
     # `--port` is a boot-time value now; the guest listens on 5353, forwarded from `port`.
     # The default -m: unlike the specialized image (-m 2), this one keeps

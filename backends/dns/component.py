@@ -2,7 +2,11 @@
 
 `dns_zone(zone)`: the zone's answers, precomputed at compile time
 (`precompute.build_table`), reach the implementation as `TABLE` (Python) or
-`SC_DNS_TABLE` (C, a `struct dns_table` in a generated file).
+`SC_DNS_TABLE` (C, a `struct dns_table` in a generated file).  Unspecialized
+(`--no-specialize`), the C targets get the zone's records instead
+(`record_table.build_records`), as `SC_DNS_RECORDS` (a `struct
+dns_records`), and decide each answer at run time (dns_resolve.c); the
+Python target keeps the precomputed table.
 """
 
 from __future__ import annotations
@@ -36,11 +40,38 @@ class AnswerTable:
                       (str(RUNTIME_DIR / "dns" / "dns_answer.c"),))
 
 
-def answer_table(instance: InstanceView) -> tuple[AnswerTable, ...]:
+@dataclass(frozen=True)
+class ZoneRecords:
+    """One zone, unspecialized: its records for the C targets' generic
+    engine; the Python target still answers from the precomputed table."""
+
+    zone: ZoneV
+
+    def describe(self) -> str:
+        return f"dns record table: {len(self.zone.zone.nodes)} owner names"
+
+    def python_constants(self) -> Mapping[str, str]:
+        from specc.backends.dns.precompute import build_table
+
+        return {"TABLE": repr(build_table(self.zone.zone))}
+
+    def c_parts(self, symbol: str) -> CParts:
+        from specc.backends.c.build import RUNTIME_DIR
+        from specc.backends.dns.record_table import build_records, records_to_c
+
+        text = records_to_c(build_records(self.zone.zone), f"{symbol}_records")
+        return CParts((f"#define SC_DNS_RECORDS {symbol}_records",),
+                      ((f"records_{symbol}.c", text),),
+                      (str(RUNTIME_DIR / "dns" / "dns_resolve.c"),))
+
+
+def answer_table(instance: InstanceView) -> tuple[AnswerTable | ZoneRecords, ...]:
     from specc.backends.dns.precompute import build_table
 
     zone = instance.const("zone")
     assert isinstance(zone, ZoneV)
+    if not instance.specialized:
+        return (ZoneRecords(zone),)
     return (AnswerTable(build_table(zone.zone)),)
 
 
