@@ -285,7 +285,8 @@ def _link_one(program: CheckedProgram, graph: DeviceGraph, evaluator: Evaluator,
             return f"`{rule.name} = {source_text(values[rule.name])}` must be {rule.wants}"
     if hooks.data is not None:
         try:  # the image pass prepares it again; here only whether it can be
-            hooks.data(GraphView(graph, lambda i: _implementation(program, i), instance))
+            hooks.data(GraphView(graph, lambda i: _implementation(program, i), instance,
+                                 specialized=False))  # as the image pass will see it
         except (HookError, ValueError) as error:
             return f"its compile-time data cannot be prepared: {error}"
     graph.instances[key] = instance
