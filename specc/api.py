@@ -19,6 +19,7 @@ from specc.check.program import CheckedProgram
 from specc.diagnostics import Diagnostic, DiagnosticSink, Note
 from specc.records import Record
 from specc.span import SourceFile, Span
+from specc.stack import with_headroom
 
 TARGETS = ("hvt", "unix", "python")
 
@@ -49,6 +50,7 @@ def read_text(path: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+@with_headroom  # the checker walks expressions recursively (specc/stack.py)
 def check_source(
     text: str,
     path: str = "<string>",

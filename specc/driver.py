@@ -30,6 +30,7 @@ from specc.passes.unspecialize import (
     unbuildable_devices,
     unbuildable_reached,
 )
+from specc.stack import with_headroom
 
 
 @dataclass
@@ -71,6 +72,7 @@ def compile_file(path: str, options: CompileOptions) -> Compilation:
     return run_middle_end(check_file(path, target=options.target), options)
 
 
+@with_headroom  # config, fold, dce and image walk expressions recursively
 def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
     """The passes after checking, on an already checked program (the language
     server checks once and evaluates on demand)."""

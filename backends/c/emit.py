@@ -33,6 +33,7 @@ from specc.backends.c.lower import CLowerer, c_string, scalar_literal
 from specc.backends.c.own_impl import check_own_compile, check_own_operations
 from specc.passes.image import ConstArg, Image, ImageInstance
 from specc.span import Span
+from specc.stack import with_headroom
 from specc.values import CidrV, EnumV, FilesV, Value, ZoneV
 
 # A spec may compare a value with a bound its type always meets (`x <= 65535`
@@ -79,6 +80,7 @@ class CProgram:
     devices: dict[str, str]  # instance key -> its C prefix (`dev_counter`)
 
 
+@with_headroom  # the lowering walks expressions recursively (specc/stack.py)
 def generate_c(image: Image, directory: Path) -> CProgram:
     """Write the generated C of an image into ``directory``."""
     try:

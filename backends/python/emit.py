@@ -19,6 +19,7 @@ from specc.backends.python.own_impl import check_impl, syntax_error
 from specc.backends.python.pytypes import annotation, formatter
 from specc.backends.python.specialize import specialize_class
 from specc.passes.image import Image, ImageInstance, RuntimeParam
+from specc.stack import with_headroom
 from specc.values import EnumV, ZoneV
 
 
@@ -278,6 +279,7 @@ class _PythonImage:
         return f"({literal(param.default, self.names)} if {given} is NOT_GIVEN else {value})"
 
     # ------------------------------------------------------------ whole file
+    @with_headroom  # the lowering walks expressions recursively (specc/stack.py)
     def text(self) -> str:
         self.assign_names()
         components = self.component_classes()

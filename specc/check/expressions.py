@@ -17,6 +17,7 @@ from specc.check.scope import Scope
 from specc.check.suggest import closest, did_you_mean, similarity
 from specc.diagnostics import DiagnosticSink, Note
 from specc.span import Span
+from specc.stack import MAX_EXPRESSION_DEPTH
 from specc.syntax.literals import TOO_LARGE
 from specc.types import (
     BOOL,
@@ -134,15 +135,42 @@ class ExprChecker:
         # Devices whose type is being inferred (to detect cycles).
         self.inferring_devices: list[str] = []
         self.devices_done: set[str] = set()
+        # Expressions around the one being checked (MAX_EXPRESSION_DEPTH).
+        self.expr_depth = 0
+        self.deep_reported = False  # E0008 once per outermost expression
 
     # ------------------------------------------------------------ entry
     def expr(self, e: ast.Expr, expected: Type | None = None) -> Type:
         self.current_span = e.span
+        depth = self.expr_depth
+        if depth >= MAX_EXPRESSION_DEPTH:
+            return self.too_deep(e)
+        if not depth:
+            self.deep_reported = False
+        self.expr_depth = depth + 1
         t = self._expr(e, expected)
+        # Not in a `finally`: an exception out of here ends the whole check.
+        self.expr_depth = depth
         self.program.types[e] = t
         if is_compile_time_only(t) and self.context.allows_statements:
             self.compile_time_values.append(e)
         return t
+
+    def too_deep(self, e: ast.Expr) -> Type:
+        """E0008 at the start of ``e``, the first expression one level too deep;
+        nothing inside it is checked (so no later pass walks it), and the
+        others past the limit in the same outermost expression are not
+        reported again (a sum's two innermost terms are both one too deep)."""
+        if self.deep_reported:
+            return ERROR
+        self.deep_reported = True
+        span = e.span
+        start = Span(span.file, span.line, span.column, span.line, span.column + 1,
+                     span.start, span.start + 1)
+        self.sink.add("E0008", start, f"this expression nests more than "
+                      f"{MAX_EXPRESSION_DEPTH} levels deep", hint="compute the inner part "
+                      "first with `let` (`let part = ...`) and use `part` here")
+        return ERROR
 
     def expect(self, e: ast.Expr, expected: Type, what: str | None = None) -> Type:
         """Check ``e`` against ``expected`` and report a mismatch."""

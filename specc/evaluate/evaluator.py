@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from specc.evaluate.arithmetic import Trap
 from specc.evaluate.errors import EvalError, NotConstant
 from specc.records import Record
 from specc.span import Span
+from specc.stack import headroom
 from specc.types import BYTES, DURATION, I64, SIZE, STRING, Type, is_integer
 from specc.values import (
     CidrV,
@@ -290,24 +290,25 @@ class Evaluator(Record):
         args = self.bind_arguments(e, list(info.param_names))
         values = {p: self.eval(a, env) for p, a in zip(info.param_names, args, strict=True)
                   if a is not None}
-        outermost = self.call_depth == 0
-        previous_limit = sys.getrecursionlimit()
-        if outermost:
+        if self.call_depth == 0:
             self.entry_span = e.span
-            if previous_limit < _RECURSION_LIMIT:
-                sys.setrecursionlimit(_RECURSION_LIMIT)
-        elif self.call_depth >= MAX_CALL_DEPTH:
+            # Shared with other threads' checks: raised and put back by count.
+            try:
+                with headroom(_RECURSION_LIMIT):
+                    return self.run_call(info.decl, values, e)
+            finally:
+                self.entry_span = None
+        if self.call_depth >= MAX_CALL_DEPTH:
             raise EvalError("E0303", self.entry_span or e.span, f"compile-time evaluation nests "
                             f"calls more than {MAX_CALL_DEPTH} deep (is the recursion endless?)")
+        return self.run_call(info.decl, values, e)
+
+    def run_call(self, decl: ast.FnDecl, values: dict[str, Value], e: ast.Call) -> Value:
         try:
-            return self.run_function(info.decl, values)
+            return self.run_function(decl, values)
         except RecursionError:
             raise EvalError("E0303", self.entry_span or e.span, "compile-time evaluation nests "
                             "calls too deeply (is the recursion endless?)") from None
-        finally:
-            if outermost:
-                self.entry_span = None
-                sys.setrecursionlimit(previous_limit)
 
     def function_env(self, arguments: dict[str, Value]) -> Env:
         """The scope a function body starts in: its arguments, nothing else
