@@ -33,8 +33,11 @@ KINDS: dict[str, Callable[[int], str]] = {
     "if": lambda n: "if x > 0 then " * (n - 2) + "x" + " else 0" * (n - 2),  # `x > 0`: 2 more
     "coalesce": lambda n: " ?? ".join(["o"] * (n - 1)) + " ?? x",
     "match": lambda n: "match o { some(v) => " * (n - 1) + "v" + "; none => 0 }" * (n - 1),
+    # A list's type nests as deep as the list (python: annotations cut at
+    # MAX_ANNOTATION_BRACKETS, else CPython's parser refuses the image).
+    "list": lambda n: "len(" + "[" * (n - 2) + "x" + "]" * (n - 2) + ")",
 }
-VALUES = {"sum": N, "call": N, "if": 1, "coalesce": 1, "match": 1}
+VALUES = {"sum": N, "call": N, "if": 1, "coalesce": 1, "match": 1, "list": 1}
 
 
 def spec(kind: str, n: int) -> str:
@@ -109,7 +112,7 @@ def test_the_limit_is_exact_and_the_same_from_every_caller(kind: str) -> None:
     assert sys.getrecursionlimit() == limit
 
 
-@pytest.mark.parametrize("kind", ["sum", "call", "match"])
+@pytest.mark.parametrize("kind", ["sum", "call", "match", "list"])
 def test_at_the_limit_every_target_builds_from_every_caller(kind: str) -> None:
     text = spec(kind, N)
     top = built(text)
@@ -119,7 +122,7 @@ def test_at_the_limit_every_target_builds_from_every_caller(kind: str) -> None:
 
 @pytest.mark.parametrize("target", target_params())
 def test_at_the_limit_the_image_runs(tmp_path: Path, target: str) -> None:
-    for kind in ("sum", "call"):
+    for kind in ("sum", "call", "list"):
         path = tmp_path / f"{kind}.spec"
         path.write_text(spec(kind, N))
         image = build(path, target, tmp_path / f"{target}-{kind}")

@@ -6,17 +6,24 @@ from collections.abc import Callable
 
 from specc import types as T
 
+# Brackets an annotation may nest before the rest is `Any`: CPython's parser
+# stops at 200 on a line, and a list nested 300 deep (within the expression
+# limit, specc/stack.py) has a type 300 brackets deep.
+MAX_ANNOTATION_BRACKETS = 64
 
-def annotation(t: T.Type | None, names: dict[str, str]) -> str:
+
+def annotation(t: T.Type | None, names: dict[str, str], brackets: int = 0) -> str:
     if t is None or isinstance(t, T.VoidT):
         return "None"
+    if brackets >= MAX_ANNOTATION_BRACKETS and isinstance(t, T.ListT | T.FnT):
+        return "Any"
     if isinstance(t, T.OptionT):
-        return f"{annotation(t.inner, names)} | None"
+        return f"{annotation(t.inner, names, brackets)} | None"
     if isinstance(t, T.ListT):
-        return f"tuple[{annotation(t.element, names)}, ...]"
+        return f"tuple[{annotation(t.element, names, brackets + 1)}, ...]"
     if isinstance(t, T.FnT):
-        params = ", ".join(annotation(p, names) for p in t.params)
-        return f"Callable[[{params}], {annotation(t.result, names)}]"
+        params = ", ".join(annotation(p, names, brackets + 2) for p in t.params)
+        return f"Callable[[{params}], {annotation(t.result, names, brackets + 1)}]"
     if isinstance(t, T.EnumT | T.StructT):
         return names.get(t.name, t.name)
     if isinstance(t, T.DeviceT | T.ComponentT | T.ErrorT):
