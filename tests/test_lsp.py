@@ -676,3 +676,26 @@ async def _request(lc: LanguageClient, uri: str, request: str, where: lsp.Positi
     else:
         await lc.text_document_semantic_tokens_full_async(
             lsp.SemanticTokensParams(text_document=doc(uri)))
+
+
+async def test_an_expression_past_the_depth_limit_is_e0008_where_the_cli_says(
+        client: LanguageClient, workspace: Path) -> None:
+    """The server checks in its own threads and stack: the same E0008, at the
+    same place, as check_source from here (tests/test_expression_depth.py)."""
+    from test_expression_depth import N, spec
+
+    path = workspace / "deep.spec"
+    path.write_text(spec("call", N), encoding="utf-8")
+    def errors(ds: Sequence[lsp.Diagnostic]) -> list[lsp.Diagnostic]:
+        return [d for d in ds if d.severity == lsp.DiagnosticSeverity.Error]
+
+    uri = open_doc(client, path)
+    assert errors(await diagnostics_when(client, uri, lambda ds: True)) == []
+    past = spec("call", N + 1)
+    [expected] = [d for d in check_source(past, str(path)).diagnostics if d.is_error]
+    replace_all(client, uri, past)
+    [found] = errors(await diagnostics_when(client, uri, lambda ds: len(errors(ds)) > 0))
+    assert (found.code, found.message) == ("E0008", f"{expected.message}\nhint: {expected.hint}")
+    assert found.range.start == lsp.Position(line=expected.span.line - 1,
+                                             character=expected.span.column - 1)
+    close_doc(client, uri)
