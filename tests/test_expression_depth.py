@@ -33,11 +33,12 @@ KINDS: dict[str, Callable[[int], str]] = {
     "if": lambda n: "if x > 0 then " * (n - 2) + "x" + " else 0" * (n - 2),  # `x > 0`: 2 more
     "coalesce": lambda n: " ?? ".join(["o"] * (n - 1)) + " ?? x",
     "match": lambda n: "match o { some(v) => " * (n - 1) + "v" + "; none => 0 }" * (n - 1),
-    # A list's type nests as deep as the list (python: annotations cut at
-    # MAX_ANNOTATION_BRACKETS, else CPython's parser refuses the image).
-    "list": lambda n: "len(" + "[" * (n - 2) + "x" + "]" * (n - 2) + ")",
+    # A list's type nests as deep as the list (python: annotations and the
+    # formatting of deep lists are cut, else CPython's parser refuses them).
+    "list": lambda n: "[" * (n - 1) + "x" + "]" * (n - 1),
 }
-VALUES = {"sum": N, "call": N, "if": 1, "coalesce": 1, "match": 1, "list": 1}
+VALUES = {"sum": N, "call": N, "if": 1, "coalesce": 1, "match": 1,
+          "list": "[" * (N - 1) + "1" + "]" * (N - 1)}
 
 
 def spec(kind: str, n: int) -> str:

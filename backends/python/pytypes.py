@@ -10,6 +10,9 @@ from specc import types as T
 # stops at 200 on a line, and a list nested 300 deep (within the expression
 # limit, specc/stack.py) has a type 300 brackets deep.
 MAX_ANNOTATION_BRACKETS = 64
+# Lists in lists formatted by one expression (3 brackets each); deeper ones
+# by the run-time fmt_lists.
+MAX_INLINE_LIST_LEVELS = 16
 
 
 def annotation(t: T.Type | None, names: dict[str, str], brackets: int = 0) -> str:
@@ -57,6 +60,12 @@ def formatter(t: T.Type, names: dict[str, str], temp: Callable[[], str]) -> Call
 
         return option
     if isinstance(t, T.ListT):
+        depth, innermost = 1, t.element
+        while isinstance(innermost, T.ListT):
+            depth, innermost = depth + 1, innermost.element
+        if depth > MAX_INLINE_LIST_LEVELS:
+            leaf = formatter(innermost, names, temp)
+            return lambda e: f"fmt_lists({e}, {depth}, lambda v: {leaf('v')})"
         element = formatter(t.element, names, temp)
 
         def listing(e: str) -> str:

@@ -124,6 +124,15 @@ def fmt_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
+def fmt_lists(value: Any, depth: int, element: Callable[[Any], str]) -> str:
+    """A list nested ``depth`` deep whose innermost elements ``element``
+    shows: the formatting of a deep list, which as one expression would
+    nest past what CPython's parser takes (200 brackets)."""
+    if depth == 0:
+        return element(value)
+    return "[" + ", ".join([fmt_lists(v, depth - 1, element) for v in value]) + "]"
+
+
 def fmt_ipv4(value: int) -> str:
     return f"{value >> 24 & 255}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
 
