@@ -137,7 +137,7 @@ class ExprChecker:
         self.devices_done: set[str] = set()
         # Expressions around the one being checked (MAX_EXPRESSION_DEPTH).
         self.expr_depth = 0
-        self.deep_reported = False  # E0008 once per outermost expression
+        self.deep_reported = False  # E0008 once per statement (BodyChecker.stmt)
 
     # ------------------------------------------------------------ entry
     def expr(self, e: ast.Expr, expected: Type | None = None) -> Type:
@@ -145,8 +145,6 @@ class ExprChecker:
         depth = self.expr_depth
         if depth >= MAX_EXPRESSION_DEPTH:
             return self.too_deep(e)
-        if not depth:
-            self.deep_reported = False
         self.expr_depth = depth + 1
         t = self._expr(e, expected)
         # Not in a `finally`: an exception out of here ends the whole check.
@@ -159,8 +157,10 @@ class ExprChecker:
     def too_deep(self, e: ast.Expr) -> Type:
         """E0008 at the start of ``e``, the first expression one level too deep;
         nothing inside it is checked (so no later pass walks it), and the
-        others past the limit in the same outermost expression are not
-        reported again (a sum's two innermost terms are both one too deep)."""
+        others past the limit in the same statement are not reported again (a
+        sum's two innermost terms are both one too deep).  Reset per
+        statement, not per outermost expression: that would cost a test in
+        every call of :meth:`expr`."""
         if self.deep_reported:
             return ERROR
         self.deep_reported = True

@@ -76,6 +76,7 @@ class BodyChecker(ExprChecker):
         self.scope.bind(local)
 
     def stmt(self, s: ast.Stmt) -> None:
+        self.deep_reported = False
         if isinstance(s, ast.Let):
             self.let(s)
         elif isinstance(s, ast.Assign):
