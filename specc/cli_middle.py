@@ -268,12 +268,21 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
     import signal
     import subprocess
 
+    from specc.backends.c.build import BuildError
     from specc.launch import command
     from specc.netns import network_for
 
     if network == "tap" and target != "hvt":  # before a build that would be wasted
         fail("E0802", "`--net tap` is for hvt images", output_format, word="tap",
              hint="build with `-t hvt`, or leave out `--net tap`", status=EXIT_USAGE)
+    if target == "hvt":  # $SPECC_HVT_FIRMWARE is the user's: say so before building
+        from specc.backends.c.firmware import chosen_firmware
+
+        try:
+            chosen_firmware()
+        except ValueError as error:
+            fail("E0802", str(error), output_format,
+                 hint="unset it for specc's own firmware, or set it to `qemu` for QEMU's")
     built = run_build(file, target, defines, config_file, output_format, output_dir,
                       quiet=quiet, verbose=verbose)
     if depfile is not None:
@@ -282,7 +291,14 @@ def run(file: str, target: str, defines: tuple[str, ...], config_file: str | Non
     assert built.image is not None and built.compilation is not None
     assert built.compilation.image is not None
     image = built.compilation.image
-    with network_for(image, command(image, built.image, args), network) as argv:
+    try:
+        argv_wanted = command(image, built.image, args)
+    except BuildError as error:  # the hvt firmware, built on first use: the host's toolchain
+        click.echo(f"specc: the hvt firmware could not be built: {error}\n"
+                   "specc: SPECC_HVT_FIRMWARE=qemu boots with QEMU's own firmware instead",
+                   err=True)
+        sys.exit(EXIT_ERRORS)
+    with network_for(image, argv_wanted, network) as argv:
         if print_command:
             click.echo(shlex.join(argv))
             sys.exit(EXIT_OK)

@@ -9,9 +9,11 @@ since it is qemu_command()'s default.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,40 @@ def test_without_a_pvh_kernel_the_firmware_says_so(selftest_image: Path) -> None
     except subprocess.TimeoutExpired as halted:  # it halts for good, as it should
         output = halted.stdout or b""
     assert b"specc firmware: no PVH kernel in fw_cfg" in output
+
+
+SPECC = [sys.executable, "-m", "specc"]
+DNS_SPEC = Path(__file__).resolve().parent.parent / "examples" / "dns.spec"
+
+
+def test_specc_run_rejects_an_unknown_firmware_before_building(tmp_path: Path) -> None:
+    """$SPECC_HVT_FIRMWARE is the user's input: a bad value is E0802, exit 1,
+    not an internal error, and nothing is built."""
+    env = {**os.environ, FIRMWARE_ENV: "seabios"}
+    result = subprocess.run([*SPECC, "run", str(DNS_SPEC), "-o", str(tmp_path / "out")],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "error[E0802]" in result.stderr and "'seabios'" in result.stderr
+    assert "Traceback" not in result.stderr and "E9001" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@needs_cc
+def test_specc_run_says_when_the_firmware_cannot_be_built(tmp_path: Path) -> None:
+    """A toolchain that builds the image but not the 32-bit firmware: a plain
+    message naming the way back to QEMU's firmware, exit 1, QEMU not started."""
+    cc = find_cc()
+    assert cc is not None
+    wrapper = tmp_path / "cc"
+    wrapper.write_text("#!/bin/sh\n"
+                       'for a in "$@"; do [ "$a" = -m32 ] && { echo "no -m32 here" >&2; exit 1; }; done\n'
+                       f'exec {cc} "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "CC": str(wrapper), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    env.pop(FIRMWARE_ENV, None)
+    result = subprocess.run([*SPECC, "run", str(DNS_SPEC), "-o", str(tmp_path / "out")],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "the hvt firmware could not be built" in result.stderr
+    assert "no -m32 here" in result.stderr and "SPECC_HVT_FIRMWARE=qemu" in result.stderr
+    assert "Traceback" not in result.stderr and "E9001" not in result.stderr
