@@ -44,11 +44,11 @@ spec does not serve) or a device no instance provides (dns_over_tcp
 without a dns_zone) is not linked; components' constant arguments
 stay compile-time macros; a zone is read at compile time only (a Zone is
 never a boot-time value).  What dns_zone does with it is not specialized,
-though: on the C targets it carries the zone's records
+though: on every target it carries the zone's records
 (backends/dns/record_table.py) and decides each answer when the question
-comes (runtime/dns/dns_resolve.c), as NSD does, instead of every answer
-precomputed (THE DNS specialization); the python target still answers from
-the precomputed table.
+comes, as NSD does, instead of every answer precomputed (THE DNS
+specialization): runtime/dns/dns_resolve.c on hvt and unix,
+runtime/dns_resolve.py on python.
 """
 
 from __future__ import annotations
@@ -140,9 +140,8 @@ def plan(program: CheckedProgram, config: ConfigValues,
             if info.type == T.ZONE:
                 result.kept[name] += (
                     "; its records are compiled in and dns_zone decides each answer from them "
-                    "at run time" if program.target != "python" else
-                    "; dns_zone still answers from answers precomputed at compile time "
-                    "(the python target has no generic DNS engine)")
+                    "at run time (" + ("runtime/dns_resolve.py" if program.target == "python"
+                                       else "runtime/dns/dns_resolve.c") + ")")
         elif name in needed:
             result.kept[name] = f"{needed[name]} reads it at compile time"
         else:

@@ -1,8 +1,8 @@
 """`specc compile --no-specialize` (passes/unspecialize.py): examples/dns.spec
 built unspecialized still answers as NSD does, with the const keys it could
-move read at boot, on unix and on hvt (one QEMU boot), TCP included.  On
-the C targets its dns_zone answers from the zone's records with the generic
-engine (dns_resolve.c), not from precomputed answers."""
+move read at boot, on unix, python and hvt (one QEMU boot), TCP included.
+Its dns_zone answers from the zone's records with the generic engine
+(dns_resolve.c, runtime/dns_resolve.py), not from precomputed answers."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def test_the_plan_says_which_keys_are_read_at_boot_and_why_not_the_others() -> N
     assert unix.unspecialized.boot == ["port", "tcp"]
     assert "device `ip`" in unix.unspecialized.kept["dhcp"]
     assert "cannot read a `Zone` at boot" in unix.unspecialized.kept["zone"]
+    assert "at run time (runtime/dns/dns_resolve.c)" in unix.unspecialized.kept["zone"]
+    python = compile_file(str(DNS_SPEC), CompileOptions("python", specialize=False))
+    assert python.unspecialized is not None
+    assert "at run time (runtime/dns_resolve.py)" in python.unspecialized.kept["zone"]
     assert unix.image is not None and not unix.image.specialized
     # Every device is kept, reached from main or not: dns_tcp is behind `if config.tcp`.
     assert {"tcp4", "dns_tcp"} <= set(unix.image.devices)
@@ -277,6 +281,11 @@ def test_unspecialized_unix_matches_nsd(unix_unspecialized: int,
 @needs_nsd
 def test_unspecialized_python_matches_nsd(tmp_path: Path, nsd: int) -> None:  # noqa: F811
     image = compile_spec(DNS_SPEC, tmp_path, "python", "--no-specialize")
+    # dns_zone answers from the zone's records with the generic engine
+    # (runtime/dns_resolve.py), not from precomputed answers.
+    text = image.read_text()
+    assert "_dns_resolve_answer(self.RECORDS" in text and "RECORDS: Final" in text
+    assert "_dns_answer_answer" not in text and "TABLE: Final" not in text
     port = free_port()
     server = start_server(image, ("udp",), (f"--port={port}",))
     try:

@@ -3,10 +3,11 @@
 `dns_zone(zone)`: the zone's answers, precomputed at compile time
 (`precompute.build_table`), reach the implementation as `TABLE` (Python) or
 `SC_DNS_TABLE` (C, a `struct dns_table` in a generated file).  Unspecialized
-(`--no-specialize`), the C targets get the zone's records instead
-(`record_table.build_records`), as `SC_DNS_RECORDS` (a `struct
-dns_records`), and decide each answer at run time (dns_resolve.c); the
-Python target keeps the precomputed table.
+(`--no-specialize`), every target gets the zone's records instead
+(`record_table.build_records`) and decides each answer at run time: the C
+targets as `SC_DNS_RECORDS` (a `struct dns_records`, dns_resolve.c), the
+Python target as `RECORDS` (`record_table.records_to_python`,
+runtime/dns_resolve.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class AnswerTable:
         return f"dns answer table: {len(self.table.get('nodes', {}))} names"
 
     def python_constants(self) -> Mapping[str, str]:
-        return {"TABLE": repr(self.table)}
+        # GENERIC and RECORDS are scalars: the engine not used folds away.
+        return {"TABLE": repr(self.table), "GENERIC": "False", "RECORDS": "None"}
 
     def c_parts(self, symbol: str) -> CParts:
         from specc.backends.c.build import RUNTIME_DIR
@@ -42,8 +44,8 @@ class AnswerTable:
 
 @dataclass(frozen=True)
 class ZoneRecords:
-    """One zone, unspecialized: its records for the C targets' generic
-    engine; the Python target still answers from the precomputed table."""
+    """One zone, unspecialized: its records, for the generic engine of the
+    C targets (dns_resolve.c) and of the Python target (dns_resolve.py)."""
 
     zone: ZoneV
 
@@ -51,9 +53,10 @@ class ZoneRecords:
         return f"dns record table: {len(self.zone.zone.nodes)} owner names"
 
     def python_constants(self) -> Mapping[str, str]:
-        from specc.backends.dns.precompute import build_table
+        from specc.backends.dns.record_table import build_records, records_to_python
 
-        return {"TABLE": repr(build_table(self.zone.zone))}
+        records = records_to_python(build_records(self.zone.zone))
+        return {"GENERIC": "True", "RECORDS": repr(records), "TABLE": "None"}
 
     def c_parts(self, symbol: str) -> CParts:
         from specc.backends.c.build import RUNTIME_DIR

@@ -244,3 +244,46 @@ def records_to_c(table: RecordTable, name: str) -> str:
     body = "".join(f"    .{key} = {value},\n" for key, value in fields)
     parts.append(f"const struct dns_records {name} = {{\n{body}}};\n")
     return "\n".join(parts)
+
+
+def records_to_python(table: RecordTable) -> dict[str, object]:
+    """`table` as plain Python data (bytes, ints, tuples, dicts, lists), for
+    a `repr()` in a generated file: the python target's generic engine
+    (`backends/python/runtime/dns_resolve.py`) reads it.  The same fields as
+    the C structs, with each name's key and each rdata's bytes inline, a
+    dict in place of the hash slots and -1 for none::
+
+        {
+          "format": 1,
+          "apex": b"...", "origin": b"...",      # lower-cased / own spelling
+          "apex_name": 3, "soa": 0, "soa_negative_ttl": 300, "ns": 1,
+          "names": [(key, parent, wildcard, first_rrset, rrset_count, flags), ...],
+          "existing": {key: name_id, ...},        # EXISTS names only
+          "rrsets": [(type, ttl, first_rdata, rdata_count), ...],
+          "rdatas": [(wire, ((name_id, at), ...), target_id, target_at), ...],
+        }
+    """
+    def none(value: int) -> int:
+        return -1 if value == NONE else value
+
+    names = []
+    existing = {}
+    for index, (key_at, parent, wildcard, first, count, key_len, flags) in enumerate(table.names):
+        key = bytes(table.keys[key_at:key_at + key_len])
+        names.append((key, none(parent), none(wildcard), first, count, flags))
+        if flags & EXISTS:
+            existing[key] = index
+    rdatas = []
+    for data_at, refs_at, target, length, target_at, ref_count in table.rdatas:
+        refs = tuple((name, at) for name, at in table.refs[refs_at:refs_at + ref_count])
+        rdatas.append((bytes(table.data[data_at:data_at + length]), refs, none(target),
+                       target_at))
+    return {
+        "format": FORMAT,
+        "apex": table.apex, "origin": table.origin, "apex_name": table.apex_name,
+        "soa": none(table.soa), "soa_negative_ttl": table.soa_negative_ttl, "ns": none(table.ns),
+        "names": names,
+        "existing": existing,
+        "rrsets": [(rtype, ttl, rdata, count) for ttl, rdata, count, rtype in table.rrsets],
+        "rdatas": rdatas,
+    }

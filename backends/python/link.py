@@ -174,7 +174,10 @@ def prune(text: str) -> str:
                 start = statement.decorator_list[0].lineno
             drop.update(range(start - 1, end))
     kept_lines = [line for i, line in enumerate(lines) if i not in drop]
-    return re.sub(r"\n{3,}", "\n\n\n", "\n".join(kept_lines))
+    text = "\n".join(kept_lines)
+    # A run-time module none of whose definitions is used leaves no heading.
+    text = re.sub(r"^# ---- runtime: [^\n]*\n\s*(?=^# ---- |\Z)", "", text, flags=re.M)
+    return re.sub(r"\n{3,}", "\n\n\n", text)
 
 
 def _defined(statement: ast.stmt) -> list[str]:

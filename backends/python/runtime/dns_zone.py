@@ -1,4 +1,5 @@
-"""dns_zone(zone): authoritative answers, every one precomputed at compile time."""
+"""dns_zone(zone): authoritative answers, every one precomputed at compile time,
+or (built with --no-specialize) decided at run time from the zone's records."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any, Final
 
 from .core import Runtime
 from .dns_answer import answer
+from .dns_resolve import answer as answer_from_records
 
 # Replies remembered by the query they answer (bench/dns.py: most of the
 # python target's time per query went to parsing and composing the same few
@@ -19,6 +21,12 @@ _CACHE_QUERY_BYTES = 512
 class Impl:
     # The answer table of backends/dns/precompute.py, built from the zone.
     TABLE: Final[dict[Any, Any]] = {}
+    # Unspecialized: the zone's records (backends/dns/record_table.py's
+    # records_to_python) for the generic engine, dns_resolve.py.  GENERIC is
+    # a scalar constant, so each image keeps one engine (specialize.py folds
+    # the branch in _reply and the linker drops the other engine's code).
+    GENERIC: Final[bool] = False
+    RECORDS: Final[dict[Any, Any] | None] = None
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -44,7 +52,11 @@ class Impl:
             pass
         else:
             return None if cached is None else query[:2] + cached
-        reply = answer(self.TABLE, query, size, tcp)
+        if self.GENERIC:
+            assert self.RECORDS is not None
+            reply = answer_from_records(self.RECORDS, query, size, tcp)
+        else:
+            reply = answer(self.TABLE, query, size, tcp)
         if len(query) <= _CACHE_QUERY_BYTES:
             if len(self.cache) >= _CACHE_ENTRIES:
                 self.cache.clear()
