@@ -58,3 +58,14 @@ def run_fmt_harness(cc: str, harness_source: str, directory: Path,
                     *defines, "-I", str(LIB_DIR), "-I", str(PLATFORM_DIR), str(harness),
                     str(LIB_DIR / "fmt.c"), "-o", str(exe)], check=True, timeout=60)
     return subprocess.run([str(exe)], capture_output=True, text=True, timeout=10, check=False)
+
+
+def skip_without_sanitizers(cc: str, directory: Path) -> None:
+    """Skip the calling test unless ``cc`` links a program with ASan and
+    UBSan (Debian's libasan/libubsan), probed in ``directory``."""
+    probe = subprocess.run([cc, "-fsanitize=address,undefined", "-x", "c", "-",
+                            "-o", str(directory / "probe")],
+                           input="int main(void) { return 0; }\n", capture_output=True,
+                           text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"gcc cannot build with sanitizers (libasan/libubsan): {probe.stderr}")

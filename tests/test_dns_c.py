@@ -30,6 +30,7 @@ from typing import Any
 import dns.zone
 import pytest
 from dns_queries import ZONE_FILES, dropped, make, opt, query_set, question, raw, sizes
+from host_c import skip_without_sanitizers
 
 from specc.backends.c.build import hvt_cflags
 from specc.backends.dns.c_table import hash_slots, name_hash, table_to_c
@@ -137,12 +138,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sanitized_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("dns-c-asan")
     assert GCC is not None
-    probe = subprocess.run([GCC, "-fsanitize=address,undefined", "-x", "c", "-",
-                            "-o", str(directory / "probe")],
-                           input="int main(void) { return 0; }\n", capture_output=True,
-                           text=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"gcc cannot build with sanitizers (libasan/libubsan): {probe.stderr}")
+    skip_without_sanitizers(GCC, directory)
     return compile_harness(directory, "harness-asan", ("-O1", "-g", *SANITIZERS))
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import dns.zone
 import pytest
 from dns_queries import ZONE_FILES, dropped, make, opt, query_set, raw, sizes
+from host_c import skip_without_sanitizers
 from test_dns_c import (
     GCC,
     HARNESS,
@@ -155,12 +156,7 @@ def sanitized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if GCC is None:
         pytest.skip("gcc is not installed")
     directory = tmp_path_factory.mktemp("dns-resolve-asan")
-    probe = subprocess.run([GCC, "-fsanitize=address,undefined", "-x", "c", "-",
-                            "-o", str(directory / "probe")],
-                           input="int main(void) { return 0; }\n", capture_output=True,
-                           text=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip(f"gcc cannot build with sanitizers (libasan/libubsan): {probe.stderr}")
+    skip_without_sanitizers(GCC, directory)
     return compile_harness(directory / "records", True, ("-O1", "-g", *SANITIZERS))
 
 

@@ -13,7 +13,6 @@ the 16 KiB compression limit.
 
 from __future__ import annotations
 
-import ast
 import copy
 import functools
 import subprocess
@@ -44,6 +43,7 @@ from test_dns_resolve import (
     mx,
 )
 from test_dns_resolve import zones as shared_zones
+from test_python_target import imported_modules
 
 from specc.backends.dns.precompute import build_table
 from specc.backends.dns.record_table import build_records, records_to_python
@@ -174,12 +174,7 @@ def test_the_unspecialized_image_is_mypy_clean_and_standalone(tmp_path: Path) ->
     """The records are a literal and the engine is pasted in: no dnspython,
     nothing but the standard library, and mypy --strict passes."""
     image = compile_spec(ROOT / "examples" / "dns.spec", tmp_path, "python", "--no-specialize")
-    tree = ast.parse(image.read_text())
-    modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
-               for a in n.names}
-    modules |= {n.module.split(".")[0] for n in ast.walk(tree)
-                if isinstance(n, ast.ImportFrom) and n.module}
-    assert modules <= set(sys.stdlib_module_names) | {"__future__"}
+    assert imported_modules(image.read_text()) <= set(sys.stdlib_module_names) | {"__future__"}
     result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
                              str(image)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout
