@@ -17,6 +17,12 @@ user networking (slirp, a forwarded port on 127.0.0.1) and on a tap in a
 network namespace (specc/netns.py, dnsperf inside the namespace; root only).
 The Linux guest (bench/linux_guest.py) runs on the same two networks.
 
+After the rounds, each QEMU row runs once more, profiled (bench/qemu_profile.py;
+`--no-profile` leaves it out): QEMU's CPU per thread (vCPU, I/O thread) and,
+with perf, its samples by thread and by the code they ran (the guest's
+translated code, QEMU, libslirp, the host kernel): where the hvt image's time
+goes under load.  That run's qps is reported beside it, not in the rounds.
+
 Results: bench/results/dns-DATE.{md,json}, with the machine, the load
 average before every measurement and the peers' versions.  Compare ratios
 measured in the same run, not absolute numbers: the machine is shared.
@@ -33,7 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +67,7 @@ sys.path.append(str(BENCH))
 
 import dns_servers  # noqa: E402
 import linux_guest  # noqa: E402
+import qemu_profile  # noqa: E402
 import zonegen  # noqa: E402
 
 from specc.backends.c.build import qemu_command  # noqa: E402
@@ -164,10 +172,11 @@ def _hvt_image(zone: Zone) -> Path:
     return compile_image(zone, "hvt", "-D", f"address={HVT_ADDRESS}/24", "-D", "gateway=10.0.2.2")
 
 
-def hvt_user(zone: Zone) -> AbstractContextManager[Endpoint]:
+def hvt_user(zone: Zone, qemu_extra: Sequence[str] = ()) -> AbstractContextManager[Endpoint]:
     port = dns_servers.free_port()
     net = f"user,hostfwd=udp:127.0.0.1:{port}-{HVT_ADDRESS}:53"
-    return _process(qemu_command(_hvt_image(zone), net=net), Endpoint("127.0.0.1", port), zone)
+    return _process([*qemu_command(_hvt_image(zone), net=net), *qemu_extra],
+                    Endpoint("127.0.0.1", port), zone)
 
 
 @contextmanager
@@ -187,11 +196,12 @@ def in_tap_namespace(argv_for: Callable[[], list[str]], zone: Zone,
             yield ready
 
 
-def hvt_tap(zone: Zone) -> AbstractContextManager[Endpoint]:
+def hvt_tap(zone: Zone, qemu_extra: Sequence[str] = ()) -> AbstractContextManager[Endpoint]:
     from specc import netns
 
     image = _hvt_image(zone)
-    return in_tap_namespace(lambda: qemu_command(image, net=netns.tap_netdev()), zone)
+    return in_tap_namespace(lambda: [*qemu_command(image, net=netns.tap_netdev()), *qemu_extra],
+                            zone)
 
 
 def _guest(zone: Zone) -> tuple[Path, Path]:
@@ -201,20 +211,21 @@ def _guest(zone: Zone) -> tuple[Path, Path]:
     return zone.images["linux-guest"], zone.images["linux-guest-initrd"]
 
 
-def linux_user(zone: Zone) -> AbstractContextManager[Endpoint]:
+def linux_user(zone: Zone, qemu_extra: Sequence[str] = ()) -> AbstractContextManager[Endpoint]:
     vmlinux, initrd = _guest(zone)
     port = dns_servers.free_port()
     net = f"user,hostfwd=udp:127.0.0.1:{port}-{linux_guest.GUEST_ADDRESS}:53"
-    return _process(linux_guest.qemu_command(vmlinux, initrd, net), Endpoint("127.0.0.1", port),
-                    zone, linux_guest.BOOT_SECONDS)
+    return _process([*linux_guest.qemu_command(vmlinux, initrd, net), *qemu_extra],
+                    Endpoint("127.0.0.1", port), zone, linux_guest.BOOT_SECONDS)
 
 
-def linux_tap(zone: Zone) -> AbstractContextManager[Endpoint]:
+def linux_tap(zone: Zone, qemu_extra: Sequence[str] = ()) -> AbstractContextManager[Endpoint]:
     from specc import netns
 
     vmlinux, initrd = _guest(zone)
-    return in_tap_namespace(lambda: linux_guest.qemu_command(vmlinux, initrd, netns.tap_netdev()),
-                            zone, linux_guest.BOOT_SECONDS)
+    return in_tap_namespace(
+        lambda: [*linux_guest.qemu_command(vmlinux, initrd, netns.tap_netdev()), *qemu_extra],
+        zone, linux_guest.BOOT_SECONDS)
 
 
 def tap_available() -> str | None:
@@ -328,6 +339,71 @@ def measure(zone: Zone, rows: list[tuple[str, str, Starter]], rounds: int,
     return results
 
 
+# The QEMU rows, started again with thread names for the profiled pass.
+PROFILED: dict[str, Callable[[Zone, Sequence[str]], AbstractContextManager[Endpoint]]] = {
+    "hvt_user": hvt_user, "hvt_tap": hvt_tap, "linux_user": linux_user, "linux_tap": linux_tap}
+
+
+def profile(zone: Zone, rows: list[tuple[str, str, Starter]],
+            seconds: int) -> dict[str, dict[str, object]]:
+    """One more dnsperf run of `seconds` for each QEMU row, after the
+    measured rounds: QEMU's CPU per thread over the run and, where perf can
+    sample, its samples by thread and code over all but its first and last
+    second (qemu_profile.py).  Its qps is not one of the rounds': sampling
+    costs the server a little."""
+    why_not = qemu_profile.perf_available()
+    profiles: dict[str, dict[str, object]] = {}
+    for key, label, _ in rows:
+        if key not in PROFILED:
+            continue
+        with PROFILED[key](zone, qemu_profile.THREAD_NAMES) as endpoint, \
+                ThreadPoolExecutor(max_workers=1) as pool:
+            before, started = qemu_profile.thread_cpu(endpoint.pid), time.monotonic()
+            load = pool.submit(dnsperf, endpoint, seconds, zone.queries)
+            split = None
+            if why_not is None:
+                time.sleep(1)
+                split = qemu_profile.perf_split(endpoint.pid, max(1, seconds - 2))
+            run = load.result()
+            threads = qemu_profile.cpu_delta(before, qemu_profile.thread_cpu(endpoint.pid),
+                                             time.monotonic() - started)
+        profiles[key] = {
+            "server": label, "qps": run["qps"], "threads": threads,
+            "perf": why_not if split is None else {
+                "by_code": [dataclasses.asdict(share) for share in split.by_code],
+                "by_symbol": [dataclasses.asdict(share) for share in split.by_symbol]}}
+        print(f"{zone.name} profiled {key}: {run['qps']:.0f} qps, threads {threads}",
+              file=sys.stderr, flush=True)
+    return profiles
+
+
+def profile_markdown(profiles: dict[str, dict[str, object]]) -> list[str]:
+    out = ["### Where QEMU's time goes (a profiled run after the rounds)", "",
+           "QEMU started with `-name debug-threads=on`: `CPU 0/TCG` is the vCPU thread (the "
+           "guest's translated code, TCG's own work, and the device model on the guest's "
+           "MMIO accesses), `main loop` the I/O thread (the networking backend and the "
+           "device model's bottom halves).  CPU: seconds per second of each thread over the "
+           "run.  perf: share of all of QEMU's samples (`cpu-clock`), by thread and the code "
+           "it ran; `host kernel` is system calls (sockets, tap, poll, futex) and "
+           "scheduling.", ""]
+    for entry in profiles.values():
+        threads = entry["threads"]
+        assert isinstance(threads, dict)
+        out.append(f"- **{entry['server']}**: {entry['qps']:.0f} qps while profiled; CPU "
+                   + ", ".join(f"{name} {rate:.2f}" for name, rate in threads.items()) + ".")
+        sampled = entry["perf"]
+        if not isinstance(sampled, dict):
+            out.append(f"  - perf: not run ({sampled})")
+            continue
+        out.append("  - by code: " + "; ".join(
+            f"{share['thread']}, {share['code']} {share['percent']:.1f}%"
+            for share in sampled["by_code"]))
+        out.append("  - by symbol (1.5% or more): " + "; ".join(
+            f"{share['thread']}, {share['symbol']} ({share['code']}) {share['percent']:.1f}%"
+            for share in sampled["by_symbol"]))
+    return [*out, ""]
+
+
 def markdown(record: dict[str, object], seconds: int, rounds: int) -> str:
     m = record["machine"]
     assert isinstance(m, dict)
@@ -353,6 +429,8 @@ def markdown(record: dict[str, object], seconds: int, rounds: int) -> str:
             "Ratios of mean qps per server CPU second: " + ", ".join(
             f"{pair} {v:.3f}" for pair, v in zone["ratios_per_cpu"].items() if v is not None)
             + ".", ""]
+        if zone.get("profiles"):
+            out += profile_markdown(zone["profiles"])
     out += [f"Peers: {', '.join(record['peers'].values())}.",  # type: ignore[attr-defined]
             "", f"Machine: `{m['uname']}`; CPU {m['cpu']} ({m['nproc']} logical); "
             f"{m['python']}; commit {m['commit']}; load average at the start "
@@ -370,6 +448,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", default="", help="comma-separated server keys")
     parser.add_argument("--zones", default=",".join(ZONE_NAMES), help="comma-separated zones")
     parser.add_argument("--no-guest", action="store_true", help="leave the Linux guest out")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="leave out the profiled run of each QEMU row")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the results")
     args = parser.parse_args(argv)
     unknown_zones = set(args.zones.split(",")) - set(ZONE_NAMES)
@@ -405,7 +485,8 @@ def main(argv: list[str]) -> int:
                 "records": zone.records, "queries": queries, "servers": measured,
                 "ratios": {f"{a}/{b}": ratio(measured, a, b) for a, b in RATIOS},
                 "ratios_per_cpu": {f"{a}/{b}": ratio(measured, a, b, "mean_qps_per_cpu")
-                                   for a, b in RATIOS}}
+                                   for a, b in RATIOS},
+                "profiles": {} if args.no_profile else profile(zone, rows, args.seconds)}
     record["load_end"] = load_average()
     record["machine"] = machine()
     text = markdown(record, args.seconds, args.rounds)

@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-HELPERS = {"machine.py", "dns_servers.py"}
+HELPERS = {"machine.py", "dns_servers.py", "qemu_profile.py"}
 # Importing a script loads specc, dnspython and test helpers: seconds under load.
 TIMEOUT_S = 60
 
