@@ -240,9 +240,12 @@ class _ImageBuilder:
     def __init__(self, program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
                  folded: Folded, reachable: Reachable, sink: DiagnosticSink,
                  specialized: bool = True, boot_consts: frozenset[str] = frozenset(),
-                 linked_only: frozenset[str] = frozenset()) -> None:
+                 linked_only: frozenset[str] = frozenset(),
+                 prepared: Mapping[str, tuple[CompileTimeData, ...]] | None = None) -> None:
         self.specialized = specialized
         self.linked_only = linked_only
+        # Data hooks already run (passes/unspecialize.py's Linking.data): key -> their data.
+        self.prepared = prepared or {}
         self.boot_consts = boot_consts  # const keys an unspecialized build reads at boot
         self.program = program
         self.config = config
@@ -337,7 +340,9 @@ class _ImageBuilder:
         if not self.constants_hold(instance, hooks):
             return None
         data: tuple[CompileTimeData, ...] = ()
-        if hooks.data is not None:
+        if instance.key in self.prepared:
+            data = self.prepared[instance.key]
+        elif hooks.data is not None:
             try:
                 data = hooks.data(GraphView(self.graph,
                                             lambda i: self.implementations.get(i.key, ""),
@@ -502,11 +507,14 @@ def _position(span: Span) -> str:
 def run_image(program: CheckedProgram, config: ConfigValues, graph: DeviceGraph,
               folded: Folded, reachable: Reachable, sink: DiagnosticSink, *,
               specialized: bool = True, boot_consts: frozenset[str] = frozenset(),
-              linked_only: frozenset[str] = frozenset()) -> Image | None:
+              linked_only: frozenset[str] = frozenset(),
+              prepared: Mapping[str, tuple[CompileTimeData, ...]] | None = None) -> Image | None:
     """The image pass's entry point; None (and E0701s in ``sink``) when a kept
-    instance cannot be built for the target."""
+    instance cannot be built for the target.  ``prepared``: instance key ->
+    the compile-time data its hook already gave, used instead of running it
+    again (the instances `--no-specialize` links, passes/unspecialize.py)."""
     return _ImageBuilder(program, config, graph, folded, reachable, sink, specialized,
-                         boot_consts, linked_only).run()
+                         boot_consts, linked_only, prepared).run()
 
 
 def unbuildable(program: CheckedProgram, graph: DeviceGraph, key: str) -> str | None:

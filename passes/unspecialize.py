@@ -30,12 +30,14 @@ What the option changes, pass by pass:
   examples/dns.spec dhcp_ipv4, console, clock, timer, kv_ro (of no files:
   an empty `Files` is a real value of the type) and http_server (over the
   spec's TCP and that kv_ro; its site, the error responses alone, built at
-  compile time as any site is).  A constant with no default takes a
-  neutral value (static_ipv4's address 0.0.0.0/0 when the spec uses
-  dhcp_ipv4), not a boot parameter: an instance never started reads none,
-  so its flag would change nothing.  `Plan.linked` says how each instance
-  was linked, `Plan.not_linked` why a component was not (the manifest's
-  `unspecialized`).  The python target links only what the spec uses.
+  compile time as any site is, once: linking builds it to know it can be,
+  and the image pass takes it from `Linking.data`).  A constant with no
+  default takes a neutral value (static_ipv4's address 0.0.0.0/0 when the
+  spec uses dhcp_ipv4), not a boot parameter: an instance never started
+  reads none, so its flag would change nothing.  `Plan.linked` says how
+  each instance was linked, `Plan.not_linked` why a component was not (the
+  manifest's `unspecialized`).  The python target links only what the spec
+  uses.
 
 Not done, because the language or the components do not allow it: a
 component that needs a zone (dns_zone, when the spec builds none: a zone
@@ -72,6 +74,7 @@ from specc.span import Span
 from specc.values import CidrV, DurationV, EnumV, FilesV, Ipv4V, SizeV, Value, source_text
 
 if TYPE_CHECKING:
+    from specc.backends.components import CompileTimeData
     from specc.evaluate import Evaluator
 
 # The scalar types app_main (C) and the Python image parse from `--NAME=VALUE`
@@ -157,10 +160,15 @@ def plan(program: CheckedProgram, config: ConfigValues,
 class Linking:
     """What `link_unbuilt_components` linked: instance key -> how (never
     started, over which instances, any constant it had to choose), and the
-    components it could not link: name -> why."""
+    components it could not link: name -> why.  ``data`` is the compile-time
+    data each linked instance's hook prepared (instance key -> it): linking
+    must prepare it to know the instance can be built, and the image pass
+    takes it from here instead of running the hook again (an `http_server`
+    over the spec's large `kv_ro` would build that site twice)."""
 
     linked: dict[str, str] = field(default_factory=dict)
     not_linked: dict[str, str] = field(default_factory=dict)
+    data: dict[str, tuple[CompileTimeData, ...]] = field(default_factory=dict)
 
 
 # Why a constant of these types, with no default, gets no value here.
@@ -234,19 +242,23 @@ def link_unbuilt_components(program: CheckedProgram, config: ConfigValues,
             if isinstance(outcome, str):
                 linking.not_linked[name] = outcome
                 continue
-            key, how = outcome
+            key, how, data = outcome
             pending.remove(name)
             linking.not_linked.pop(name, None)
             linking.linked[key] = how
+            if data is not None:
+                linking.data[key] = data
             providers.setdefault(program.components[name].interface, key)
             progress = True
     return linking
 
 
 def _link_one(program: CheckedProgram, graph: DeviceGraph, evaluator: Evaluator,
-              providers: dict[str, str], name: str) -> tuple[str, str] | str:
-    """Link one instance of component ``name`` into ``graph``: its key and
-    how it was linked, or why it cannot be."""
+              providers: dict[str, str], name: str
+              ) -> tuple[str, str, tuple[CompileTimeData, ...] | None] | str:
+    """Link one instance of component ``name`` into ``graph``: its key, how
+    it was linked and its hook's compile-time data (None: it has no data
+    hook), or why it cannot be."""
     from specc.backends.components import HookError, hooks_for
     from specc.evaluate import Env, EvalError, NotConstant
 
@@ -282,10 +294,11 @@ def _link_one(program: CheckedProgram, graph: DeviceGraph, evaluator: Evaluator,
     for rule in hooks.const_rules:
         if rule.name in values and not rule.holds(values[rule.name]):
             return f"`{rule.name} = {source_text(values[rule.name])}` must be {rule.wants}"
+    data: tuple[CompileTimeData, ...] | None = None
     if hooks.data is not None:
-        try:  # the image pass prepares it again; here only whether it can be
-            hooks.data(GraphView(graph, lambda i: _implementation(program, i), instance,
-                                 specialized=False))  # as the image pass will see it
+        try:  # as the image pass would see it, which then reuses it (Linking.data)
+            data = hooks.data(GraphView(graph, lambda i: _implementation(program, i), instance,
+                                        specialized=False))
         except (HookError, ValueError) as error:
             return f"its compile-time data cannot be prepared: {error}"
     graph.instances[key] = instance
@@ -293,7 +306,8 @@ def _link_one(program: CheckedProgram, graph: DeviceGraph, evaluator: Evaluator,
     for param_name, provider in devices:
         graph.graph.add_edge(key, provider, param=param_name)
     uses = ", ".join(f"{p} = {k}" for p, k in devices)
-    return key, "; ".join(["linked, never started", *([f"uses {uses}"] if uses else []), *chosen])
+    return key, "; ".join(["linked, never started", *([f"uses {uses}"] if uses else []),
+                           *chosen]), data
 
 
 def _implementation(program: CheckedProgram, instance: Instance) -> str:

@@ -91,9 +91,9 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         if _stop(result, sink, "devices"):
             return result
         linked_only: frozenset[str] = frozenset()
+        linking = Linking()
         if not options.specialize:
             graph = result.graph
-            linking = Linking()
             if program.target in ("hvt", "unix"):  # C: linked, never started
                 linking = link_unbuilt_components(program, result.config, graph)
                 linked_only = frozenset(linking.linked)
@@ -119,7 +119,8 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
         boot = frozenset(result.unspecialized.boot) if result.unspecialized else frozenset()
         result.image = run_image(program, result.config, result.graph, result.folded,
                                  result.reachable, sink, specialized=options.specialize,
-                                 boot_consts=boot, linked_only=linked_only)
+                                 boot_consts=boot, linked_only=linked_only,
+                                 prepared=linking.data)
         _stop(result, sink, "image")
     finally:
         result.check.sources.update(program.sources)

@@ -136,6 +136,55 @@ def test_a_spec_that_serves_http_is_not_linked_a_second_http_server(target: str)
     assert "`zone: DnsZone`" in c.unspecialized.not_linked["dns_over_tcp"]
 
 
+FILES_ONLY = """unikernel files
+
+devices {
+  ip = match target {
+    Target.hvt => static_ipv4(ethernet(virtio_net()), 10.0.0.4/24)
+    _          => host_ip()
+  }
+  tcp4  = tcp(ip)
+  files = kv_ro(dir("site"))
+}
+
+main {
+  print("{len(files.keys())} files")
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["hvt", "unix"])
+def test_a_linked_http_servers_site_is_built_once(tmp_path: Path, target: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spec with a kv_ro of real files and no http_server is linked one
+    over them: linking builds its site (to know it can be built) and the
+    image pass takes that site, rather than building it a second time."""
+    import specc.backends.http.precompute as precompute
+
+    shutil.copytree(ROOT / "examples" / "site", tmp_path / "site")
+    spec = tmp_path / "files.spec"
+    spec.write_text(FILES_ONLY)
+    built: list[tuple[str, ...]] = []
+    build_site = precompute.build_site
+
+    def counted(files: tuple[tuple[str, bytes], ...]) -> dict[str, object]:
+        built.append(tuple(name for name, _ in files))
+        return build_site(files)
+
+    monkeypatch.setattr(precompute, "build_site", counted)
+    c = compile_file(str(spec), CompileOptions(target, specialize=False))
+    assert c.image is not None and c.unspecialized is not None, \
+        [d.message for d in c.diagnostics]
+    files = c.image.devices["files"]  # the spec's kv_ro
+    assert f"site = {files}" in c.unspecialized.linked["http_server"]
+    site = c.image.instance(files).const_args[0].value
+    assert isinstance(site, FilesV) and "index.html" in [n for n, _ in site.files]
+    assert built == [tuple(n for n, _ in site.files)]  # once, over the spec's files
+    http = c.image.instance("http_server")
+    assert len(http.data) == 1
+    assert http.data[0].python_constants() == {"SITE": repr(build_site(site.files))}
+
+
 def test_a_constant_with_no_default_gets_a_neutral_value() -> None:
     """With `dhcp`, hvt's static_ipv4 is linked, never started, its address
     0.0.0.0/0; the launcher still forwards to the address DHCP hands out."""
