@@ -22,7 +22,6 @@ import random
 import shutil
 import struct
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,13 @@ from typing import Any
 import dns.zone
 import pytest
 from dns_queries import ZONE_FILES, dropped, make, opt, query_set, question, raw, sizes
-from host_c import skip_without_sanitizers
+from host_c import (
+    DNS_RUNTIME,
+    compile_dns_harness,
+    harness_frame,
+    harness_replies,
+    skip_without_sanitizers,
+)
 
 from specc.backends.c.build import hvt_cflags
 from specc.backends.dns.c_table import hash_slots, name_hash, table_to_c
@@ -38,8 +43,6 @@ from specc.backends.dns.precompute import build_table
 from specc.backends.python.runtime.dns_answer import answer
 
 ROOT = Path(__file__).resolve().parent.parent
-DNS_RUNTIME = ROOT / "backends" / "c" / "runtime" / "dns"
-HARNESS = Path(__file__).resolve().parent / "c" / "dns_harness.c"
 GCC = shutil.which("gcc")
 SWEEP_ORIGIN = "sweep.test."
 # Wildcards whose answers end, with optional records, on both sides of the
@@ -58,7 +61,6 @@ SWEEP_ZONE = "\n".join([
 SYMBOLS = {"example.org.": "dns_table_example_org", "zone.test.": "dns_table_zone_test",
            SWEEP_ORIGIN: "dns_table_sweep_test"}
 ZONE_IDS = {origin: index for index, origin in enumerate(SYMBOLS)}
-WARNINGS = ("-Wall", "-Wextra", "-Werror")
 SANITIZERS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
               "-fno-omit-frame-pointer")
 SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
@@ -104,29 +106,10 @@ def write_table_sources(directory: Path) -> list[Path]:
     return paths
 
 
-def write_table_list(directory: Path) -> Path:
-    """The harness's `dns_harness_tables`, in zone id order."""
-    symbols = list(SYMBOLS.values())
-    path = directory / "dns_harness_tables.c"
-    path.write_text(
-        '#include "dns_answer.h"\n' +
-        "".join(f"extern const struct dns_table {symbol};\n" for symbol in symbols) +
-        "const struct dns_table *const dns_harness_tables[] = {" +
-        ", ".join(f"&{symbol}" for symbol in symbols) + "};\n" +
-        f"const size_t dns_harness_table_count = {len(symbols)};\n")
-    return path
-
-
 def compile_harness(directory: Path, out: str, flags: tuple[str, ...]) -> Path:
     assert GCC is not None
-    binary = directory / out
-    sources = [HARNESS, DNS_RUNTIME / "dns_answer.c", write_table_list(directory),
-               *write_table_sources(directory)]
-    command = [GCC, "-std=c11", *WARNINGS, *flags, "-I", str(DNS_RUNTIME),
-               *map(str, sources), "-o", str(binary)]
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return binary
+    sources = [(symbol, table_to_c(tables()[origin], symbol)) for origin, symbol in SYMBOLS.items()]
+    return compile_dns_harness(GCC, directory / out, sources, records=False, flags=flags)
 
 
 @pytest.fixture(scope="module")
@@ -143,9 +126,8 @@ def sanitized_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def frame(request: Request) -> bytes:
-    tcp = 2 if request.tcp is None else int(request.tcp)
-    return struct.pack("!BBIII", ZONE_IDS[request.zone], tcp, request.max_size,
-                       request.out_cap, len(request.wire)) + request.wire
+    return harness_frame(ZONE_IDS[request.zone], request.wire, request.max_size, request.tcp,
+                         request.out_cap)
 
 
 def run_harness(binary: Path, requests: list[Request], *args: str,
@@ -156,17 +138,7 @@ def run_harness(binary: Path, requests: list[Request], *args: str,
                           env={**os.environ, **(env or {})})
     stderr = proc.stderr.decode(errors="replace")
     assert proc.returncode == 0, stderr
-    return list(parse_replies(proc.stdout, len(requests))), stderr
-
-
-def parse_replies(stdout: bytes, count: int) -> Iterator[bytes | None]:
-    position = 0
-    for _ in range(count):
-        (length,) = struct.unpack_from("!I", stdout, position)
-        position += 4
-        yield stdout[position:position + length] if length else None
-        position += length
-    assert position == len(stdout), "the harness wrote more replies than asked"
+    return list(harness_replies(proc.stdout, len(requests))), stderr
 
 
 def python_reply(request: Request) -> bytes | None:

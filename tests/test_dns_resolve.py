@@ -27,21 +27,24 @@ from pathlib import Path
 import dns.zone
 import pytest
 from dns_queries import ZONE_FILES, dropped, make, opt, query_set, raw, sizes
-from host_c import skip_without_sanitizers
+from host_c import (
+    DNS_RUNTIME,
+    compile_dns_harness,
+    harness_frame,
+    harness_replies,
+    skip_without_sanitizers,
+)
 from test_dns_c import (
     GCC,
-    HARNESS,
     SANITIZER_ENV,
     SANITIZERS,
     SETTINGS,
     SWEEP_ORIGIN,
     SWEEP_ZONE,
-    WARNINGS,
     Request,
     malformed,
     mutated,
     name_of_length,
-    parse_replies,
     prefixes,
     random_requests,
     sweep_requests,
@@ -54,7 +57,6 @@ from specc.backends.dns.precompute import build_table
 from specc.backends.dns.record_table import build_records, records_to_c
 
 ROOT = Path(__file__).resolve().parent.parent
-DNS_RUNTIME = ROOT / "backends" / "c" / "runtime" / "dns"
 sys.path.append(str(ROOT / "bench"))  # at the back: bench/dns.py must not hide dnspython
 import zonegen  # noqa: E402
 
@@ -117,28 +119,11 @@ def compile_harness(directory: Path, records: bool, flags: tuple[str, ...]) -> P
     dns_answer.c with precomputed ones."""
     assert GCC is not None
     directory.mkdir(parents=True, exist_ok=True)
-    sources = [HARNESS, DNS_RUNTIME / ("dns_resolve.c" if records else "dns_answer.c")]
-    kind = "struct dns_records" if records else "struct dns_table"
-    header = "dns_resolve.h" if records else "dns_answer.h"
-    for index, zone in enumerate(zones().values()):
-        path = directory / f"{symbol(index)}.c"
-        path.write_text(records_to_c(build_records(zone), symbol(index)) if records
-                        else table_to_c(build_table(zone), symbol(index)))
-        sources.append(path)
-    listing = directory / "dns_harness_tables.c"
-    count = len(zones())
-    listing.write_text(
-        f'#include "{header}"\n' +
-        "".join(f"extern const {kind} {symbol(i)};\n" for i in range(count)) +
-        f"const {kind} *const dns_harness_tables[] = {{" +
-        ", ".join(f"&{symbol(i)}" for i in range(count)) + "};\n" +
-        f"const size_t dns_harness_table_count = {count};\n")
-    binary = directory / ("records" if records else "table")
-    command = [GCC, "-std=c11", *WARNINGS, *flags, *(["-DHARNESS_RECORDS"] if records else []),
-               "-I", str(DNS_RUNTIME), *map(str, [*sources, listing]), "-o", str(binary)]
-    proc = subprocess.run(command, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stderr
-    return binary
+    sources = [(symbol(index), records_to_c(build_records(zone), symbol(index)) if records
+                else table_to_c(build_table(zone), symbol(index)))
+               for index, zone in enumerate(zones().values())]
+    return compile_dns_harness(GCC, directory / ("records" if records else "table"), sources,
+                               records=records, flags=flags)
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +146,8 @@ def sanitized(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def frame(request: Request) -> bytes:
-    tcp = 2 if request.tcp is None else int(request.tcp)
-    return struct.pack("!BBIII", list(zones()).index(request.zone), tcp, request.max_size,
-                       request.out_cap, len(request.wire)) + request.wire
+    return harness_frame(list(zones()).index(request.zone), request.wire, request.max_size,
+                         request.tcp, request.out_cap)
 
 
 def replies(binary: Path, requests: list[Request],
@@ -173,7 +157,7 @@ def replies(binary: Path, requests: list[Request],
     stderr = proc.stderr.decode(errors="replace")
     assert proc.returncode == 0, stderr
     assert "runtime error" not in stderr, stderr
-    return list(parse_replies(proc.stdout, len(requests)))
+    return list(harness_replies(proc.stdout, len(requests)))
 
 
 def assert_same(harnesses: tuple[Path, Path], requests: list[Request]) -> None:
