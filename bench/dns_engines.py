@@ -21,8 +21,9 @@ and runtime/dns_resolve.py.  For each zone and engine:
    backends/dns/component.py emits.
 2. Build time at compile time, from the parsed zone, median of --runs
    runs: the engine's table (build_table / build_records), then the C
-   source (table_to_c / records_to_c) and the Python literal (repr /
-   records_to_python + repr), each timed alone.
+   source (table_to_c / records_to_c), that source through `gcc -O2 -c`,
+   and the Python literal (repr / records_to_python + repr), each timed
+   alone.
 3. Answer time.  C: tests/c/dns_harness.c with the engine at -O2, in
    `-p PASSES` mode (every request read first, then PASSES walks over the
    whole query set, timed inside the harness), median of --repeats runs,
@@ -151,16 +152,16 @@ def load_zones(names: list[str]) -> list[Zone]:
                           wires(example_queries())))
     if "generated" in names:
         text, _ = zonegen.zone_text()
-        zones.append(Zone("generated", f"bench/zonegen.py ({zonegen.DEFAULT_HOSTS} hosts)",
+        zones.append(Zone("generated", f"bench/zonegen.py ({zonegen.DEFAULT_HOSTS:,} hosts)",
                           dns.zone.from_text(text, origin=None, relativize=False),
                           wires(zonegen.queries_text().splitlines())))
     return zones
 
 
-def timed(into: list[float], step: Callable[..., T], *args: Any) -> T:
-    """step(*args), its time in seconds appended to `into`."""
+def timed(into: list[float], step: Callable[..., T], *args: Any, **options: Any) -> T:
+    """step(*args, **options), its time in seconds appended to `into`."""
     start = time.perf_counter()
-    result = step(*args)
+    result = step(*args, **options)
     into.append(time.perf_counter() - start)
     return result
 
@@ -202,14 +203,19 @@ def symbol(zone_index: int) -> str:
     return f"bench_zone_{zone_index}"
 
 
-def object_sections(source: Path, work: Path) -> dict[str, int]:
-    """The allocated sections of `source` compiled alone at -O2 (name -> bytes)."""
+def compile_object(source: Path, work: Path, runs: int) -> tuple[dict[str, int], list[float]]:
+    """The allocated sections of `source` compiled alone at -O2 (name ->
+    bytes), and the time of each of `runs` compilations."""
     out = work / f"{source.stem}.o"
-    subprocess.run([GCC, "-std=c11", "-O2", "-I", str(DNS_RUNTIME), "-c", str(source),
-                    "-o", str(out)], check=True, capture_output=True, timeout=600)
+    times: list[float] = []
+    for _ in range(runs):
+        timed(times, subprocess.run, [GCC, "-std=c11", "-O2", "-I", str(DNS_RUNTIME), "-c",
+                                      str(source), "-o", str(out)],
+              check=True, capture_output=True, timeout=600)
     with out.open("rb") as handle:
-        return {section.name: section["sh_size"] for section in ELFFile(handle).iter_sections()
-                if section["sh_flags"] & SH_FLAGS.SHF_ALLOC and section["sh_size"]}
+        sections = {section.name: section["sh_size"] for section in ELFFile(handle).iter_sections()
+                    if section["sh_flags"] & SH_FLAGS.SHF_ALLOC and section["sh_size"]}
+    return sections, times
 
 
 def harness_passes(binary: Path, frames: bytes, count: int, passes: int
@@ -264,15 +270,15 @@ def measure(zones: list[Zone], runs: int, repeats: int, work: Path) -> list[dict
             print(f"{zone.name}, {engine}: built in "
                   f"{statistics.median(built[engine][-1].build_s):.3f} s", flush=True)
     harnesses: dict[str, Path] = {}
-    sections: dict[str, list[dict[str, int]]] = {}
+    objects: dict[str, list[tuple[dict[str, int], list[float]]]] = {}
     for engine in ENGINES:
         directory = work / engine
         directory.mkdir()
         sources = [(symbol(i), b.c_source) for i, b in enumerate(built[engine])]
         harnesses[engine] = compile_dns_harness(GCC, directory / "harness", sources,
                                                 records=engine == "generic", flags=("-O2",))
-        sections[engine] = [object_sections(directory / f"{symbol(i)}.c", directory)
-                            for i in range(len(zones))]
+        objects[engine] = [compile_object(directory / f"{symbol(i)}.c", directory, runs)
+                           for i in range(len(zones))]
     for index, zone in enumerate(zones):
         queries = [wire for _, wire in zone.queries]
         frames = b"".join(harness_frame(index, wire, SERVER_MAX_UDP, False) for wire in queries)
@@ -302,7 +308,8 @@ def measure(zones: list[Zone], runs: int, repeats: int, work: Path) -> list[dict
             row = {
                 "zone": zone.name, "source": zone.source, "records": zone.records,
                 "queries": len(queries), "replies": answered, "engine": engine,
-                "c_object_sections": sections[engine][index],
+                "c_object_sections": objects[engine][index][0],
+                "c_compile_s": objects[engine][index][1],
                 "c_source_bytes": len(b.c_source.encode()),
                 "python_literal_bytes": len(b.python_literal.encode()),
                 "build_s": b.build_s, "c_emit_s": b.c_emit_s, "python_emit_s": b.python_emit_s,
@@ -349,12 +356,15 @@ def report(rows: list[dict[str, Any]], runs: int, repeats: int, host: dict[str, 
                      f"{kb(row['c_source_bytes'])} | {kb(row['python_literal_bytes'])} |")
     lines += ["", "## Build time (compile time, from the parsed zone)", "",
               f"Median of {runs} runs.  Table: `build_table` / `build_records`; C source: "
-              "`table_to_c` / `records_to_c`; Python literal: `repr` / "
-              "`records_to_python` + `repr`.", "",
-              "| zone | engine | table | C source | Python literal |", "|---|---|---:|---:|---:|"]
+              "`table_to_c` / `records_to_c`; C object: the table source alone through "
+              "`gcc -O2 -c`; Python literal: `repr` / `records_to_python` + `repr`.  Parsing "
+              "the zone (common to both) is not included.", "",
+              "| zone | engine | table | C source | C object | Python literal |",
+              "|---|---|---:|---:|---:|---:|"]
     for row in rows:
         lines.append(f"| {row['zone']} | {row['engine']} | {seconds(row['build_s'])} | "
-                     f"{seconds(row['c_emit_s'])} | {seconds(row['python_emit_s'])} |")
+                     f"{seconds(row['c_emit_s'])} | {seconds(row['c_compile_s'])} | "
+                     f"{seconds(row['python_emit_s'])} |")
     lines += ["", "## Answer time per query", "",
               f"Median of {repeats} repeats, engines alternating.  C: tests/c/dns_harness.c "
               "at -O2, `-p PASSES` (whole query set per pass, timed inside the harness); "
