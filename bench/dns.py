@@ -17,11 +17,12 @@ user networking (slirp, a forwarded port on 127.0.0.1) and on a tap in a
 network namespace (specc/netns.py, dnsperf inside the namespace; root only).
 The Linux guest (bench/linux_guest.py) runs on the same two networks.
 
-After the rounds, each QEMU row runs once more, profiled (bench/qemu_profile.py;
-`--no-profile` leaves it out): QEMU's CPU per thread (vCPU, I/O thread) and,
-with perf, its samples by thread and by the code they ran (the guest's
-translated code, QEMU, libslirp, the host kernel): where the hvt image's time
-goes under load.  That run's qps is reported beside it, not in the rounds.
+After the rounds, each server runs once more, profiled (bench/qemu_profile.py;
+`--no-profile` leaves it out): its CPU per thread and, with perf, its samples
+by thread and by the code they ran; for QEMU, the vCPU and the I/O thread and
+the guest's translated code, QEMU, libslirp and the host kernel: where the hvt
+image's time goes under load.  That run's qps is reported beside it, not in
+the rounds.
 
 Results: bench/results/dns-DATE.{md,json}, with the machine, the load
 average before every measurement and the peers' versions.  Compare ratios
@@ -346,26 +347,26 @@ PROFILED: dict[str, Callable[[Zone, Sequence[str]], AbstractContextManager[Endpo
 
 def profile(zone: Zone, rows: list[tuple[str, str, Starter]],
             seconds: int) -> dict[str, dict[str, object]]:
-    """One more dnsperf run of `seconds` for each QEMU row, after the
-    measured rounds: QEMU's CPU per thread over the run and, where perf can
-    sample, its samples by thread and code over all but its first and last
-    second (qemu_profile.py).  Its qps is not one of the rounds': sampling
-    costs the server a little."""
+    """One more dnsperf run of `seconds` for every server, after the
+    measured rounds: its CPU per thread over the run (QEMU's named: vCPU and
+    I/O thread) and, where perf can sample, its samples by thread and code
+    over all but the run's first and last second (qemu_profile.py).  Its qps
+    is not one of the rounds': sampling costs the server a little."""
     why_not = qemu_profile.perf_available()
     profiles: dict[str, dict[str, object]] = {}
-    for key, label, _ in rows:
-        if key not in PROFILED:
-            continue
-        with PROFILED[key](zone, qemu_profile.THREAD_NAMES) as endpoint, \
-                ThreadPoolExecutor(max_workers=1) as pool:
-            before, started = qemu_profile.thread_cpu(endpoint.pid), time.monotonic()
+    for key, label, start in rows:
+        qemu = key in PROFILED
+        main = qemu_profile.MAIN_LOOP if qemu else None
+        server = (PROFILED[key](zone, qemu_profile.THREAD_NAMES) if qemu else start(zone))
+        with server as endpoint, ThreadPoolExecutor(max_workers=1) as pool:
+            before, started = qemu_profile.thread_cpu(endpoint.pid, main), time.monotonic()
             load = pool.submit(dnsperf, endpoint, seconds, zone.queries)
             split = None
             if why_not is None:
                 time.sleep(1)
-                split = qemu_profile.perf_split(endpoint.pid, max(1, seconds - 2))
+                split = qemu_profile.perf_split(endpoint.pid, max(1, seconds - 2), main)
             run = load.result()
-            threads = qemu_profile.cpu_delta(before, qemu_profile.thread_cpu(endpoint.pid),
+            threads = qemu_profile.cpu_delta(before, qemu_profile.thread_cpu(endpoint.pid, main),
                                              time.monotonic() - started)
         profiles[key] = {
             "server": label, "qps": run["qps"], "threads": threads,
@@ -378,14 +379,14 @@ def profile(zone: Zone, rows: list[tuple[str, str, Starter]],
 
 
 def profile_markdown(profiles: dict[str, dict[str, object]]) -> list[str]:
-    out = ["### Where QEMU's time goes (a profiled run after the rounds)", "",
-           "QEMU started with `-name debug-threads=on`: `CPU 0/TCG` is the vCPU thread (the "
-           "guest's translated code, TCG's own work, and the device model on the guest's "
-           "MMIO accesses), `main loop` the I/O thread (the networking backend and the "
-           "device model's bottom halves).  CPU: seconds per second of each thread over the "
-           "run.  perf: share of all of QEMU's samples (`cpu-clock`), by thread and the code "
-           "it ran; `host kernel` is system calls (sockets, tap, poll, futex) and "
-           "scheduling.", ""]
+    out = ["### Where each server's time goes (a profiled run after the rounds)", "",
+           "CPU: seconds per second of each thread of the server (its process tree) over "
+           "the run.  perf: share of the server's samples (`cpu-clock`), by thread and the "
+           "code it ran; `host kernel` is system calls (sockets, tap, poll, futex) and "
+           "scheduling.  QEMU is started with `-name debug-threads=on`: `CPU 0/TCG` is the "
+           "vCPU thread (the guest's translated code, TCG's own work, and the device model "
+           "on the guest's MMIO accesses), `main loop` the I/O thread (the networking "
+           "backend and the device model's bottom halves).", ""]
     for entry in profiles.values():
         threads = entry["threads"]
         assert isinstance(threads, dict)
@@ -449,7 +450,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--zones", default=",".join(ZONE_NAMES), help="comma-separated zones")
     parser.add_argument("--no-guest", action="store_true", help="leave the Linux guest out")
     parser.add_argument("--no-profile", action="store_true",
-                        help="leave out the profiled run of each QEMU row")
+                        help="leave out the profiled run of each server")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the results")
     args = parser.parse_args(argv)
     unknown_zones = set(args.zones.split(",")) - set(ZONE_NAMES)

@@ -29,23 +29,41 @@ THREAD_NAMES = ("-name", "specc-bench,debug-threads=on")
 MAIN_LOOP = "main loop"  # the thread whose id is the process's
 
 
-def thread_cpu(pid: int) -> dict[str, float]:
-    """User + system CPU seconds of every thread of `pid`, summed by thread
-    name; the main thread is MAIN_LOOP whatever its name."""
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (NSD serves from a process it forks;
+    `ip netns exec` execs QEMU in place)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue  # it exited meanwhile
+    return found
+
+
+def thread_cpu(pid: int, main: str | None = None) -> dict[str, float]:
+    """User + system CPU seconds of every thread of `pid` and the processes
+    below it, summed by thread name; `pid`'s own main thread is named `main`
+    when given (MAIN_LOOP for QEMU)."""
     ticks = os.sysconf("SC_CLK_TCK")
     totals: dict[str, float] = {}
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return totals
-    for task in tasks:
+    for process in process_tree(pid):
         try:
-            name = MAIN_LOOP if task.name == str(pid) else (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-        except (OSError, IndexError, ValueError):
-            continue  # the thread exited meanwhile
-        totals[name] = totals.get(name, 0.0) + seconds
+            tasks = list(Path(f"/proc/{process}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                name = (main if main is not None and task.name == str(pid)
+                        else (task / "comm").read_text().strip())
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            except (OSError, IndexError, ValueError):
+                continue  # the thread exited meanwhile
+            totals[name] = totals.get(name, 0.0) + seconds
     return totals
 
 
@@ -77,7 +95,7 @@ def perf_available() -> str | None:
     probe = subprocess.run(["perf", "stat", "-e", "cpu-clock", "true"], capture_output=True,
                            text=True, timeout=30, check=False)
     if probe.returncode != 0:
-        return f"perf cannot sample: {probe.stderr.strip().splitlines()[-1:]}"
+        return f"perf cannot sample: {' '.join(probe.stderr.split()[-12:])}"
     return None
 
 
@@ -90,10 +108,11 @@ def _code_name(dso: str) -> str:
     return Path(dso).name
 
 
-def parse_report(text: str, pid: int, least: float = 0.5) -> list[Share]:
+def parse_report(text: str, pid: int, least: float = 0.5, main: str | None = None) -> list[Share]:
     """Shares of at least `least` percent from `perf report --stdio -t '|'
     --sort pid,dso[,sym]` output, lines like `12.34% |  4242:CPU 0/TCG|[unknown]`
-    (perf's "pid" there is the thread's id)."""
+    (perf's "pid" there is the thread's id); the thread `pid` is named
+    `main` when given."""
     shares: dict[tuple[str, str, str], float] = {}
     for line in text.splitlines():
         cells = [cell.strip() for cell in line.split("|")]
@@ -104,7 +123,7 @@ def parse_report(text: str, pid: int, least: float = 0.5) -> list[Share]:
         except ValueError:
             continue
         tid, _, comm = cells[1].partition(":")
-        thread = MAIN_LOOP if tid.strip() == str(pid) else comm.strip()
+        thread = main if main is not None and tid.strip() == str(pid) else comm.strip()
         symbol = cells[3].removeprefix("[k] ").removeprefix("[.] ") if len(cells) > 3 else ""
         key = (thread, _code_name(cells[2]), symbol)
         shares[key] = shares.get(key, 0.0) + percent
@@ -121,14 +140,16 @@ class Split:
     by_symbol: list[Share]
 
 
-def perf_split(pid: int, seconds: float) -> Split:
-    """Sample `pid` (every thread) for `seconds` with perf's software clock
-    and split its samples by thread and code, and by symbol (those of at
-    least 1.5%).  Raises RuntimeError when perf fails."""
+def perf_split(pid: int, seconds: float, main: str | None = None) -> Split:
+    """Sample `pid` and the processes below it (every thread) for `seconds`
+    with perf's software clock and split the samples by thread and code, and
+    by symbol (those of at least 1.5%); `main` names `pid`'s main thread.
+    Raises RuntimeError when perf fails."""
     with tempfile.TemporaryDirectory(prefix="specc-perf-") as work:
         data = Path(work) / "perf.data"
         record = subprocess.run(
-            ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-p", str(pid),
+            ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-p",
+             ",".join(map(str, process_tree(pid))),
              "-o", str(data), "--", "sleep", f"{seconds:g}"],
             capture_output=True, text=True, timeout=seconds + 60, check=False)
         if record.returncode != 0 or not data.exists():
@@ -142,4 +163,5 @@ def perf_split(pid: int, seconds: float) -> Split:
             if report.returncode != 0:
                 raise RuntimeError(f"perf report failed: {report.stderr.strip()}")
             reports.append(report.stdout)
-        return Split(parse_report(reports[0], pid), parse_report(reports[1], pid, least=1.5))
+        return Split(parse_report(reports[0], pid, main=main),
+                     parse_report(reports[1], pid, least=1.5, main=main))

@@ -31,7 +31,7 @@ BY_SYMBOL = """\
 
 
 def test_samples_are_named_by_thread_and_code() -> None:
-    shares = qemu_profile.parse_report(BY_CODE, 500)
+    shares = qemu_profile.parse_report(BY_CODE, 500, main=qemu_profile.MAIN_LOOP)
     found = {(s.thread, s.code): s.percent for s in shares}
     assert found == {
         (qemu_profile.MAIN_LOOP, "host kernel"): 58.8,
@@ -44,28 +44,37 @@ def test_samples_are_named_by_thread_and_code() -> None:
 
 
 def test_symbols_are_kept_without_perf_s_prefix() -> None:
-    shares = qemu_profile.parse_report(BY_SYMBOL, 500, least=1.5)
+    shares = qemu_profile.parse_report(BY_SYMBOL, 500, least=1.5, main=qemu_profile.MAIN_LOOP)
     assert [(s.thread, s.symbol, s.percent) for s in shares] == [
         (qemu_profile.MAIN_LOOP, "finish_task_switch.isra.0", 11.7),
         (qemu_profile.MAIN_LOOP, "do_sys_poll", 1.5)]
 
 
-def test_cpu_per_thread_of_a_busy_process() -> None:
-    busy = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 3\n"
-                             "while time.time() < end: pass"])
+def test_cpu_per_thread_of_a_busy_process_tree() -> None:
+    """A shell whose child spins: the child's thread counts (as NSD's forked
+    server does), named by its comm unless it is the root's main thread."""
+    spin = f"{sys.executable} -c 'import time\nend = time.time() + 4\nwhile time.time() < end: pass'"
+    busy = subprocess.Popen(["sh", "-c", f"{spin}; true"])
     try:
-        before = qemu_profile.thread_cpu(busy.pid)
-        assert set(before) == {qemu_profile.MAIN_LOOP}
+        for _ in range(100):  # until the shell has forked the spinner
+            if len(qemu_profile.process_tree(busy.pid)) > 1:
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        before = qemu_profile.thread_cpu(busy.pid, "root")
+        assert "root" in before and len(qemu_profile.process_tree(busy.pid)) == 2
         if qemu_profile.perf_available() is None:
-            split = qemu_profile.perf_split(busy.pid, 1)
-            assert split.by_code and split.by_code[0].thread == qemu_profile.MAIN_LOOP
+            split = qemu_profile.perf_split(busy.pid, 1, "root")
+            assert split.by_code and split.by_code[0].thread.startswith("python")
             assert sum(s.percent for s in split.by_code) > 90
         else:
             subprocess.run(["sleep", "1"], check=True)
-        rates = qemu_profile.cpu_delta(before, qemu_profile.thread_cpu(busy.pid), 1.0)
-        assert rates[qemu_profile.MAIN_LOOP] > 0.3  # spinning, on a shared machine
+        rates = qemu_profile.cpu_delta(before, qemu_profile.thread_cpu(busy.pid, "root"), 1.0)
+        spinner = [name for name in rates if name.startswith("python")]
+        assert spinner and rates[spinner[0]] > 0.3  # spinning, on a shared machine
+        assert rates.get("root", 0.0) < 0.1  # the shell only waits
     finally:
-        busy.kill()
+        for pid in reversed(qemu_profile.process_tree(busy.pid)):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
         busy.wait(timeout=10)
 
 
@@ -79,3 +88,4 @@ def test_an_exited_process_has_no_threads() -> None:
 def test_anonymous_code_is_the_guest_s(dso: str) -> None:
     line = f" 5.00% |    9:CPU 0/TCG|{dso}\n"
     assert qemu_profile.parse_report(line, 9)[0].code == "guest code (TCG-translated)"
+    assert qemu_profile.parse_report(line, 9)[0].thread == "CPU 0/TCG"  # no `main` given
