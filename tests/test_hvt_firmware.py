@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from specc.backends.c.build import (
 from specc.backends.c.firmware import (
     FIRMWARE_ENV,
     FIRMWARE_SIZE,
+    STALE_SECONDS,
     build_firmware,
     chosen_firmware,
     firmware_path,
@@ -61,6 +63,32 @@ def test_the_firmware_is_built_byte_for_byte_the_same(tmp_path: Path) -> None:
     assert first[-16] == 0xE9
     target = (FIRMWARE_SIZE - 13 + int.from_bytes(first[-15:-13], "little")) % 0x10000
     assert 0 < target < FIRMWARE_SIZE - 16 and first[target] == 0xFA  # cli
+
+
+@needs_cc
+def test_building_prunes_other_versions_left_unused(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another version's build not touched for a week goes when this one is
+    built, as does a staging file a killed build left; a recent one stays (a
+    checkout still in use), and a build deleted meanwhile is built again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "specc"
+    cache.mkdir()
+    week_ago = time.time() - STALE_SECONDS - 60
+    stale = cache / "hvt-firmware-0000000000000000.bin"
+    staging = cache / ".hvt-firmware-0000000000000000.bin.x1y2"
+    recent = cache / "hvt-firmware-1111111111111111.bin"
+    unrelated = cache / "notes.txt"
+    for path in (stale, staging, recent, unrelated):
+        path.write_bytes(b"old")
+    for path in (stale, staging, unrelated):
+        os.utime(path, (week_ago, week_ago))
+    built = firmware_path()
+    assert built.parent == cache and built.stat().st_size == FIRMWARE_SIZE
+    assert not stale.exists() and not staging.exists()
+    assert recent.exists() and unrelated.exists()
+    built.unlink()  # as another process's pruning would
+    assert firmware_path() == built and built.stat().st_size == FIRMWARE_SIZE
 
 
 def test_the_firmware_is_chosen_by_argument_then_environment(

@@ -10,7 +10,8 @@ shorter under TCG without it (bench/hvt_boot.py, issue 13).
 It is assembled here, not shipped: byte for byte the same from the same
 source and commands (no build ID, no timestamps; a flat binary holds no file
 names), kept in the user's cache under a name made from both, so a changed
-source is a new file.  ``$SPECC_HVT_FIRMWARE=qemu`` (or
+source is a new file; building one deletes the others that have not been
+built or used for a week.  ``$SPECC_HVT_FIRMWARE=qemu`` (or
 ``qemu_command(firmware="qemu")``) goes back to QEMU's default firmware;
 ``python -m specc.backends.c.firmware`` prints the path, for a QEMU command
 line written by hand (``-bios PATH``).
@@ -23,6 +24,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from specc.backends.c.build import HVT_DIR, BuildError, _run, find_cc
@@ -88,14 +90,49 @@ def _cache_name(cc: str) -> str:
     return f"hvt-firmware-{digest.hexdigest()[:16]}.bin"
 
 
+# Another version's firmware (another source, compiler or command) left in the
+# cache is deleted when this one is built, once nothing has built or used it
+# for this long: a specc of another checkout still in use keeps its own, and a
+# deleted one is only built again, in milliseconds.
+STALE_SECONDS = 7 * 24 * 3600
+
+
 @functools.lru_cache(maxsize=4)
+def _cache_name_for(cc: str) -> str:
+    return _cache_name(cc)
+
+
+def _prune(directory: Path, keep: Path, now: float) -> None:
+    """Delete the cache's other firmware builds (and staging files a killed
+    build left) not touched for STALE_SECONDS; one that cannot be deleted
+    stays: pruning never fails a build."""
+    for old in [*directory.glob("hvt-firmware-*.bin"), *directory.glob(".hvt-firmware-*")]:
+        try:
+            if old != keep and now - old.stat().st_mtime > STALE_SECONDS:
+                old.unlink()
+        except OSError:
+            continue
+
+
 def _firmware_in(directory: Path) -> Path:
     cc = find_cc()
     if cc is None:
         raise BuildError("no C compiler for the hvt firmware: install gcc or set CC")
-    path = directory / _cache_name(cc)
-    if not path.is_file() or path.stat().st_size != FIRMWARE_SIZE:
+    path = directory / _cache_name_for(cc)
+    try:
+        fresh = path.stat().st_size == FIRMWARE_SIZE
+    except OSError:
+        fresh = False
+    if not fresh:  # looked at on every call: another process may have pruned it
         build_firmware(path)
+        _prune(directory, path, time.time())
+    else:
+        # In use: the pruning of another version's build leaves it alone.
+        try:
+            if time.time() - path.stat().st_mtime > STALE_SECONDS / 2:
+                os.utime(path)
+        except OSError:
+            pass
     return path
 
 
