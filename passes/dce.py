@@ -15,6 +15,7 @@ After::
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -54,14 +55,19 @@ class Reachable:
     removed: list[Removal] = field(default_factory=list)
 
 
+# The reason of a device nothing uses at all: the one W0003 is given for.
+NEVER_USED = "never used"
+
+
 class DeadCode:
     def __init__(self, program: CheckedProgram, graph: DeviceGraph, folded: Folded,
-                 branches: BranchLog, sink: DiagnosticSink) -> None:
+                 branches: BranchLog, sink: DiagnosticSink, warn: bool = True) -> None:
         self.program = program
         self.graph = graph
         self.folded = folded
         self.branches = branches
         self.sink = sink
+        self.warn = warn
         self.result = Reachable()
         self.function_removals: dict[str, Removal] = {}
         self._device_mentions: dict[str, list[str]] | None = None
@@ -94,6 +100,8 @@ class DeadCode:
         r.vars = [name for name in self.program.vars if name in r.vars]  # declaration order
         self.close_instances()
         self.removals()
+        if self.warn:
+            warn_unused_devices(r.removed, self.sink)
         return r
 
     def functions_in(self, node: object) -> list[str]:
@@ -242,10 +250,7 @@ class DeadCode:
                                   next((f.decision for f in firsts if f.decision), None),
                                   decl.name_span)
             else:
-                removal = Removal("device", name, "never used", None, decl.name_span)
-                if not name.startswith("_"):
-                    self.sink.add("W0003", decl.name_span, f"device `{name}` is never used, so it "
-                                  "is not built", hint=f"remove it, or name it `_{name}`")
+                removal = Removal("device", name, NEVER_USED, None, decl.name_span)
         done[name] = removal
         return removal
 
@@ -298,6 +303,24 @@ class DeadCode:
         return self._device_mentions.get(name, [])
 
 
+def warn_unused_devices(removed: Iterable[Removal], sink: DiagnosticSink,
+                        built: Collection[str] = ()) -> None:
+    """W0003 for each device nothing uses, unless its name starts with `_`
+    (the devices only it uses are removed with it, without a warning of their
+    own).  ``built`` are the devices the build keeps all the same: an
+    unspecialized build (passes/unspecialize.py, keep_everything) keeps every
+    device the target can build, so its warning must not say "not built"."""
+    for removal in removed:
+        if removal.kind != "device" or removal.reason != NEVER_USED or removal.span is None \
+                or removal.name.startswith("_"):
+            continue
+        name = removal.name
+        outcome = ("; it is built anyway, because --no-specialize keeps every device the "
+                   "target can build") if name in built else ", so it is not built"
+        sink.add("W0003", removal.span, f"device `{name}` is never used{outcome}",
+                 hint=f"remove it, or name it `_{name}`")
+
+
 def _functions_in_value(value: object) -> list[str]:
     """The functions a compile-time value names (in lists and structs too)."""
     if isinstance(value, FnRefV):
@@ -318,6 +341,8 @@ def kept_graph(graph: DeviceGraph, reachable: Reachable) -> nx.DiGraph:
 
 
 def run_dce(program: CheckedProgram, graph: DeviceGraph, folded: Folded, branches: BranchLog,
-            sink: DiagnosticSink) -> Reachable:
-    """The DCE pass's entry point."""
-    return DeadCode(program, graph, folded, branches, sink).run()
+            sink: DiagnosticSink, warn: bool = True) -> Reachable:
+    """The DCE pass's entry point.  ``warn=False`` leaves W0003 to the
+    caller (`warn_unused_devices`), for a build that keeps more than DCE
+    does (--no-specialize: specc/driver.py)."""
+    return DeadCode(program, graph, folded, branches, sink, warn).run()

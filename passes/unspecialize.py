@@ -20,7 +20,9 @@ What the option changes, pass by pass:
   (a component with no implementation on that target): the other arm could
   not be built.
 - dce: every function, top-level `var` and device instance the target can
-  build is kept, reached from `main` or not (`keep_everything`).
+  build is kept, reached from `main` or not (`keep_everything`).  DCE's
+  W0003 for a device nothing uses waits until then (specc/driver.py), so
+  that it says the device is built anyway when it is kept.
 - the C back ends compile without -ffunction-sections and link without
   --gc-sections, so every runtime object linked stays whole.
 

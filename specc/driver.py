@@ -16,7 +16,7 @@ from specc.evaluate.data import DataLog
 from specc.passes import DUMP_PASSES, PASSES  # noqa: F401  (re-exported)
 from specc.passes.branches import BranchLog
 from specc.passes.config import ConfigValues, run_config
-from specc.passes.dce import Reachable, run_dce
+from specc.passes.dce import Reachable, run_dce, warn_unused_devices
 from specc.passes.devices import DeviceGraph, run_devices
 from specc.passes.fold import Folded, run_fold
 from specc.passes.image import Image, run_image, unbuildable
@@ -108,12 +108,17 @@ def run_middle_end(check: CheckResult, options: CompileOptions) -> Compilation:
                                  options.specialize, unbuildable_now)
         if _stop(result, sink, "fold"):
             return result
-        result.reachable = run_dce(program, result.graph, result.folded, result.branches, sink)
+        # Unspecialized, DCE's W0003 waits for keep_everything: a device nothing
+        # uses is built all the same, and its warning must say so.
+        result.reachable = run_dce(program, result.graph, result.folded, result.branches, sink,
+                                   warn=options.specialize)
         if not options.specialize:
             graph = result.graph
+            dead = result.reachable
             result.reachable = keep_everything(
-                program, graph, result.folded, result.reachable,
+                program, graph, result.folded, dead,
                 lambda key: unbuildable(program, graph, key) is None)
+            warn_unused_devices(dead.removed, sink, built=frozenset(result.reachable.devices))
         if _stop(result, sink, "dce"):
             return result
         boot = frozenset(result.unspecialized.boot) if result.unspecialized else frozenset()

@@ -286,6 +286,71 @@ def test_a_key_guarding_what_the_target_cannot_build_stays_constant(tmp_path: Pa
     assert python.image is not None and "led" in python.image.devices
 
 
+UNUSED = """unikernel unused
+
+devices {
+  ip     = host_ip()
+  udp4   = udp(ip)
+  tcp4   = tcp(ip)
+  led    = blinker()
+  _spare = clock()
+  log    = console_log(LogLevel.info)
+}
+
+component blinker() -> Log {
+  impl python "blinker.py"
+}
+
+fn echo(d: Datagram) -> bytes? {
+  return d.payload
+}
+
+main {
+  log.info("up")
+  udp4.listen(7, echo)
+}
+"""
+
+
+def unused_warnings(spec: Path, target: str, specialize: bool) -> tuple[dict[str, str], set[str]]:
+    """Each W0003's message by the device it names, and the devices the image has."""
+    c = compile_file(str(spec), CompileOptions(target, specialize=specialize))
+    assert not c.has_errors and c.image is not None, [d.message for d in c.diagnostics]
+    warnings = {}
+    for d in c.diagnostics:
+        if d.code == "W0003":
+            found = re.match(r"device `(\w+)`", d.message)
+            assert found is not None, d.message
+            warnings[found.group(1)] = d.message
+    return warnings, set(c.image.devices)
+
+
+@pytest.mark.parametrize("target", ["unix", "python"])
+def test_an_unused_device_kept_unspecialized_is_not_said_to_be_left_out(tmp_path: Path,
+                                                                       target: str) -> None:
+    """W0003 says whether the device is built in the build being made: left
+    out when specializing; built anyway under --no-specialize, which keeps
+    every device the target can build (not `led` on unix: `blinker` has only
+    a Python implementation)."""
+    spec = tmp_path / "unused.spec"
+    spec.write_text(UNUSED)
+    (tmp_path / "blinker.py").write_text("")
+    left_out = "is never used, so it is not built"
+    kept = ("is never used; it is built anyway, because --no-specialize keeps every device the "
+            "target can build")
+    specialized, devices = unused_warnings(spec, target, True)
+    assert specialized == {"tcp4": f"device `tcp4` {left_out}", "led": f"device `led` {left_out}"}
+    assert not {"tcp4", "led", "_spare"} & devices
+    unspecialized, devices = unused_warnings(spec, target, False)
+    built_led = target == "python"
+    assert unspecialized == {"tcp4": f"device `tcp4` {kept}",
+                             "led": f"device `led` {kept if built_led else left_out}"}
+    assert {"tcp4", "_spare"} <= devices and ("led" in devices) == built_led
+    # Each warning tells the truth about the image: "not built" exactly for those it lacks.
+    for name, message in unspecialized.items():
+        assert ("not built" in message) == (name not in devices), message
+
+
 @pytest.fixture(scope="module")
 def unix_unspecialized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """The unspecialized unix image started with its port and TCP chosen at boot."""
