@@ -12,44 +12,23 @@ offered for compression past MAX_POINTER_TARGET of the layout the
 precomputed engine would relocate.  So the reply is the precomputed
 engine's (dns_answer.py), byte for byte: tests/test_python_dns_resolve.py.
 
-The message is read, checked and refused as dns_answer.answer does it, with
-its helpers; the answer, laid out whole, is cut and given its header and OPT
-by dns_answer's `_compose`, the same truncation as the precomputed engine.
+The message is read, checked and refused by dns_message.py's `read_question`,
+as for the precomputed engine; the answer, laid out whole, is cut and given
+its header and OPT by dns_message.py's `compose`, the same truncation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .dns_answer import (
+from .dns_message import (
     AA,
-    AD,
-    CHAOS_NAMES,
     CLASS_ANY,
-    CLASS_CH,
-    CLASS_IN,
-    EDE_NOT_AUTHORITATIVE,
-    EDE_NOT_SUPPORTED,
-    EDE_PROHIBITED,
-    FORMERR,
     NOERROR,
-    NOTAUTH,
-    NOTIMP,
     NXDOMAIN,
-    OPCODE_NOTIFY,
-    OPCODE_QUERY,
-    QR,
-    RD,
-    REFUSED,
-    TYPE_AXFR,
-    TYPE_IXFR,
-    _compose,
-    _header,
-    _opt,
-    _parse_opt,
-    _question_end,
-    _refusal,
-    _skip_rr,
+    compose,
+    outside_zone,
+    read_question,
 )
 
 # record_table.py's name flags.  One name a line: the linker renames and
@@ -92,76 +71,15 @@ def answer(records: dict[str, Any], query: bytes, max_size: int,
     dns_answer.answer gives for the same zone's precomputed table."""
     if tcp is None:
         tcp = max_size >= 65535
-    size = len(query)
-    if size < 12:
-        return None
-    flags = query[2] << 8 | query[3]
-    if flags & QR:
-        return None
-    opcode = (flags >> 11) & 0xF
-    if opcode not in (OPCODE_QUERY, OPCODE_NOTIFY):
-        return _header(query, (flags & ~AD) | QR, NOTIMP)
-    rd_only = QR | (flags & RD) | (opcode << 11)
-    qend = _question_end(query)
-    if flags & 0xF or qend < 0:
-        return _header(query, rd_only, FORMERR)
-    qname = query[12:qend - 4].lower()
-    if opcode == OPCODE_NOTIFY:
-        rcode = REFUSED if qname == records["apex"] else NXDOMAIN
-        return _header(query, (flags & ~AD) | QR, rcode)
-    qdcount, ancount, nscount, arcount = (query[i] << 8 | query[i + 1] for i in (4, 6, 8, 10))
-    if qdcount != 1:
-        if qdcount == 0 and ancount == 0 and nscount == 0 and arcount == 1:
-            end, edns_size, do, version = _parse_opt(query, 12)
-            if end >= 0 and version == 0:
-                return _header(query, QR | (flags & RD), NOERROR, arcount=1) + \
-                    _opt(max_size, do)
-        return _header(query, QR, FORMERR)
-    qtype = query[qend - 4] << 8 | query[qend - 3]
-    qclass = query[qend - 2] << 8 | query[qend - 1]
-    position = qend
-    if ancount or (nscount and qtype != TYPE_IXFR) or nscount > 64:
-        return _header(query, rd_only, FORMERR)
-    for _ in range(nscount):
-        position = _skip_rr(query, position)
-        if position < 0:
-            return _header(query, rd_only, FORMERR)
-    edns, edns_size, do, version = False, 0, False, 0
-    if arcount:
-        end, edns_size, do, version = _parse_opt(query, position)
-        if end < 0 or arcount > 1:
-            return _header(query, rd_only, FORMERR)
-        edns = True
-    reply_flags = QR | (flags & RD)
-    question = query[12:qend]
-    if version:
-        return _header(query, reply_flags, NOERROR, 1, 0, 0, 1) + question + \
-            _opt(max_size, False, extended_rcode=1)
-    if qclass not in (CLASS_IN, CLASS_ANY):
-        if qclass == CLASS_CH:
-            known = qname in CHAOS_NAMES and qtype in (16, 255)
-            ede = EDE_PROHIBITED if known else EDE_NOT_SUPPORTED
-            return _refusal(query, reply_flags, REFUSED, question, edns, max_size, do, ede)
-        return _refusal(query, reply_flags, REFUSED, b"", edns, max_size, do, EDE_NOT_SUPPORTED)
-    if qtype == TYPE_AXFR and not tcp:
-        return _refusal(query, reply_flags, NOTIMP, question, edns, max_size, do, -1)
-    if qtype in (TYPE_AXFR, TYPE_IXFR):
-        if qname == records["apex"]:
-            return _refusal(query, reply_flags, REFUSED, question, edns, max_size, do,
-                            EDE_PROHIBITED)
-        return _refusal(query, reply_flags, NOTAUTH, question, edns, max_size, do, -1)
+    q = read_question(query, records["apex"], max_size, tcp)
+    if not isinstance(q, tuple):
+        return q
+    qname, qtype, qclass, _, _, _, _, _ = q
     found = _question_encloser(records, qname)
     if found < 0:
-        return _refusal(query, reply_flags, REFUSED, question, edns, max_size, do,
-                        EDE_NOT_AUTHORITATIVE)
+        return outside_zone(query, q, max_size)
     chosen = _Resolver(records, qtype, qclass == CLASS_ANY).answer(query, len(qname), found)
-    if tcp:
-        limit = 65535
-    elif edns:
-        limit = min(max(edns_size, 512), max(max_size, 512))
-    else:
-        limit = 512
-    return _compose(query, reply_flags, question, chosen, limit, edns, max_size, do, tcp)
+    return compose(query, q, chosen, max_size, tcp)
 
 
 def _question_encloser(records: dict[str, Any], qname: bytes) -> int:

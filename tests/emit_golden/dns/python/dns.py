@@ -23,6 +23,7 @@ from typing import Any, Final, NoReturn, TypeVar
 # ---- runtime: core
 # ---- runtime: params
 # ---- runtime: socket_udp
+# ---- runtime: dns_message
 # ---- runtime: dns_answer
 # ---- runtime: dns_zone
 # ---- types
