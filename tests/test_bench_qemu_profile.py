@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.append(str(Path(__file__).resolve().parent.parent / "bench"))  # at the back: bench/dns.py must not hide dnspython
 import qemu_profile
 
 # The shape of `perf report --stdio -t '|' --no-children --sort pid,dso[,sym]`
