@@ -100,7 +100,7 @@ def encode(resolution: Resolution, question: bytes, first_label: int, relocate: 
         for item in resolution.items:
             if item.section != section:
                 continue
-            owner = None if item.owner is None else name_wire(item.owner)
+            owner = item.owner
             for rdata in item.rdataset:
                 enc.record(owner, item.rdataset.rdclass, item.rdataset.ttl, rdata)
             rrsets.append((len(enc.buf) - enc.body_start, _kind(section), len(item.rdataset)))

@@ -24,6 +24,15 @@ NSD's query.c step by step, because the answers must equal NSD's:
 * QCLASS ANY: the same data, AA clear, no SOA and no optional NS.
 
 DNAME is not synthesized: a DNAME RRset is data like any other.
+
+The precompute resolves every name of a zone for every type (hundreds of
+thousands of resolutions for a zone of 10,000 records), so the resolver
+works on label tuples rather than `dns.name.Name`, whose compare, hash and
+`parent()` re-lower and re-check every label on every call: a name is its
+labels (in their own case: owners are written as the question or the rdata
+spells them) and its *key*, the labels ASCII lower-cased, which compare
+equal exactly when dnspython's names do.  Facts about a key that do not
+depend on the question (its zone cut) are computed once.
 """
 
 from __future__ import annotations
@@ -45,6 +54,19 @@ _NO_NS_AUTHORITY = frozenset({T.DNSKEY, T.DS, T.ANY})
 # rdata field holding the name whose addresses go in the additional section
 _ADDITIONAL_TARGET = {T.NS: "target", T.MX: "exchange", T.KX: "exchange", T.SRV: "target"}
 _MAX_CHAIN = 32  # CNAMEs followed; wildcard CNAME loops would otherwise go on
+
+Labels = tuple[bytes, ...]  # a name's labels, in their own case, the root label last
+Key = tuple[bytes, ...]  # the same labels ASCII lower-cased: equal keys, equal names
+
+
+def name_key(labels: Labels) -> Key:
+    """The key of a name: how dnspython and NSD compare names (ASCII only)."""
+    return tuple(label.lower() for label in labels)
+
+
+def labels_wire(labels: Labels) -> bytes:
+    """The uncompressed wire form of an absolute name given as labels."""
+    return b"".join(bytes((len(label),)) + label for label in labels)
 
 
 class ZoneModel:
@@ -75,6 +97,14 @@ class ZoneModel:
         self.ns = ns
         # RFC 2308: the negative TTL is the smaller of the SOA's TTL and minimum
         self.soa_negative = dns.rdataset.from_rdata_list(min(soa.ttl, soa[0].minimum), list(soa))
+        # The same zone by key, for the resolver (see the module docstring).
+        self.origin_labels: Labels = self.origin.labels
+        self.origin_key = name_key(self.origin_labels)
+        self.sets: dict[Key, list[dns.rdataset.Rdataset]] = {
+            name_key(name.labels): sets for name, sets in self.rrsets.items()}
+        self.existing_keys: set[Key] = {name_key(name.labels) for name in self.existing}
+        self._cuts: dict[Key, int | None] = {}
+        self._wires: dict[Labels, bytes] = {}
 
     def find(self, name: dns.name.Name, rdtype: int) -> dns.rdataset.Rdataset | None:
         for rdataset in self.rrsets.get(name, ()):
@@ -104,11 +134,52 @@ class ZoneModel:
         child = dns.name.Name((b"*", *encloser.labels))
         return child if child in self.existing else None
 
+    # -- the same questions by key (the resolver's) ---------------------------
+    def find_key(self, key: Key, rdtype: int) -> dns.rdataset.Rdataset | None:
+        for rdataset in self.sets.get(key, ()):
+            if rdataset.rdtype == rdtype:
+                return rdataset
+        return None
+
+    def in_zone_key(self, key: Key) -> bool:
+        return key[-len(self.origin_key):] == self.origin_key
+
+    def encloser_start(self, key: Key) -> int:
+        """Where the closest existing ancestor-or-self of `key` (in the zone)
+        starts: it is `key[start:]`."""
+        start = 0
+        while key[start:] not in self.existing_keys:
+            start += 1
+        return start
+
+    def cut_start(self, key: Key) -> int | None:
+        """`delegation()` by key: where the highest name at or above `key`,
+        below the apex, that has NS starts in `key`; None if there is none.
+        Kept per key: the resolver asks it of every encloser for every type."""
+        if key in self._cuts:
+            return self._cuts[key]
+        found = None
+        if self.in_zone_key(key):
+            # From just below the apex down: the first with NS is the highest.
+            for start in range(len(key) - len(self.origin_key) - 1, -1, -1):
+                if self.find_key(key[start:], T.NS) is not None:
+                    found = start
+                    break
+        self._cuts[key] = found
+        return found
+
+    def wire(self, labels: Labels) -> bytes:
+        """`labels_wire(labels)`, kept: the same owners are written again and again."""
+        found = self._wires.get(labels)
+        if found is None:
+            found = self._wires[labels] = labels_wire(labels)
+        return found
+
 
 @dataclass
 class Item:
     section: int
-    owner: dns.name.Name | None  # None: the question's own name
+    owner: bytes | None  # wire form, in its own case; None: the question's own name
     rdataset: dns.rdataset.Rdataset
     key: tuple[object, ...]
 
@@ -132,7 +203,7 @@ class _Resolver:
         self.by_key: dict[tuple[object, ...], Item] = {}  # out.items by key: no search per add
 
     # -- answer_add_rrset / add_rrset ------------------------------------
-    def add(self, section: int, owner: dns.name.Name | None, rdataset: dns.rdataset.Rdataset,
+    def add(self, section: int, owner: Labels | None, rdataset: dns.rdataset.Rdataset,
             key: tuple[object, ...]) -> bool:
         item = self.by_key.get(key)
         if item is not None:
@@ -140,70 +211,76 @@ class _Resolver:
                 item.section = section
                 return True
             return False
-        item = self.by_key[key] = Item(section, owner, rdataset, key)
+        wire = None if owner is None else self.zone.wire(owner)
+        item = self.by_key[key] = Item(section, wire, rdataset, key)
         self.out.items.append(item)
         return True
 
-    def add_rrset(self, section: int, owner: dns.name.Name | None,
+    def add_rrset(self, section: int, owner: Labels | None,
                   rdataset: dns.rdataset.Rdataset, key: tuple[object, ...]) -> bool:
         added = self.add(section, owner, rdataset, key)
         attribute = _ADDITIONAL_TARGET.get(rdataset.rdtype)
         if attribute is not None:
             allow_glue = rdataset.rdtype == T.NS
             for rdata in rdataset:
-                self.additional(getattr(rdata, attribute), allow_glue)
+                self.additional(getattr(rdata, attribute).labels, allow_glue)
         return added
 
-    def additional(self, target: dns.name.Name, allow_glue: bool) -> None:
+    def additional(self, target: Labels, allow_glue: bool) -> None:
         zone = self.zone
-        if not zone.in_zone(target):
+        target_key = name_key(target)
+        if not zone.in_zone_key(target_key):
             return
-        if not allow_glue and zone.delegation(target) is not None:
+        if not allow_glue and zone.cut_start(target_key) is not None:
             return
-        source = target
-        key: tuple[object, ...] = ("node", target)
-        if target not in zone.existing:
-            wildcard = zone.wildcard(zone.encloser(target))
-            if wildcard is None:
+        source = target_key
+        key: tuple[object, ...] = ("node", target_key)
+        if target_key not in zone.existing_keys:
+            wildcard = (b"*", *target_key[zone.encloser_start(target_key):])
+            if wildcard not in zone.existing_keys:
                 return
             source = wildcard
             self.synthesized += 1
             key = ("synthesized", self.synthesized)
         for rdtype, section in ((T.A, ADDITIONAL_A), (T.AAAA, ADDITIONAL_AAAA)):
-            rdataset = zone.find(source, rdtype)
+            rdataset = zone.find_key(source, rdtype)
             if rdataset is not None:
                 self.add(section, target, rdataset, (*key, rdtype))
 
     # -- answer_lookup_zone ------------------------------------------------
-    def lookup(self, name: dns.name.Name, owner: dns.name.Name | None) -> None:
+    def lookup(self, name: Labels, owner: Labels | None) -> None:
         zone = self.zone
-        if not zone.in_zone(name):
+        key = name_key(name)
+        if not zone.in_zone_key(key):
             if self.cname_count == 0:
                 self.out.rcode = 5  # REFUSED
             return
-        encloser = zone.encloser(name)
-        exact = encloser == name
-        if exact and self.qtype == T.DS and encloser == zone.origin:
+        start = zone.encloser_start(key)
+        exact = start == 0
+        encloser = key[start:]
+        if exact and self.qtype == T.DS and encloser == zone.origin_key:
             self.out.aa = not self.class_any
             self.nodata()
             return
-        cut = zone.delegation(encloser)
-        if cut is None or (exact and self.qtype == T.DS and encloser == cut):
+        cut = zone.cut_start(encloser)
+        if cut is None or (exact and self.qtype == T.DS and cut == 0):
             self.out.aa = not self.class_any
-            self.authoritative(name, owner, encloser, exact)
+            self.authoritative(name, key, owner, start)
             return
         self.out.aa = self.cname_count > 0
-        ns = zone.find(cut, T.NS)
+        # The cut is an ancestor of the question: its owner is spelled as there.
+        at = start + cut
+        ns = zone.find_key(key[at:], T.NS)
         assert ns is not None
-        self.add_rrset(AUTHORITY, cut, ns, ("node", cut, T.NS))
+        self.add_rrset(AUTHORITY, name[at:], ns, ("node", key[at:], T.NS))
 
-    def authoritative(self, name: dns.name.Name, owner: dns.name.Name | None,
-                      encloser: dns.name.Name, exact: bool) -> None:
-        if exact:
-            self.domain(name, name, ("node", name))
+    def authoritative(self, name: Labels, key: Key, owner: Labels | None,
+                      encloser_start: int) -> None:
+        if encloser_start == 0:
+            self.domain(key, name, ("node", key))
             return
-        wildcard = self.zone.wildcard(encloser)
-        if wildcard is None:
+        wildcard = (b"*", *key[encloser_start:])
+        if wildcard not in self.zone.existing_keys:
             self.out.rcode = 3  # NXDOMAIN
             self.soa()
             return
@@ -211,29 +288,29 @@ class _Resolver:
         self.domain(wildcard, owner, ("synthesized", self.synthesized))
 
     # -- answer_domain -----------------------------------------------------
-    def domain(self, source: dns.name.Name, owner: dns.name.Name | None,
-               key: tuple[object, ...]) -> None:
+    def domain(self, source: Key, owner: Labels | None, key: tuple[object, ...]) -> None:
         zone = self.zone
         if self.qtype == T.ANY:
-            chosen = self.pick_for_any(zone.rrsets.get(source, []))
+            chosen = self.pick_for_any(zone.sets.get(source, []))
             if chosen is None:
                 self.nodata()
                 return
             self.add_rrset(ANSWER, owner, chosen, (*key, chosen.rdtype))
-        elif (rdataset := zone.find(source, self.qtype)) is not None:
+        elif (rdataset := zone.find_key(source, self.qtype)) is not None:
             self.add_rrset(ANSWER, owner, rdataset, (*key, self.qtype))
-        elif (cname := zone.find(source, T.CNAME)) is not None:
+        elif (cname := zone.find_key(source, T.CNAME)) is not None:
             if self.add_rrset(ANSWER, owner, cname, (*key, T.CNAME)) \
                     and self.cname_count < _MAX_CHAIN:
                 self.cname_count += 1
-                target: dns.name.Name = cname[0].target
+                target: Labels = cname[0].target.labels
                 self.lookup(target, target)
             return
         else:
             self.nodata()
             return
         if not self.class_any and self.qtype not in _NO_NS_AUTHORITY:
-            self.add_rrset(OPTIONAL_AUTHORITY, zone.origin, zone.ns, ("node", zone.origin, T.NS))
+            self.add_rrset(OPTIONAL_AUTHORITY, zone.origin_labels, zone.ns,
+                           ("node", zone.origin_key, T.NS))
 
     @staticmethod
     def pick_for_any(rdatasets: list[dns.rdataset.Rdataset]) -> dns.rdataset.Rdataset | None:
@@ -252,7 +329,8 @@ class _Resolver:
 
     def soa(self) -> None:
         if not self.class_any:
-            self.add_rrset(AUTHORITY, self.zone.origin, self.zone.soa_negative, ("soa-negative",))
+            self.add_rrset(AUTHORITY, self.zone.origin_labels, self.zone.soa_negative,
+                           ("soa-negative",))
 
 
 def resolve(zone: ZoneModel, qname: dns.name.Name, qtype: int,
@@ -261,5 +339,5 @@ def resolve(zone: ZoneModel, qname: dns.name.Name, qtype: int,
     question's name itself have the owner None: the question's name, written
     as a pointer to it."""
     resolver = _Resolver(zone, qname, qtype, class_any)
-    resolver.lookup(qname, None)
+    resolver.lookup(qname.labels, None)
     return resolver.out
