@@ -74,7 +74,7 @@ from .resolve import (
     ZoneModel,
     resolve,
 )
-from .wire import Encoder, lower_wire, name_wire
+from .wire import Encoder, Layouts, lower_wire, name_wire
 
 FORMAT = 1
 AA = 0x0400
@@ -92,17 +92,16 @@ def _kind(section: int) -> int:
     return {ANSWER: 0, AUTHORITY: 1, OPTIONAL_AUTHORITY: 2}[section]
 
 
-def encode(resolution: Resolution, question: bytes, first_label: int, relocate: bool) -> Answer:
+def encode(resolution: Resolution, question: bytes, first_label: int, relocate: bool,
+           layouts: Layouts | None = None) -> Answer:
     """Lay `resolution` out behind a question named `question` (wire form)."""
-    enc = Encoder(question, first_label)
+    enc = Encoder(question, first_label, layouts)
     rrsets: list[tuple[int, int, int]] = []
     for section in range(ANSWER, ADDITIONAL_A + 3):
         for item in resolution.items:
             if item.section != section:
                 continue
-            owner = item.owner
-            for rdata in item.rdataset:
-                enc.record(owner, item.rdataset.rdclass, item.rdataset.ttl, rdata)
+            enc.rrset(item.owner, item.rdataset)
             rrsets.append((len(enc.buf) - enc.body_start, _kind(section), len(item.rdataset)))
     flags = (AA if resolution.aa else 0) | resolution.rcode
     relocs = tuple(p - enc.body_start for p in enc.pointers) if relocate else ()
@@ -127,6 +126,12 @@ class _Builder:
         self.other = next(t for t in range(65280, 65535) if t not in present)
         self.answers: list[Answer] = []
         self.index: dict[Answer, int] = {}
+        self.layouts = Layouts()
+        # Answers laid out, by what they are laid out from: most types of a
+        # name get the same resolution (NODATA, or the same CNAME), and the
+        # layout is the costly half.  RRsets are keyed by identity: they are
+        # the model's, alive as long as this builder.
+        self.encoded: dict[tuple[object, ...], Answer] = {}
 
     def intern(self, answer: Answer) -> int:
         found = self.index.get(answer)
@@ -135,11 +140,22 @@ class _Builder:
             self.answers.append(answer)
         return found
 
+    def encode(self, resolution: Resolution, question: bytes, first_label: int,
+               relocate: bool) -> Answer:
+        """`encode()`, once per distinct layout."""
+        key = (question, first_label, relocate, resolution.rcode, resolution.aa,
+               *[(item.section, item.owner, id(item.rdataset)) for item in resolution.items])
+        found = self.encoded.get(key)
+        if found is None:
+            found = self.encoded[key] = encode(resolution, question, first_label, relocate,
+                                               self.layouts)
+        return found
+
     def answer(self, qname: dns.name.Name, qtype: int, question: bytes, first_label: int,
                relocate: bool) -> int:
-        plain = encode(resolve(self.model, qname, qtype), question, first_label, relocate)
-        for_any = encode(resolve(self.model, qname, qtype, class_any=True), question,
-                         first_label, relocate)
+        plain = self.encode(resolve(self.model, qname, qtype), question, first_label, relocate)
+        for_any = self.encode(resolve(self.model, qname, qtype, class_any=True), question,
+                              first_label, relocate)
         class_any = -1 if for_any == _answer_section_only(plain) else self.intern(for_any)
         return self.intern((*plain[:5], class_any))
 

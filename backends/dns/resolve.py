@@ -103,6 +103,7 @@ class ZoneModel:
         self.sets: dict[Key, list[dns.rdataset.Rdataset]] = {
             name_key(name.labels): sets for name, sets in self.rrsets.items()}
         self.existing_keys: set[Key] = {name_key(name.labels) for name in self.existing}
+        self._keys: dict[Labels, Key] = {}
         self._cuts: dict[Key, int | None] = {}
         self._wires: dict[Labels, bytes] = {}
 
@@ -135,6 +136,13 @@ class ZoneModel:
         return child if child in self.existing else None
 
     # -- the same questions by key (the resolver's) ---------------------------
+    def key(self, labels: Labels) -> Key:
+        """`name_key(labels)`, kept: the same names are asked for every type."""
+        found = self._keys.get(labels)
+        if found is None:
+            found = self._keys[labels] = name_key(labels)
+        return found
+
     def find_key(self, key: Key, rdtype: int) -> dns.rdataset.Rdataset | None:
         for rdataset in self.sets.get(key, ()):
             if rdataset.rdtype == rdtype:
@@ -228,7 +236,7 @@ class _Resolver:
 
     def additional(self, target: Labels, allow_glue: bool) -> None:
         zone = self.zone
-        target_key = name_key(target)
+        target_key = zone.key(target)
         if not zone.in_zone_key(target_key):
             return
         if not allow_glue and zone.cut_start(target_key) is not None:
@@ -250,7 +258,7 @@ class _Resolver:
     # -- answer_lookup_zone ------------------------------------------------
     def lookup(self, name: Labels, owner: Labels | None) -> None:
         zone = self.zone
-        key = name_key(name)
+        key = zone.key(name)
         if not zone.in_zone_key(key):
             if self.cname_count == 0:
                 self.out.rcode = 5  # REFUSED
