@@ -224,9 +224,19 @@ def _lines(items: Sequence[str], per_line: int) -> str:
     return "".join("    " + " ".join(f"{item}," for item in row) + "\n" for row in rows)
 
 
+# Each byte as written, with its comma: a generated zone's table has megabytes
+# of them, so they are looked up, not formatted one by one.
+_BYTE_ITEMS = tuple(f"0x{byte:02x}," for byte in range(256))
+
+
 def _byte_array(symbol: str, data: bytes | bytearray) -> str:
-    items = [f"0x{byte:02x}" for byte in data]
-    return f"static const uint8_t {symbol}[] = {{\n{_lines(items, BYTES_PER_LINE)}}};\n"
+    """As `_lines` would write the bytes' items, a row at a time."""
+    if not data:
+        return f"static const uint8_t {symbol}[] = {{\n{_lines([], BYTES_PER_LINE)}}};\n"
+    item = _BYTE_ITEMS.__getitem__
+    rows = "".join("    " + " ".join(map(item, data[at:at + BYTES_PER_LINE])) + "\n"
+                   for at in range(0, len(data), BYTES_PER_LINE))
+    return f"static const uint8_t {symbol}[] = {{\n{rows}}};\n"
 
 
 def _scalar_array(c_type: str, symbol: str, values: Iterable[int]) -> str:
@@ -235,7 +245,6 @@ def _scalar_array(c_type: str, symbol: str, values: Iterable[int]) -> str:
 
 
 def _struct_array(c_type: str, symbol: str, rows: Sequence[tuple[int, ...]]) -> str:
-    items = ["{" + ", ".join(str(value) for value in row) + "}" for row in rows]
-    if not items:
-        items = ["{0}"]
-    return f"static const {c_type} {symbol}[] = {{\n{_lines(items, 1)}}};\n"
+    # `_lines(items, 1)` without its slicing: tens of thousands of rows.
+    lines = "".join(["    {" + ", ".join(map(str, row)) + "},\n" for row in rows]) or "    {0},\n"
+    return f"static const {c_type} {symbol}[] = {{\n{lines}}};\n"
