@@ -30,8 +30,10 @@ class AnswerTable:
         return f"dns answer table: {len(self.table.get('nodes', {}))} names"
 
     def python_constants(self) -> Mapping[str, str]:
+        from specc.backends.python.plain_literal import plain_literal
+
         # GENERIC and RECORDS are scalars: the engine not used folds away.
-        return {"TABLE": repr(self.table), "GENERIC": "False", "RECORDS": "None"}
+        return {"TABLE": plain_literal(self.table), "GENERIC": "False", "RECORDS": "None"}
 
     def c_parts(self, symbol: str) -> CParts:
         from specc.backends.c.build import RUNTIME_DIR
@@ -54,9 +56,10 @@ class ZoneRecords:
 
     def python_constants(self) -> Mapping[str, str]:
         from specc.backends.dns.record_table import build_records, records_to_python
+        from specc.backends.python.plain_literal import plain_literal
 
         records = records_to_python(build_records(self.zone.zone))
-        return {"GENERIC": "True", "RECORDS": repr(records), "TABLE": "None"}
+        return {"GENERIC": "True", "RECORDS": plain_literal(records), "TABLE": "None"}
 
     def c_parts(self, symbol: str) -> CParts:
         from specc.backends.c.build import RUNTIME_DIR

@@ -26,7 +26,9 @@ class BakedSite:
         return f"baked http site: {len(self.site.get('routes', self.site))} routes"
 
     def python_constants(self) -> Mapping[str, str]:
-        return {"SITE": repr(self.site)}
+        from specc.backends.python.plain_literal import plain_literal
+
+        return {"SITE": plain_literal(self.site)}
 
     def c_parts(self, symbol: str) -> CParts:
         from specc.backends.c.build import RUNTIME_DIR

@@ -17,7 +17,7 @@ from specc.backends.python.lower import Lowerer
 from specc.backends.python.names import Namer
 from specc.backends.python.own_impl import check_impl, syntax_error
 from specc.backends.python.pytypes import annotation, formatter
-from specc.backends.python.specialize import specialize_class
+from specc.backends.python.specialize import PLACEHOLDER_PREFIX, specialize_class
 from specc.passes.image import Image, ImageInstance, RuntimeParam
 from specc.stack import with_headroom
 from specc.values import EnumV, ZoneV
@@ -61,6 +61,8 @@ class _PythonImage:
             raise BackendError(f"the python target does not build {error}") from None
         self.names: dict[str, str] = {}
         self.classes: dict[str, str] = {}  # instance key -> class name
+        # Placeholder name -> the plain literal's text (specialize_class).
+        self.spliced: dict[str, str] = {}
 
     # ------------------------------------------------------------ names
     def assign_names(self) -> None:
@@ -130,7 +132,7 @@ class _PythonImage:
                                     else f"{base}{counts[instance.component]}")
             self.classes[instance.key] = name
             cls = specialize_class(module.impl, name, self.constants(instance),
-                                   set(instance.operations))
+                                   set(instance.operations), self.spliced)
             chunks.append(f"# ---- component {instance.label}\n{ast.unparse(cls)}\n")
         return "\n\n".join(chunks)
 
@@ -313,7 +315,19 @@ class _PythonImage:
                             *(["# ---- state\n" + self.state_section()] if self.image.vars
                               else []),
                             "# ---- boot\n" + boot])
-        return prune("\n".join(header) + body)
+        return self.splice(prune("\n".join(header) + body))
+
+    def splice(self, text: str) -> str:
+        """``text`` with each placeholder replaced by its plain literal's text:
+        after pruning, which the literal (data, naming nothing) cannot change."""
+        for placeholder in self.spliced:
+            if text.count(placeholder) > 1:  # none when pruning dropped the class
+                raise BackendError(f"`{PLACEHOLDER_PREFIX}...` names are specc's own: a component "
+                                   f"implementation uses `{placeholder}`")
+        if not self.spliced:
+            return text
+        pattern = re.compile("|".join(map(re.escape, self.spliced)))
+        return pattern.sub(lambda found: self.spliced[found.group(0)], text)
 
 
 def merge_imports(lines: list[str]) -> list[str]:

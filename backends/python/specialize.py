@@ -24,6 +24,11 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from specc.backends.python.plain_literal import PlainLiteral
+
+# A placeholder's name: a run-time module or a user's file that used one
+# would be told so (emit.py), not get its text replaced.
+PLACEHOLDER_PREFIX = "__specc_plain_literal_"
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
     ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
@@ -31,16 +36,26 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
 
 
 def specialize_class(impl: ast.ClassDef, name: str, constants: dict[str, str],
-                     operations: set[str]) -> ast.ClassDef:
+                     operations: set[str], spliced: dict[str, str] | None = None) -> ast.ClassDef:
     """A copy of ``impl`` named ``name`` with ``constants`` (attribute -> Python
-    source) substituted and only the methods ``operations`` need."""
+    source) substituted and only the methods ``operations`` need.
+
+    With ``spliced``, a constant that is a `PlainLiteral` is not parsed: its
+    value becomes a placeholder name, added to ``spliced`` with the text the
+    caller puts in its place once the file is written (plain_literal.py)."""
     cls: ast.ClassDef = copy.deepcopy(impl)
     cls.name = name
     scalars: dict[str, ast.expr] = {}
     for statement in cls.body:
         if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
                 and statement.target.id in constants:
-            value = ast.parse(constants[statement.target.id], mode="eval").body
+            source = constants[statement.target.id]
+            if spliced is not None and isinstance(source, PlainLiteral):
+                placeholder = f"{PLACEHOLDER_PREFIX}{len(spliced)}__"
+                spliced[placeholder] = source
+                statement.value = ast.Name(placeholder, ast.Load())
+                continue
+            value = ast.parse(source, mode="eval").body
             statement.value = value
             if isinstance(value, ast.Constant):
                 scalars[statement.target.id] = value
