@@ -73,6 +73,7 @@ from .resolve import (
     Resolution,
     ZoneModel,
     resolve,
+    resolves_alike,
 )
 from .wire import Encoder, Layouts, lower_wire, name_wire
 
@@ -152,19 +153,26 @@ class _Builder:
         return found
 
     def answer(self, qname: dns.name.Name, qtype: int, question: bytes, first_label: int,
-               relocate: bool) -> int:
-        plain = self.encode(resolve(self.model, qname, qtype), question, first_label, relocate)
-        for_any = self.encode(resolve(self.model, qname, qtype, class_any=True), question,
-                              first_label, relocate)
-        class_any = -1 if for_any == _answer_section_only(plain) else self.intern(for_any)
-        return self.intern((*plain[:5], class_any))
+               relocate: bool) -> tuple[int, list[Resolution]]:
+        """The answer's index, and the resolutions it was made from."""
+        plain = resolve(self.model, qname, qtype)
+        for_any = resolve(self.model, qname, qtype, class_any=True)
+        laid_out = self.encode(plain, question, first_label, relocate)
+        any_laid_out = self.encode(for_any, question, first_label, relocate)
+        class_any = -1 if any_laid_out == _answer_section_only(laid_out) \
+            else self.intern(any_laid_out)
+        return self.intern((*laid_out[:5], class_any)), [plain, for_any]
 
     def by_type(self, qname: dns.name.Name, question: bytes, first_label: int,
                 relocate: bool) -> tuple[dict[int, int], int]:
-        default = self.answer(qname, self.other, question, first_label, relocate)
+        default, made_from = self.answer(qname, self.other, question, first_label, relocate)
         answers = {}
         for qtype in self.qtypes:
-            found = self.answer(qname, qtype, question, first_label, relocate)
+            # Most types of a name are answered as `other` (NODATA, say):
+            # known without resolving them, and left out of the map anyway.
+            if all(resolves_alike(self.model, r, qtype) for r in made_from):
+                continue
+            found = self.answer(qname, qtype, question, first_label, relocate)[0]
             if found != default:
                 answers[int(qtype)] = found
         return answers, default

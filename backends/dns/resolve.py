@@ -197,6 +197,9 @@ class Resolution:
     rcode: int = 0
     aa: bool = False
     items: list[Item] = field(default_factory=list)
+    # The names whose RRset of the question's type the resolver looked up
+    # (see `resolves_alike`).
+    probed: list[Key] = field(default_factory=list)
 
 
 class _Resolver:
@@ -304,7 +307,7 @@ class _Resolver:
                 self.nodata()
                 return
             self.add_rrset(ANSWER, owner, chosen, (*key, chosen.rdtype))
-        elif (rdataset := zone.find_key(source, self.qtype)) is not None:
+        elif (rdataset := self.find_qtype(source)) is not None:
             self.add_rrset(ANSWER, owner, rdataset, (*key, self.qtype))
         elif (cname := zone.find_key(source, T.CNAME)) is not None:
             if self.add_rrset(ANSWER, owner, cname, (*key, T.CNAME)) \
@@ -319,6 +322,12 @@ class _Resolver:
         if not self.class_any and self.qtype not in _NO_NS_AUTHORITY:
             self.add_rrset(OPTIONAL_AUTHORITY, zone.origin_labels, zone.ns,
                            ("node", zone.origin_key, T.NS))
+
+    def find_qtype(self, source: Key) -> dns.rdataset.Rdataset | None:
+        """The RRset of the question's type at `source`; the only place the
+        resolver looks one up (`resolves_alike` relies on it)."""
+        self.out.probed.append(source)
+        return self.zone.find_key(source, self.qtype)
 
     @staticmethod
     def pick_for_any(rdatasets: list[dns.rdataset.Rdataset]) -> dns.rdataset.Rdataset | None:
@@ -339,6 +348,24 @@ class _Resolver:
         if not self.class_any:
             self.add_rrset(AUTHORITY, self.zone.origin_labels, self.zone.soa_negative,
                            ("soa-negative",))
+
+
+# The qtypes the resolver compares its qtype with.
+_TESTED_QTYPES = frozenset({T.ANY, T.DS}) | _NO_NS_AUTHORITY
+
+
+def resolves_alike(zone: ZoneModel, resolution: Resolution, qtype: int) -> bool:
+    """Whether the question `resolution` answers, asked for `qtype`, resolves
+    the same, when `resolution` was made for a type that the zone has at none
+    of the names it looked at and that is not in _TESTED_QTYPES.
+
+    The resolver reads its qtype only in comparisons with _TESTED_QTYPES and
+    in looking up the qtype's RRset at `resolution.probed` (a key holding the
+    qtype is made only when that finds one): when `qtype` is not tested
+    either and is found at none of them, every step is taken the same way.
+    The precompute asks each name for a dozen types, most of them absent."""
+    return qtype not in _TESTED_QTYPES and all(
+        zone.find_key(key, qtype) is None for key in resolution.probed)
 
 
 def resolve(zone: ZoneModel, qname: dns.name.Name, qtype: int,
