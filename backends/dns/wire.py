@@ -13,7 +13,7 @@ the difference to each pointer (see `precompute.py`).
     >>> enc = Encoder(b"\\x03www\\x07example\\x00", first_label=0)
     >>> enc.name(b"\\x07example\\x00")       # a pointer to offset 16
     >>> bytes(enc.buf[enc.body_start:]).hex(), enc.pointers
-    ('c010', [30])
+    ('c010', [29])
 """
 
 from __future__ import annotations
