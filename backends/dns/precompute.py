@@ -169,7 +169,8 @@ class _Builder:
         answers = {}
         for qtype in self.qtypes:
             # Most types of a name are answered as `other` (NODATA, say):
-            # known without resolving them, and left out of the map anyway.
+            # known without resolving them (`other` is in no RRset of the
+            # zone, as resolves_alike needs), and left out of the map anyway.
             if all(resolves_alike(self.model, r, qtype) for r in made_from):
                 continue
             found = self.answer(qname, qtype, question, first_label, relocate)[0]
