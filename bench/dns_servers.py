@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import qemu_profile  # bench/qemu_profile.py, beside this file
 from machine import stop  # bench/machine.py: bench/ is on sys.path wherever this is imported
 
 NSD = "/usr/sbin/nsd"
@@ -259,17 +260,14 @@ def versions() -> dict[str, str]:
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of `pid` and every process below it (NSD
-    forks its server process; `ip netns exec` execs QEMU in place)."""
+    forks its server process; `ip netns exec` execs QEMU in place); each
+    process's own total, which keeps the time of threads that have exited."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
+    for process in qemu_profile.process_tree(pid):
         try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, IndexError, ValueError):
             continue  # it exited meanwhile
     return total

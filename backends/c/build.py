@@ -166,6 +166,13 @@ def _run(cmd: Sequence[str]) -> str:
     return proc.stdout
 
 
+def compile_all(commands: Sequence[Sequence[str]]) -> None:
+    """Run compiler commands, as many at once as there are cores; the first
+    that fails, in the order given, raises its BuildError here."""
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(_run, commands))
+
+
 def hvt_cflags(cc: str, extra_cflags: Iterable[str] = ()) -> list[str]:
     """Every flag for compiling one ``hvt`` translation unit (not the ``-c``/``-o``)."""
     return [
@@ -223,9 +230,7 @@ def build_hvt(c_sources: Sequence[Path], out: Path, extra_cflags: Iterable[str] 
             hvt_compile_command(cc, src, obj, extra_cflags, keep_unused=keep_unused)
             for src, obj in zip(sources, objects, strict=True)
         ]
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            # list() so the first failure raises here, in source order.
-            list(pool.map(_run, commands))
+        compile_all(commands)
         # Link next to `out` and rename: readers never see half an image.
         partial = out.with_name(f".{out.name}.{os.getpid()}.partial")
         try:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +21,9 @@ from specc.backends.c.build import (
     RUNTIME_DIR,
     SECTION_GC_FLAGS,
     BuildError,
+    _run,
     build_hvt,
-    compiler_environment,
+    compile_all,
     find_cc,
     hvt_compile_command,
     hvt_runtime_sources,
@@ -147,19 +146,10 @@ def _build_unix(cc: str, cflags: list[str], sources: list[Path], path: Path, *,
         objects = [Path(tmp) / f"{i:03d}-{source.stem}.o" for i, source in enumerate(sources)]
         commands = [[cc, *cflags, "-c", str(source), "-o", str(obj)]
                     for source, obj in zip(sources, objects, strict=True)]
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            # list(): the first failure, in source order, raises here.
-            list(pool.map(_run_compiler, commands))
-        _run_compiler([cc, *cflags, *map(str, objects),
-                       *([] if keep_unused else ["-Wl,--gc-sections"]), "-o", str(partial)])
+        compile_all(commands)
+        _run([cc, *cflags, *map(str, objects), *([] if keep_unused else ["-Wl,--gc-sections"]),
+              "-o", str(partial)])
     os.replace(partial, path)
-
-
-def _run_compiler(command: list[str]) -> None:
-    completed = subprocess.run(command, capture_output=True, text=True, check=False,
-                               env=compiler_environment())
-    if completed.returncode != 0:
-        raise BuildError(f"`{' '.join(command)}` failed:\n{completed.stderr}")
 
 
 def _runtime_files(program: CProgram, target: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ line written by hand (``-bios PATH``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -83,6 +84,7 @@ def cache_dir() -> Path:
     return Path(base) / "specc"
 
 
+@functools.lru_cache(maxsize=4)
 def _cache_name(cc: str) -> str:
     digest = hashlib.sha256(FIRMWARE_SOURCE.read_bytes())
     for command in firmware_commands(cc, Path("S"), Path("O"), Path("B")):
@@ -95,11 +97,6 @@ def _cache_name(cc: str) -> str:
 # for this long: a specc of another checkout still in use keeps its own, and a
 # deleted one is only built again, in milliseconds.
 STALE_SECONDS = 7 * 24 * 3600
-
-
-@functools.lru_cache(maxsize=4)
-def _cache_name_for(cc: str) -> str:
-    return _cache_name(cc)
 
 
 def _prune(directory: Path, keep: Path, now: float) -> None:
@@ -118,21 +115,18 @@ def _firmware_in(directory: Path) -> Path:
     cc = find_cc()
     if cc is None:
         raise BuildError("no C compiler for the hvt firmware: install gcc or set CC")
-    path = directory / _cache_name_for(cc)
-    try:
-        fresh = path.stat().st_size == FIRMWARE_SIZE
+    path = directory / _cache_name(cc)
+    try:  # looked at on every call: another process may have pruned it
+        built = path.stat()
     except OSError:
-        fresh = False
-    if not fresh:  # looked at on every call: another process may have pruned it
+        built = None
+    if built is None or built.st_size != FIRMWARE_SIZE:
         build_firmware(path)
         _prune(directory, path, time.time())
-    else:
+    elif time.time() - built.st_mtime > STALE_SECONDS / 2:
         # In use: the pruning of another version's build leaves it alone.
-        try:
-            if time.time() - path.stat().st_mtime > STALE_SECONDS / 2:
-                os.utime(path)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            os.utime(path)
     return path
 
 
